@@ -1,0 +1,30 @@
+"""The project's exceptions: one base type, a few precise subclasses.
+
+Every error a user can cause (bad config, bad input data, using an unfitted
+generator) is raised as a :class:`SynthPipelineError` whose message names the
+column or setting at fault and what to do about it.
+"""
+
+
+class SynthPipelineError(Exception):
+    """Base class of every error synth_pipeline raises on purpose."""
+
+
+class ConfigError(SynthPipelineError):
+    """The configuration (YAML or keyword settings) is invalid."""
+
+
+class InvalidDataError(SynthPipelineError):
+    """An input table cannot be used as it is (empty, all-null column, wrong types...)."""
+
+
+class NotFittedError(SynthPipelineError):
+    """A generator was used before ``fit`` was called."""
+
+
+class StoreError(SynthPipelineError):
+    """The snapshot warehouse or model store could not complete an operation."""
+
+
+class ConstraintViolationError(SynthPipelineError):
+    """Generated rows still violate a declared rule after the allowed repairs."""
