@@ -1,0 +1,167 @@
+"""Publishing gates: thresholds on a :class:`~synth_pipeline.quality.report.QualityReport`.
+
+A gate names one headline metric and a threshold; a *blocking* gate that fails
+stops publishing, a non-blocking one only warns. Gates are configured per
+dataset (the YAML ``gates:`` section is parsed into :class:`Gates`) and checked
+with :func:`check_gates`, which the Dagster asset checks and the CLI call.
+
+>>> gates = Gates(max_dcr_share=0.55, max_ims_training={"threshold": 0.01, "blocking": False})
+>>> gates.max_dcr_share.threshold
+0.55
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from synth_pipeline.quality.report import QualityReport
+
+
+class GateSpec(BaseModel):
+    """One gate's threshold and whether failing it blocks publishing (else it warns)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: float = Field(description="The limit the metric is compared against.")
+    blocking: bool = Field(True, description="True: a failure stops publishing. False: a failure is a warning.")
+
+    @field_validator("threshold")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("a gate threshold must be a finite number")
+        return value
+
+
+def _as_spec(value: Any) -> Any:
+    # YAML convenience: `max_dcr_share: 0.6` means a blocking gate at 0.6.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"threshold": float(value)}
+    return value
+
+
+class Gates(BaseModel):
+    """The gates of one dataset. A gate set to ``None`` is off.
+
+    Each gate may be given as a number (a blocking gate at that threshold) or as
+    ``{"threshold": x, "blocking": false}``. Unknown gate names are refused, so a
+    typo cannot silently switch a gate off.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_accuracy_ratio: GateSpec | None = Field(
+        GateSpec(threshold=0.9),
+        description="Minimum of overall accuracy divided by its holdout ceiling (accuracy.overall / overall_max).",
+    )
+    max_dcr_share: GateSpec | None = Field(
+        GateSpec(threshold=0.6),
+        description="Maximum share of synthetic rows closer to a training row than to a holdout row (0.5 is ideal).",
+    )
+    max_ims_training: GateSpec | None = Field(
+        None, description="Maximum share of synthetic rows identical to a training row."
+    )
+    max_discriminator_auc: GateSpec | None = Field(
+        None, description="Maximum cross-validated AUC of a classifier telling synthetic from training rows."
+    )
+    min_accuracy: GateSpec | None = Field(None, description="Minimum absolute overall accuracy (accuracy.overall).")
+
+    _to_spec = field_validator(
+        "min_accuracy_ratio", "max_dcr_share", "max_ims_training", "max_discriminator_auc", "min_accuracy",
+        mode="before",
+    )(_as_spec)
+
+    def active(self) -> dict[str, GateSpec]:
+        """The gates that are switched on, by name, in declaration order."""
+        return {name: spec for name in type(self).model_fields if (spec := getattr(self, name)) is not None}
+
+
+class GateResult(BaseModel):
+    """The outcome of one gate on one report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="The gate's name, e.g. 'max_dcr_share'.")
+    value: float | None = Field(description="The metric's value; None when it was not computed.")
+    threshold: float = Field(description="The gate's threshold.")
+    blocking: bool = Field(description="Whether a failure stops publishing.")
+    passed: bool = Field(description="Whether the metric is on the right side of the threshold.")
+    message: str = Field(description="One line for people: the metric, its value, the limit and the verdict.")
+
+    @property
+    def severity(self) -> Literal["ok", "warn", "error"]:
+        """'ok' when passed, else 'error' for a blocking gate and 'warn' for a warning one."""
+        if self.passed:
+            return "ok"
+        return "error" if self.blocking else "warn"
+
+
+def _section_value(report: QualityReport, section: str, field: str) -> float | None:
+    part = getattr(report, section, None)
+    if part is None:
+        return None
+    value = getattr(part, field, None)
+    return None if value is None else float(value)
+
+
+def _accuracy_ratio(report: QualityReport) -> float | None:
+    overall = _section_value(report, "accuracy", "overall")
+    ceiling = _section_value(report, "accuracy", "overall_max")
+    if overall is None or ceiling is None or ceiling <= 0:
+        return None
+    return overall / ceiling
+
+
+# name -> (what the metric is, how to read it from a report, direction)
+_GATE_METRICS: dict[str, tuple[str, Callable[[QualityReport], float | None], Literal["min", "max"]]] = {
+    "min_accuracy_ratio": ("accuracy.overall / accuracy.overall_max", _accuracy_ratio, "min"),
+    "max_dcr_share": ("distances.dcr_share", lambda r: _section_value(r, "distances", "dcr_share"), "max"),
+    "max_ims_training": ("distances.ims_training", lambda r: _section_value(r, "distances", "ims_training"), "max"),
+    "max_discriminator_auc": (
+        "similarity.discriminator_auc_training_synthetic",
+        lambda r: _section_value(r, "similarity", "discriminator_auc_training_synthetic"),
+        "max",
+    ),
+    "min_accuracy": ("accuracy.overall", lambda r: _section_value(r, "accuracy", "overall"), "min"),
+}
+assert set(_GATE_METRICS) == set(Gates.model_fields), "every gate needs a metric"
+
+
+def check_gates(report: QualityReport, gates: Gates | None = None) -> list[GateResult]:
+    """Check every active gate of ``gates`` (defaults: ``Gates()``) against ``report``.
+
+    A gate whose metric was not computed (its section is missing, e.g. evaluated
+    with ``metrics={"accuracy"}``) fails with a message saying so; a blocking
+    gate must never pass by omission.
+    """
+    gates = Gates() if gates is None else gates
+    results = []
+    for name, spec in gates.active().items():
+        label, read, direction = _GATE_METRICS[name]
+        value = read(report)
+        kind = "blocking" if spec.blocking else "warning"
+        if value is None or not math.isfinite(value):
+            passed = False
+            message = f"{name} ({kind}): {label} was not computed, so the gate cannot pass"
+            value = None
+        else:
+            passed = value >= spec.threshold if direction == "min" else value <= spec.threshold
+            relation = ">=" if direction == "min" else "<="
+            verdict = "passed" if passed else ("FAILED" if spec.blocking else "warning")
+            message = f"{name} ({kind}): {label} = {value:.4f}, required {relation} {spec.threshold:g}: {verdict}"
+        results.append(
+            GateResult(
+                name=name, value=value, threshold=spec.threshold, blocking=spec.blocking, passed=passed, message=message
+            )
+        )
+    return results
+
+
+def blocking_failures(results: list[GateResult]) -> list[GateResult]:
+    """The results that stop publishing."""
+    return [r for r in results if r.blocking and not r.passed]
