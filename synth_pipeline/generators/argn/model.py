@@ -1,0 +1,138 @@
+"""The network: shared embeddings and one small head per sub-column, all heads vectorized.
+
+Each sub-column ``s`` has an embedding table. For a given autoregressive order,
+the head of sub-column ``t`` sees the embeddings of the sub-columns that come
+before ``t`` (the others are masked to zero), passes them through a hidden
+layer and predicts the code of ``t``. The heads' first layers are one weight
+tensor ``(targets, inputs, hidden)``; masking an order folds into that tensor,
+so a batch costs one matrix product for all heads together. Output layers are
+grouped into buckets of similar cardinality and padded within a bucket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+_BUCKETS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+_PAD_LOGIT = -1e9
+
+
+def _bucket_size(cardinality: int) -> int:
+    for size in _BUCKETS:
+        if cardinality <= size:
+            return size
+    return int(cardinality)
+
+
+class ARGNNetwork(nn.Module):
+    """Autoregressive network over discrete sub-columns with order masking."""
+
+    def __init__(
+        self, cardinalities: list[int], *, embedding_dim: int, hidden_size: int, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        self.cardinalities = [int(c) for c in cardinalities]
+        self.embedding_dim = int(embedding_dim)
+        self.hidden_size = int(hidden_size)
+        n_sub = len(self.cardinalities)
+        width = n_sub * self.embedding_dim
+        offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]]).astype(np.int64)
+        self.register_buffer("offsets", torch.as_tensor(offsets), persistent=False)
+
+        def normal(*shape: int, std: float) -> nn.Parameter:
+            return nn.Parameter(torch.randn(*shape, generator=generator) * std)
+
+        self.embedding = normal(int(sum(self.cardinalities)), self.embedding_dim, std=1.0)
+        self.w1 = normal(n_sub, width, self.hidden_size, std=(2.0 / max(width, 1)) ** 0.5)
+        self.b1 = nn.Parameter(torch.zeros(n_sub, self.hidden_size))
+        self.w_skip = normal(n_sub, self.hidden_size, self.hidden_size, std=(1.0 / self.hidden_size) ** 0.5)
+
+        # Output heads grouped by padded cardinality.
+        sizes = [_bucket_size(c) for c in self.cardinalities]
+        self.bucket_sizes = sorted(set(sizes))
+        self.bucket_targets: list[list[int]] = [[t for t in range(n_sub) if sizes[t] == b] for b in self.bucket_sizes]
+        self.target_slot: list[tuple[int, int]] = [(0, 0)] * n_sub
+        self.w2 = nn.ParameterList()
+        self.b2 = nn.ParameterList()
+        for b, (size, targets) in enumerate(zip(self.bucket_sizes, self.bucket_targets)):
+            for slot, t in enumerate(targets):
+                self.target_slot[t] = (b, slot)
+            self.w2.append(normal(len(targets), self.hidden_size, size, std=(1.0 / self.hidden_size) ** 0.5))
+            self.b2.append(nn.Parameter(torch.zeros(len(targets), size)))
+            pad = torch.zeros(len(targets), size)
+            for slot, t in enumerate(targets):
+                pad[slot, self.cardinalities[t] :] = _PAD_LOGIT
+            self.register_buffer(f"pad_{b}", pad, persistent=False)
+            self.register_buffer(f"targets_{b}", torch.as_tensor(targets, dtype=torch.long), persistent=False)
+
+    # -- shared pieces ----------------------------------------------------------------
+    def embed(self, codes: torch.Tensor) -> torch.Tensor:
+        """(n, S) codes -> (n, S, d) embeddings."""
+        return self.embedding[codes + self.offsets]
+
+    def _hidden(self, pre: torch.Tensor, t: slice | int) -> torch.Tensor:
+        hidden = torch.relu(pre)
+        return hidden + torch.relu(hidden @ self.w_skip[t]) if isinstance(t, int) else hidden + torch.relu(
+            torch.einsum("bth,thk->btk", hidden, self.w_skip)
+        )
+
+    # -- training ------------------------------------------------------------------------
+    def loss(self, codes: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """Mean over rows of the summed negative log-likelihood of all sub-columns.
+
+        ``masks`` is (G, S, S): for group ``g`` of rows (the batch split into G
+        equal consecutive parts), ``masks[g, t, s]`` is 1 when sub-column ``s``
+        precedes ``t`` in that group's order.
+        """
+        n, n_sub = codes.shape
+        groups = masks.shape[0]
+        embedded = self.embed(codes).reshape(n, n_sub * self.embedding_dim)
+        bounds = np.linspace(0, n, groups + 1).astype(int)
+        pre_parts = []
+        for g in range(groups):
+            part = embedded[bounds[g] : bounds[g + 1]]
+            if len(part) == 0:
+                continue
+            weight = self.w1 * masks[g].repeat_interleave(self.embedding_dim, dim=1)[:, :, None]
+            pre_parts.append(torch.einsum("bk,tkh->bth", part, weight))
+        pre = torch.cat(pre_parts, dim=0) + self.b1
+        hidden = self._hidden(pre, slice(None))
+        total = codes.new_zeros((), dtype=hidden.dtype)
+        for b in range(len(self.bucket_sizes)):
+            targets = getattr(self, f"targets_{b}")
+            logits = torch.einsum("bth,thc->btc", hidden[:, targets], self.w2[b]) + self.b2[b] + getattr(self, f"pad_{b}")
+            log_probs = torch.log_softmax(logits, dim=-1)
+            total = total - log_probs.gather(2, codes[:, targets].unsqueeze(2)).sum()
+        return total / n
+
+    # -- sampling ------------------------------------------------------------------------
+    def logits(self, embedded: torch.Tensor, visible: torch.Tensor, t: int) -> torch.Tensor:
+        """Logits (n, cardinality) of sub-column ``t`` given (n, S, d) embeddings and (n, S) visibility."""
+        n = embedded.shape[0]
+        context = (embedded * visible[:, :, None]).reshape(n, -1)
+        hidden = self._hidden(context @ self.w1[t] + self.b1[t], t)
+        b, slot = self.target_slot[t]
+        out = hidden @ self.w2[b][slot] + self.b2[b][slot]
+        return out[:, : self.cardinalities[t]]
+
+    # -- persistence -----------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return {
+            "cardinalities": self.cardinalities,
+            "embedding_dim": self.embedding_dim,
+            "hidden_size": self.hidden_size,
+        }
+
+    def numpy_state(self) -> dict[str, np.ndarray]:
+        return {key.replace(".", "__"): value.detach().cpu().numpy().copy() for key, value in self.state_dict().items()}
+
+    @classmethod
+    def from_numpy_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> ARGNNetwork:
+        network = cls(config["cardinalities"], embedding_dim=config["embedding_dim"], hidden_size=config["hidden_size"])
+        state = {key.replace("__", "."): torch.as_tensor(np.asarray(value)) for key, value in arrays.items()}
+        network.load_state_dict(state)
+        return network
