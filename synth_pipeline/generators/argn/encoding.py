@@ -121,7 +121,7 @@ class ColumnEncoder:
             keys = values.to_numpy(dtype=object, na_value=None)
             if self.kind is ColumnKind.BOOLEAN:
                 keys = np.array([None if m else bool(v) for v, m in zip(keys, missing)], dtype=object)
-            index = pd.Categorical(keys, categories=self.categories).codes.astype(np.int64) if self.categories else np.full(n, -1)
+            index = pd.Index(self.categories, dtype=object).get_indexer(keys).astype(np.int64)
             fallback = self.rare_code if self.rare_code is not None else offset
             codes = np.where(index >= 0, index + offset, fallback)
             codes[missing] = 0
@@ -183,9 +183,14 @@ class ColumnEncoder:
         if self.n_bins and in_bin.any():
             bins = index[in_bin] - n_atoms
             left, width = self.edges[bins], self.edges[bins + 1] - self.edges[bins]
-            position = (codes[in_bin, 1] + uniform[in_bin]) / self.n_levels
-            x = left + position * width
-            numbers[in_bin] = np.floor(x) if self.whole else x
+            levels = codes[in_bin, 1]
+            if self.whole:
+                # the whole numbers k whose centre k + 0.5 falls into the level's slice
+                low = np.ceil(left + levels * width / self.n_levels - 0.5)
+                high = np.maximum(np.ceil(left + (levels + 1) * width / self.n_levels - 0.5), low + 1)
+                numbers[in_bin] = low + np.floor(uniform[in_bin] * (high - low))
+            else:
+                numbers[in_bin] = left + (levels + uniform[in_bin]) / self.n_levels * width
         return self.from_numbers(numbers)
 
     # -- numbers -----------------------------------------------------------------------

@@ -1,0 +1,224 @@
+"""Tests of the flagship ARGN generator on small simulated tables (fast: a few epochs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synth_pipeline.errors import ConfigError
+from synth_pipeline.generators.argn import ARGNGenerator
+from synth_pipeline.generators.argn.encoding import RARE_LABEL, fit_column
+from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.registry import make_generator
+from synth_pipeline.schema import ColumnKind
+
+FAST = {"max_epochs": 12, "patience": 3, "random_state": 7}
+
+
+def _table(n_rows: int = 1500, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    country = rng.choice(["NO", "IT", "DE"], size=n_rows, p=[0.5, 0.3, 0.2])
+    currency = np.where(country == "NO", "NOK", "EUR")
+    plan = np.where(rng.random(n_rows) < 0.7, "basic", "premium")
+    age = rng.integers(18, 80, size=n_rows)
+    income = np.round(np.where(plan == "premium", 80_000, 40_000) + rng.normal(0, 8000, n_rows), 2)
+    income[rng.random(n_rows) < 0.1] = np.nan
+    amount = rng.integers(0, 100_000, size=n_rows)
+    active = rng.random(n_rows) < 0.6
+    signup = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1000, n_rows), unit="D")
+    table = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:06d}" for i in range(n_rows)],
+            "country": country,
+            "currency": currency,
+            "plan": plan,
+            "age": age,
+            "income": income,
+            "amount": amount,
+            "active": active,
+            "signup": signup,
+        }
+    )
+    table.loc[3, "country"] = "ZZ-unique"  # seen once: must never be generated
+    return table
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return _table()
+
+
+@pytest.fixture(scope="module")
+def fitted(table: pd.DataFrame) -> ARGNGenerator:
+    return ARGNGenerator(**FAST).fit(table)
+
+
+# -- encoding --------------------------------------------------------------------------------
+
+
+def _kwargs() -> dict:
+    return {"rare_threshold": 3, "n_bins": 16, "n_levels": 8, "max_exact_values": 20}
+
+
+def test_categorical_encoding_round_trip_with_missing_and_rare() -> None:
+    values = pd.Series(["a"] * 5 + ["b"] * 4 + ["once"] + [None] * 2, dtype=object)
+    encoder = fit_column("c", ColumnKind.CATEGORICAL, values, **_kwargs())
+    codes = encoder.encode(values)
+    decoded = encoder.decode(codes, np.zeros(len(values)))
+    assert decoded[:9].tolist() == values[:9].tolist()
+    assert decoded[10:].isna().all()
+    assert decoded[9] == RARE_LABEL  # the rare code exists for training but is never drawn
+    assert encoder.rare_code in encoder.forbidden_codes(impute=False)
+    assert encoder.missing_code in encoder.forbidden_codes(impute=True)
+
+
+def test_boolean_encoding_round_trip_with_missing() -> None:
+    values = pd.Series([True, False, None, True], dtype="boolean")
+    encoder = fit_column("b", ColumnKind.BOOLEAN, values, **_kwargs())
+    decoded = encoder.decode(encoder.encode(values), np.zeros(4))
+    assert str(decoded.dtype) == "boolean"
+    assert decoded[:2].tolist() == [True, False] and decoded.isna().tolist() == [False, False, True, False]
+
+
+def test_integer_encoding_keeps_atoms_exact_and_bins_whole_and_in_bin() -> None:
+    rng = np.random.default_rng(1)
+    raw = np.concatenate([np.zeros(300), rng.integers(1, 10_000, 700)]).astype(float)
+    values = pd.Series(pd.array(np.append(raw, np.nan), dtype="Float64").astype("Int64"))
+    encoder = fit_column("i", ColumnKind.INTEGER, values, **_kwargs())
+    assert 0.0 in encoder.atoms and encoder.n_bins > 1
+    codes = encoder.encode(values)
+    for uniform in (np.zeros(len(values)), np.full(len(values), 0.999)):
+        decoded = encoder.decode(codes, uniform)
+        assert str(decoded.dtype) == "Int64"
+        assert decoded.isna().tolist() == values.isna().tolist()
+        assert (decoded[values == 0] == 0).all()
+        # a binned value decodes into the same bin and slice it came from
+        np.testing.assert_array_equal(encoder.encode(decoded)[:-1], codes[:-1])
+    # out-of-range numbers are clipped into the outer bins
+    outside = encoder.decode(encoder.encode(pd.Series([-5e6, 5e6], dtype="Int64")), np.array([0.5, 0.5]))
+    assert outside.min() >= 0 and outside.max() <= raw.max()
+
+
+def test_numeric_encoding_rounds_to_training_decimals() -> None:
+    rng = np.random.default_rng(2)
+    values = pd.Series(np.round(rng.normal(100, 15, 500), 2))
+    encoder = fit_column("x", ColumnKind.NUMERIC, values, **_kwargs())
+    assert encoder.decimals == 2
+    decoded = encoder.decode(encoder.encode(values), rng.random(len(values)))
+    assert np.allclose(decoded, np.round(decoded, 2))
+    assert (decoded - values).abs().max() < (values.max() - values.min()) / 2
+    assert abs(decoded.mean() - values.mean()) < 3
+
+
+def test_datetime_encoding_round_trip() -> None:
+    dates = pd.Series(pd.to_datetime(["2020-01-01", "2020-01-01", "2021-06-30", None] * 5))
+    encoder = fit_column("d", ColumnKind.DATETIME, dates, **_kwargs())
+    assert encoder.time_unit == "day"
+    decoded = encoder.decode(encoder.encode(dates), np.zeros(len(dates)))
+    assert str(decoded.dtype) == "datetime64[ns]"
+    assert decoded.isna().tolist() == dates.isna().tolist()
+    assert (decoded.dropna() == dates.dropna()).all()
+    stamps = pd.Series(pd.Timestamp("2024-03-01 10:00:00") + pd.to_timedelta(np.arange(50) * 3671, unit="s"))
+    encoder = fit_column("t", ColumnKind.DATETIME, stamps, **_kwargs())
+    assert encoder.time_unit == "second"
+    decoded = encoder.decode(encoder.encode(stamps), np.full(50, 0.5))
+    assert decoded.min() >= stamps.min() and decoded.max() <= stamps.max() + pd.Timedelta(seconds=1)
+
+
+# -- generator -------------------------------------------------------------------------------
+
+
+def test_registered_and_settings_validated() -> None:
+    assert isinstance(make_generator("argn"), ARGNGenerator)
+    for setting, value in [("max_epochs", 0), ("learning_rate", -1.0), ("device", "tpu"), ("n_bins", 2.5),
+                           ("validation_share", 0.9), ("max_training_seconds", 0)]:
+        with pytest.raises(ConfigError, match=setting):
+            ARGNGenerator(**{setting: value}).fit(_table(100))
+
+
+def test_plain_sampling_kinds_and_rare_values(fitted: ARGNGenerator, table: pd.DataFrame) -> None:
+    synthetic = fitted.sample(3000)
+    assert len(synthetic) == 3000 and list(synthetic.columns) == list(table.columns)
+    assert str(synthetic["age"].dtype) == "Int64" and str(synthetic["amount"].dtype) == "Int64"
+    assert str(synthetic["signup"].dtype) == "datetime64[ns]"
+    assert str(synthetic["active"].dtype) == "boolean"
+    assert "ZZ-unique" not in set(synthetic["country"]) and RARE_LABEL not in set(synthetic["country"])
+    assert set(synthetic["country"].dropna()) <= {"NO", "IT", "DE"}
+    # continuous integers are not limited to training values
+    assert len(set(synthetic["amount"].dropna()) - set(table["amount"])) > 1000
+    # learned structure: marginals and a deterministic dependency
+    assert abs((synthetic["country"] == "NO").mean() - 0.5) < 0.06
+    assert ((synthetic["country"] == "NO") == (synthetic["currency"] == "NOK")).mean() > 0.95
+    assert 0.04 < synthetic["income"].isna().mean() < 0.17
+    assert synthetic["age"].between(18, 79).all()
+
+
+def test_seeded_sampling_keeps_seeds_and_conditions_the_rest(fitted: ARGNGenerator) -> None:
+    seed = pd.DataFrame({"currency": ["NOK"] * 300 + ["EUR"] * 300, "plan": ["premium"] * 600})
+    synthetic = fitted.sample(seed_data=seed)
+    assert synthetic["currency"].tolist() == seed["currency"].tolist()
+    assert (synthetic["plan"] == "premium").all()
+    assert (synthetic["country"][:300] == "NO").mean() > 0.95
+    assert synthetic["country"][300:].isin(["IT", "DE"]).mean() > 0.95
+    # premium incomes are high in training (80k vs 40k)
+    assert synthetic["income"].dropna().median() > 65_000
+
+
+def test_seeded_missing_value_stays_missing(fitted: ARGNGenerator) -> None:
+    seed = pd.DataFrame({"income": [np.nan] * 50})
+    synthetic = fitted.sample(seed_data=seed)
+    assert synthetic["income"].isna().all()
+
+
+def test_rebalancing_hits_share(fitted: ARGNGenerator) -> None:
+    synthetic = fitted.sample(2000, rebalance={"plan": {"premium": 0.8}})
+    assert abs((synthetic["plan"] == "premium").mean() - 0.8) <= 0.01
+    premium = synthetic[synthetic["plan"] == "premium"]
+    assert premium["income"].dropna().median() > 65_000
+
+
+def test_imputation_fills_missing_and_keeps_observed(fitted: ARGNGenerator, table: pd.DataFrame) -> None:
+    data = table.drop(columns=["customer_id"]).head(400).astype({"age": "Int64", "active": "boolean"})
+    rng = np.random.default_rng(3)
+    for column in ["country", "age", "income", "active", "signup"]:
+        data.loc[rng.random(len(data)) < 0.2, column] = None
+    imputed = fitted.impute(data)
+    assert imputed.index.equals(data.index)
+    for column in data.columns:
+        assert imputed[column].notna().all(), column
+        observed = data[column].notna()
+        assert (imputed.loc[observed, column].astype(str) == data.loc[observed, column].astype(str)).all(), column
+    assert "ZZ-unique" not in set(imputed["country"][data["country"].isna()])
+
+
+def test_save_load_gives_identical_samples(fitted: ARGNGenerator, tmp_path) -> None:
+    fitted.save(tmp_path / "model")
+    loaded = Generator.load(tmp_path / "model")
+    assert isinstance(loaded, ARGNGenerator)
+    pd.testing.assert_frame_equal(loaded.sample(500, random_state=11), fitted.sample(500, random_state=11))
+    seed = pd.DataFrame({"plan": ["basic", "premium"] * 20})
+    pd.testing.assert_frame_equal(loaded.sample(seed_data=seed, random_state=2), fitted.sample(seed_data=seed, random_state=2))
+
+
+def test_same_seed_same_model_and_rows(fitted: ARGNGenerator, table: pd.DataFrame) -> None:
+    again = ARGNGenerator(**FAST).fit(table)
+    pd.testing.assert_frame_equal(again.sample(400, random_state=5), fitted.sample(400, random_state=5))
+    other = ARGNGenerator(**{**FAST, "random_state": 8}).fit(table)
+    assert not other.sample(400, random_state=5).equals(fitted.sample(400, random_state=5))
+
+
+def test_streamed_batches_and_temperature(fitted: ARGNGenerator) -> None:
+    batches = list(fitted.sample_batches(2500, batch_rows=1000))
+    assert [len(b) for b in batches] == [1000, 1000, 500]
+    assert batches[2]["customer_id"].iloc[-1] != batches[0]["customer_id"].iloc[-1]
+    cold = fitted.sample(2000, temperature=0.3)
+    # a cold sample concentrates on the most likely values
+    assert (cold["country"] == "NO").mean() > 0.6
+
+
+def test_time_budget_stops_training(table: pd.DataFrame) -> None:
+    generator = ARGNGenerator(max_training_seconds=0.05, max_epochs=1000, random_state=0).fit(table)
+    assert generator.training_report_["epochs"] <= 2
+    assert "time budget" in generator.training_report_["stopped_because"]
+    assert len(generator.sample(10)) == 10
