@@ -37,6 +37,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from synth_pipeline.errors import InvalidDataError, SynthPipelineError
 from synth_pipeline.schema import ColumnKind, ColumnSpec, Schema, apply_schema, infer_schema
 
+# Keys under which a model's metadata (synth_pipeline.store.ModelStore) carries
+# what drift detection needs: the source as it was read, and the training profile.
+SOURCE_FINGERPRINT_KEY = "source_fingerprint"
+DRIFT_PROFILE_KEY = "drift_profile"
+
 DEFAULT_BINS = 10
 DEFAULT_TOP_K = 20
 # Frequencies are floored at this value before taking logarithms, so an empty
@@ -312,6 +317,17 @@ class DriftReport(BaseModel):
     def over(self, threshold: float) -> list[str]:
         """The columns whose PSI exceeds ``threshold``, largest first."""
         return [name for name, psi in self.psi_by_column().items() if psi > threshold]
+
+    def as_metadata(self) -> dict[str, Any]:
+        """Plain values for asset metadata and run tags: max PSI, PSI per column, schema changes."""
+        return {
+            "max_psi": round(self.max_psi, 6),
+            "max_psi_column": self.max_psi_column or "",
+            "psi_by_column": {name: round(psi, 6) for name, psi in self.psi_by_column().items()},
+            "schema_changes": self.schema_changes.describe(),
+            "rows_current": self.n_rows_current,
+            "rows_training": self.n_rows_training,
+        }
 
     @property
     def summary(self) -> str:

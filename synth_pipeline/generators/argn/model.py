@@ -49,6 +49,8 @@ class ARGNNetwork(nn.Module):
         self.embedding = normal(int(sum(self.cardinalities)), self.embedding_dim, std=1.0)
         self.w1 = normal(n_sub, width, self.hidden_size, std=(2.0 / max(width, 1)) ** 0.5)
         self.b1 = nn.Parameter(torch.zeros(n_sub, self.hidden_size))
+        # What a head adds for each sub-column it cannot see: it knows which inputs are absent.
+        self.absent = nn.Parameter(torch.zeros(n_sub, n_sub, self.hidden_size))
         self.w_skip = normal(n_sub, self.hidden_size, self.hidden_size, std=(1.0 / self.hidden_size) ** 0.5)
 
         # Output heads grouped by padded cardinality.
@@ -98,7 +100,8 @@ class ARGNNetwork(nn.Module):
             if len(part) == 0:
                 continue
             weight = self.w1 * masks[g].repeat_interleave(self.embedding_dim, dim=1)[:, :, None]
-            pre_parts.append(torch.einsum("bk,tkh->bth", part, weight))
+            absent = torch.einsum("ts,tsh->th", 1.0 - masks[g], self.absent)
+            pre_parts.append(torch.einsum("bk,tkh->bth", part, weight) + absent)
         pre = torch.cat(pre_parts, dim=0) + self.b1
         hidden = self._hidden(pre, slice(None))
         total = codes.new_zeros((), dtype=hidden.dtype)
@@ -114,7 +117,7 @@ class ARGNNetwork(nn.Module):
         """Logits (n, cardinality) of sub-column ``t`` given (n, S, d) embeddings and (n, S) visibility."""
         n = embedded.shape[0]
         context = (embedded * visible[:, :, None]).reshape(n, -1)
-        hidden = self._hidden(context @ self.w1[t] + self.b1[t], t)
+        hidden = self._hidden(context @ self.w1[t] + (1.0 - visible) @ self.absent[t] + self.b1[t], t)
         b, slot = self.target_slot[t]
         out = hidden @ self.w2[b][slot] + self.b2[b][slot]
         return out[:, : self.cardinalities[t]]

@@ -1,0 +1,361 @@
+"""Gaussian copula: the fast generator.
+
+Each column is mapped to a standard-normal latent through its own marginal:
+
+* continuous numbers, integers with many values, datetimes: normal scores of
+  randomized ranks (ties spread uniformly over their probability mass, so a
+  value held by 90% of the rows, like a zero, comes back exactly that often);
+  back through the training quantile function (a grid of at most
+  ``max_quantiles`` points, interpolated, so sampled numbers are not limited
+  to training values; integers are rounded);
+* categories, booleans and numbers with at most ``discrete_threshold`` distinct
+  values: each value owns an interval of the unit line as wide as its share;
+  the latent is a uniform draw inside it. Category order matters for what a
+  correlation can express, so it is learned (optimal scaling: categories are
+  ordered along the main direction in which their rows differ in the other
+  latents), not taken alphabetically;
+* missing values: one extra binary latent per column that had any.
+
+The latents' correlation matrix is the model. Sampling draws correlated
+normals; conditioning on fixed cells (seed data, rebalancing, imputation)
+uses the exact Gaussian conditional distribution given their latents.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from synth_pipeline.errors import ConfigError
+from synth_pipeline.generators.base import Generator, SamplingRequest
+from synth_pipeline.generators.registry import register
+from synth_pipeline.schema import ColumnKind
+
+log = logging.getLogger(__name__)
+
+_EPS = 1e-6
+_NS_PER_SECOND = 1_000_000_000
+_SECONDS_PER_DAY = 86_400
+
+
+def _ndtri(u: np.ndarray) -> np.ndarray:
+    return special.ndtri(np.clip(u, _EPS, 1 - _EPS))
+
+
+@dataclass
+class _Marginal:
+    """How one column maps to and from its latent."""
+
+    name: str
+    kind: str  # a ColumnKind value
+    mode: str  # "discrete" or "quantile"
+    values: list[Any] = field(default_factory=list)  # discrete: the values, in latent order
+    cumulative: np.ndarray | None = None  # discrete: right edges of the intervals
+    grid: np.ndarray | None = None  # quantile: values at probabilities ``probabilities``
+    probabilities: np.ndarray | None = None
+    missing_share: float = 0.0  # > 0: the column has a missing-indicator latent
+    day_resolution: bool = False  # datetimes that were all dates
+
+    # -- numbers <-> floats ---------------------------------------------------------
+    def to_float(self, series: pd.Series) -> np.ndarray:
+        if self.kind == ColumnKind.DATETIME.value:
+            stamps = series.astype("datetime64[ns]")
+            out = stamps.astype("int64").to_numpy().astype(float) / _NS_PER_SECOND
+            out[stamps.isna().to_numpy()] = np.nan
+            return out
+        return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+
+    def from_float(self, numbers: np.ndarray) -> pd.Series:
+        if self.kind == ColumnKind.DATETIME.value:
+            seconds = numbers / _SECONDS_PER_DAY if self.day_resolution else numbers
+            seconds = np.round(seconds) * (_SECONDS_PER_DAY if self.day_resolution else 1)
+            return pd.Series(pd.to_datetime(seconds, unit="s"))
+        if self.kind == ColumnKind.INTEGER.value:
+            return pd.Series(np.round(numbers)).astype("Int64")
+        return pd.Series(numbers)
+
+    # -- value -> latent -------------------------------------------------------------
+    def latent(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        """Latents of the observed values (NaN where missing)."""
+        present = series.notna().to_numpy()
+        out = np.full(len(series), np.nan)
+        if not present.any():
+            return out
+        if self.mode == "discrete":
+            codes = self._codes(series[present])
+            right = self.cumulative[codes]
+            left = np.where(codes > 0, self.cumulative[np.maximum(codes - 1, 0)], 0.0)
+        else:
+            numbers = self.to_float(series[present])
+            left = np.interp(numbers, self.grid, self.probabilities, left=0.0, right=1.0)
+            # a value held by many rows spans a flat stretch of the grid: spread over all of it
+            upper = np.searchsorted(self.grid, numbers, side="right")
+            lower = np.searchsorted(self.grid, numbers, side="left")
+            tied = upper - lower > 1
+            right = left.copy()
+            right[tied] = self.probabilities[upper[tied] - 1]
+            left[tied] = self.probabilities[lower[tied]]
+        out[present] = _ndtri(left + rng.random(len(left)) * (right - left))
+        return out
+
+    def _codes(self, series: pd.Series) -> np.ndarray:
+        """Positions of the values in ``self.values``; unseen numbers take the nearest value's."""
+        if self.kind in (ColumnKind.CATEGORICAL.value, ColumnKind.BOOLEAN.value):
+            index = {v: i for i, v in enumerate(self._value_keys())}
+            return np.array([index[str(v)] for v in series], dtype=int)
+        known = np.asarray(self.values, dtype=float)
+        numbers = self.to_float(series)
+        upper = np.clip(np.searchsorted(known, numbers), 1, max(len(known) - 1, 1))
+        lower = upper - 1
+        if len(known) == 1:
+            return np.zeros(len(numbers), dtype=int)
+        return np.where(np.abs(numbers - known[lower]) <= np.abs(known[upper] - numbers), lower, upper)
+
+    def _value_keys(self) -> list[Any]:
+        if self.kind in (ColumnKind.CATEGORICAL.value, ColumnKind.BOOLEAN.value):
+            return [str(v) for v in self.values]
+        return [float(v) for v in self.values]
+
+    # -- latent -> value --------------------------------------------------------------
+    def value(self, latent: np.ndarray) -> pd.Series:
+        u = special.ndtr(latent)
+        if self.mode == "discrete":
+            codes = np.minimum(np.searchsorted(self.cumulative, u, side="right"), len(self.values) - 1)
+            if self.kind == ColumnKind.CATEGORICAL.value:
+                return pd.Series(np.asarray(self.values, dtype=object)[codes])
+            if self.kind == ColumnKind.BOOLEAN.value:
+                return pd.Series(np.asarray([str(v) == "True" for v in self.values])[codes]).astype("boolean")
+            return self.from_float(np.asarray(self.values, dtype=float)[codes])
+        return self.from_float(np.interp(u, self.probabilities, self.grid))
+
+    def to_state(self) -> dict[str, Any]:
+        state = {
+            "name": self.name, "kind": self.kind, "mode": self.mode, "values": list(self.values),
+            "missing_share": self.missing_share, "day_resolution": self.day_resolution,
+        }
+        for key in ("cumulative", "grid", "probabilities"):
+            if getattr(self, key) is not None:
+                state[key] = np.asarray(getattr(self, key), dtype=float)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> _Marginal:
+        return cls(**state)
+
+
+@register
+class GaussianCopulaGenerator(Generator):
+    """Gaussian copula over mixed column kinds (fast; the flagship is ``argn``).
+
+    >>> from synth_pipeline.simulate import simulate_churn
+    >>> generator = GaussianCopulaGenerator(random_state=0).fit(simulate_churn(500))
+    >>> len(generator.sample(100))
+    100
+    """
+
+    name = "copula"
+
+    def __init__(
+        self,
+        *,
+        random_state: int | None = None,
+        column_kinds: dict[str, str] | None = None,
+        max_quantiles: int = 1000,
+        discrete_threshold: int = 30,
+        ordering_rounds: int = 2,
+    ) -> None:
+        super().__init__(random_state=random_state, column_kinds=column_kinds)
+        self.max_quantiles = max_quantiles
+        self.discrete_threshold = discrete_threshold
+        self.ordering_rounds = ordering_rounds
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        for setting, low in (("max_quantiles", 10), ("discrete_threshold", 0), ("ordering_rounds", 0)):
+            value = getattr(self, setting)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+                raise ConfigError(f"copula setting {setting} must be an integer >= {low}, got {value!r}")
+
+    # -- fit ---------------------------------------------------------------------
+    def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
+        self.marginals_ = [self._fit_marginal(training[name]) for name in training.columns]
+        latents = self._latent_matrix(training, rng)
+        categorical = [
+            i for i, m in enumerate(self.marginals_) if m.kind == ColumnKind.CATEGORICAL.value and len(m.values) > 2
+        ]
+        for _ in range(self.ordering_rounds if categorical else 0):
+            for i in categorical:
+                self._reorder(i, training[self.marginals_[i].name], latents)
+            latents = self._latent_matrix(training, rng)
+        self.correlation_ = _correlation(latents)
+
+    def _fit_marginal(self, series: pd.Series) -> _Marginal:
+        kind = self.schema_.kind(str(series.name)).value
+        present = series.dropna()
+        marginal = _Marginal(str(series.name), kind, "discrete", missing_share=float(series.isna().mean()))
+        if kind == ColumnKind.DATETIME.value:
+            marginal.day_resolution = bool((present.dt.normalize() == present).all())
+        numeric = kind in (ColumnKind.NUMERIC.value, ColumnKind.INTEGER.value, ColumnKind.DATETIME.value)
+        if numeric and present.nunique() > self.discrete_threshold:
+            numbers = np.sort(marginal.to_float(present))
+            size = min(self.max_quantiles, len(numbers))
+            marginal.mode = "quantile"
+            marginal.probabilities = np.linspace(0.0, 1.0, size)
+            marginal.grid = np.quantile(numbers, marginal.probabilities)
+            return marginal
+        if kind in (ColumnKind.CATEGORICAL.value, ColumnKind.BOOLEAN.value):
+            counts = present.astype(str).value_counts()
+        else:
+            counts = pd.Series(marginal.to_float(present)).value_counts().sort_index()
+        marginal.values = [_plain(v) for v in counts.index]
+        marginal.cumulative = np.cumsum(counts.to_numpy()) / counts.sum()
+        return marginal
+
+    def _latent_matrix(self, table: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """Latents of a table: value latents, then missing indicators; missing values drawn at random."""
+        columns = []
+        indicators = []
+        for marginal in self.marginals_:
+            z = marginal.latent(table[marginal.name], rng)
+            missing = np.isnan(z)
+            z[missing] = rng.standard_normal(int(missing.sum()))
+            columns.append(z)
+            if marginal.missing_share > 0:
+                indicators.append(self._indicator_latent(missing, marginal.missing_share, rng))
+        return np.column_stack(columns + indicators)
+
+    @staticmethod
+    def _indicator_latent(missing: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+        # present owns [0, 1 - share), missing owns [1 - share, 1)
+        u = rng.random(len(missing))
+        u = np.where(missing, (1 - share) + u * share, u * (1 - share))
+        return _ndtri(u)
+
+    def _reorder(self, i: int, series: pd.Series, latents: np.ndarray) -> None:
+        """Order category i along the first principal direction of its rows' mean latents elsewhere."""
+        marginal = self.marginals_[i]
+        others = np.delete(latents, i, axis=1)
+        if others.shape[1] == 0:
+            return
+        labels = series.astype(str).to_numpy()
+        present = series.notna().to_numpy()
+        keys = marginal._value_keys()
+        means = np.array([others[present & (labels == k)].mean(axis=0) for k in keys])
+        shares = np.diff(np.concatenate([[0.0], marginal.cumulative]))
+        centred = means - shares @ means
+        _, _, vt = np.linalg.svd(centred * np.sqrt(shares)[:, None], full_matrices=False)
+        order = np.argsort(centred @ vt[0], kind="stable")
+        marginal.values = [marginal.values[j] for j in order]
+        marginal.cumulative = np.cumsum(shares[order])
+        marginal.cumulative[-1] = 1.0
+
+    # -- sample -----------------------------------------------------------------------
+    def _sample(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
+        n_columns = len(self.marginals_)
+        indicator_of = {}
+        for marginal_index, marginal in enumerate(self.marginals_):
+            if marginal.missing_share > 0:
+                indicator_of[marginal_index] = n_columns + len(indicator_of)
+        size = n_columns + len(indicator_of)
+        fixed_latent = np.zeros((request.n_rows, size), dtype=bool)
+        latent = np.zeros((request.n_rows, size))
+        if request.conditions is not None:
+            self._condition_latents(request, rng, indicator_of, fixed_latent, latent)
+        patterns, inverse = np.unique(fixed_latent, axis=0, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        for p, pattern in enumerate(patterns):
+            rows = np.flatnonzero(inverse == p)
+            latent[rows] = self._draw(pattern, latent[rows], request.temperature, rng)
+        out = {}
+        for i, marginal in enumerate(self.marginals_):
+            values = marginal.value(latent[:, i])
+            if i in indicator_of:
+                values = values.mask(special.ndtr(latent[:, indicator_of[i]]) >= 1 - marginal.missing_share)
+            out[marginal.name] = values
+        return pd.DataFrame(out)
+
+    def _condition_latents(
+        self,
+        request: SamplingRequest,
+        rng: np.random.Generator,
+        indicator_of: dict[int, int],
+        fixed_latent: np.ndarray,
+        latent: np.ndarray,
+    ) -> None:
+        for i, marginal in enumerate(self.marginals_):
+            name = marginal.name
+            if name in request.conditions.columns:
+                fixed = request.fixed[name].to_numpy(dtype=bool)
+                values = request.conditions[name]
+                z = marginal.latent(values, rng)
+                observed = fixed & ~np.isnan(z)
+                latent[observed, i] = z[observed]
+                fixed_latent[observed, i] = True
+                if i in indicator_of:
+                    missing = fixed & np.isnan(z)
+                    latent[fixed, indicator_of[i]] = self._indicator_latent(missing[fixed], marginal.missing_share, rng)
+                    fixed_latent[fixed, indicator_of[i]] = True
+                free = ~fixed
+            else:
+                free = np.ones(request.n_rows, dtype=bool)
+            if request.impute and i in indicator_of:
+                # imputed cells must be filled: condition them on "present"
+                latent[free, indicator_of[i]] = self._indicator_latent(np.zeros(int(free.sum()), bool), marginal.missing_share, rng)
+                fixed_latent[free, indicator_of[i]] = True
+
+    def _draw(self, pattern: np.ndarray, latent: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+        free = ~pattern
+        correlation = self.correlation_
+        noise = rng.standard_normal((len(latent), int(free.sum())))
+        if not pattern.any():
+            mean = np.zeros((len(latent), int(free.sum())))
+            covariance = correlation
+        else:
+            r_ff = correlation[np.ix_(pattern, pattern)]
+            r_uf = correlation[np.ix_(free, pattern)]
+            weights = np.linalg.solve(r_ff, r_uf.T).T
+            mean = latent[:, pattern] @ weights.T
+            covariance = correlation[np.ix_(free, free)] - weights @ r_uf.T
+        if free.any():
+            factor = _cholesky(covariance * temperature)
+            latent = latent.copy()
+            latent[:, free] = mean + noise @ factor.T
+        return latent
+
+    # -- state --------------------------------------------------------------------------
+    def _get_state(self) -> dict[str, Any]:
+        return {"marginals": [m.to_state() for m in self.marginals_], "correlation": self.correlation_}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.marginals_ = [_Marginal.from_state(m) for m in state["marginals"]]
+        self.correlation_ = np.asarray(state["correlation"])
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _correlation(latents: np.ndarray) -> np.ndarray:
+    """Correlation of the latents, nudged to be positive definite."""
+    if latents.shape[1] == 1:
+        return np.ones((1, 1))
+    matrix = np.corrcoef(latents, rowvar=False)
+    matrix = np.nan_to_num(matrix, nan=0.0)
+    np.fill_diagonal(matrix, 1.0)
+    values, vectors = np.linalg.eigh(matrix)
+    matrix = vectors @ np.diag(np.clip(values, 1e-4, None)) @ vectors.T
+    scale = np.sqrt(np.diag(matrix))
+    return matrix / np.outer(scale, scale)
+
+
+def _cholesky(covariance: np.ndarray) -> np.ndarray:
+    covariance = (covariance + covariance.T) / 2
+    values, vectors = np.linalg.eigh(covariance)
+    return vectors @ np.diag(np.sqrt(np.clip(values, 0.0, None)))

@@ -1,0 +1,250 @@
+"""Distances to closest records (DCR), DCR share, NNDR and identical matches.
+
+Encoding: every column contributes at most 1 to the squared distance between two rows. Numerics and
+datetimes become their training quantile rank in [0, 1] (interpolated between 101 training quantiles,
+clipped outside the training range); missing numbers sit at 0.5 and add a 0/1 missing flag.
+Categoricals are one-hot vectors scaled by 1/sqrt(2), so two different labels are at distance 1 (with
+more than ``MAX_ONE_HOT`` labels, random unit vectors in ``HASH_DIMS`` dimensions stand in for the
+one-hot vectors: nearly the same geometry in bounded memory); missing is a label of its own.
+
+Search: exact brute force in batches. One matrix product per batch gives squared distances directly
+(the rows are augmented with their squared norms), the closest candidates are picked in float32 and their
+distances recomputed exactly in float64, so identical rows are at distance 0 and ties are exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synth_pipeline.quality.binning import column_values
+from synth_pipeline.quality.report import DistanceHistogram, Distances, SubsetShare
+from synth_pipeline.schema import ColumnKind
+
+MAX_ONE_HOT = 64
+HASH_DIMS = 32
+N_GROUPS = 3
+MIN_COLUMNS_FOR_SUBSETS = 6
+_BATCH_ELEMENTS = 1 << 24
+_TIE = 1e-9
+_NUMBER_KINDS = (ColumnKind.NUMERIC, ColumnKind.INTEGER, ColumnKind.DATETIME)
+
+
+def encode_tables(
+    columns: list[str], kinds: dict[str, ColumnKind], tables: dict[str, pd.DataFrame], rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """Encode every table on the training scale; return the matrices and each column's dimension indices."""
+    blocks: dict[str, list[np.ndarray]] = {name: [] for name in tables}
+    dims: list[np.ndarray] = []
+    start = 0
+    for column in columns:
+        kind = kinds[column]
+        values = {name: column_values(table[column], kind) for name, table in tables.items()}
+        if kind in _NUMBER_KINDS:
+            encoded = _encode_number(values)
+        else:
+            encoded = _encode_labels(values, rng)
+        width = next(iter(encoded.values())).shape[1]
+        for name in tables:
+            blocks[name].append(encoded[name])
+        dims.append(np.arange(start, start + width))
+        start += width
+    matrices = {name: np.ascontiguousarray(np.hstack(parts), dtype=np.float64) for name, parts in blocks.items()}
+    return matrices, dims
+
+
+def _encode_number(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    training = values["training"]
+    observed = training[~np.isnan(training)]
+    if len(observed) == 0:
+        knots, levels = np.array([0.0]), np.array([0.5])
+    else:
+        probabilities = np.linspace(0.0, 1.0, 101)
+        quantiles = np.quantile(observed, probabilities)
+        knots, inverse = np.unique(quantiles, return_inverse=True)
+        levels = np.bincount(inverse, weights=probabilities) / np.bincount(inverse)
+    any_missing = any(np.isnan(v).any() for v in values.values())
+    out = {}
+    for name, x in values.items():
+        missing = np.isnan(x)
+        rank = np.interp(np.where(missing, knots[0], x), knots, levels) if len(knots) > 1 else np.zeros(len(x))
+        rank[missing] = 0.5
+        out[name] = np.column_stack([rank, missing.astype(np.float64)]) if any_missing else rank[:, None]
+    return out
+
+
+def _encode_labels(values: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    missing_token = "\x00missing"
+    labels = {name: np.where(pd.isna(v), missing_token, v).astype(str) for name, v in values.items()}
+    vocabulary = np.unique(np.concatenate(list(labels.values())))
+    if len(vocabulary) <= MAX_ONE_HOT:
+        table = np.eye(len(vocabulary)) / np.sqrt(2.0)
+    else:
+        table = rng.standard_normal((len(vocabulary), HASH_DIMS))
+        table /= np.linalg.norm(table, axis=1, keepdims=True) * np.sqrt(2.0)
+    return {name: table[np.searchsorted(vocabulary, v)] for name, v in labels.items()}
+
+
+@dataclass
+class Neighbours:
+    """Per query row: exact distance to the closest reference row per group, and the second closest overall."""
+
+    closest: np.ndarray  # (n_groups, n_query)
+    second: np.ndarray  # (n_query,) second closest on group 0 (all columns); NaN when not asked for
+
+
+def _search(query: np.ndarray, reference: np.ndarray, *, second: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    n_query, n_ref = len(query), len(reference)
+    closest = np.empty(n_query)
+    runner_up = np.full(n_query, np.nan) if second else None
+    if n_ref < 2:
+        second = False
+    # |q - r|^2 = [q, |q|^2, 1] . [-2r, 1, |r|^2]: one matrix product per batch, no temporaries.
+    ref_aug = np.hstack([-2.0 * reference, np.ones((n_ref, 1)), (reference**2).sum(axis=1, keepdims=True)])
+    ref_aug = np.ascontiguousarray(ref_aug.T, dtype=np.float32)
+    batch = max(16, min(4096, _BATCH_ELEMENTS // max(n_ref, 1)))
+    for start in range(0, n_query, batch):
+        q = query[start : start + batch]
+        q_aug = np.hstack([q, (q**2).sum(axis=1, keepdims=True), np.ones((len(q), 1))]).astype(np.float32)
+        squared = q_aug @ ref_aug
+        best = squared.argmin(axis=1)
+        exact = np.sqrt(((q - reference[best]) ** 2).sum(axis=1))
+        if second:
+            squared[np.arange(len(q)), best] = np.inf
+            other = squared.argmin(axis=1)
+            exact_2 = np.sqrt(((q - reference[other]) ** 2).sum(axis=1))
+            exact, exact_2 = np.minimum(exact, exact_2), np.maximum(exact, exact_2)
+            runner_up[start : start + batch] = exact_2
+        closest[start : start + batch] = exact
+    return closest, runner_up
+
+
+def nearest(query: np.ndarray, reference: np.ndarray, groups: list[np.ndarray], *, second: bool) -> Neighbours:
+    """Exact nearest-neighbour distances of ``query`` rows among ``reference`` rows, per dimension group.
+
+    ``groups[0]`` must be all dimensions; the second-closest distance (for NNDR) is found for it when
+    ``second`` is true. Subsets of the columns often repeat rows, so they are searched on distinct rows
+    only (same result, a fraction of the work).
+    """
+    closest = np.empty((len(groups), len(query)))
+    second_closest = np.full(len(query), np.nan)
+    for g, dims in enumerate(groups):
+        q, ref = query[:, dims], reference[:, dims]
+        if g == 0:
+            closest[g], found = _search(q, ref, second=second)
+            if found is not None:
+                second_closest = found
+            continue
+        distinct_query, inverse = np.unique(q, axis=0, return_inverse=True)
+        distances, _ = _search(distinct_query, np.unique(ref, axis=0), second=False)
+        closest[g] = distances[inverse.reshape(-1)]
+    return Neighbours(closest, second_closest)
+
+
+def dcr_share(to_training: np.ndarray, to_holdout: np.ndarray) -> float:
+    """Share of rows closer to training than to holdout; ties count half."""
+    tie = np.abs(to_training - to_holdout) <= _TIE
+    return float(np.mean((to_training < to_holdout) & ~tie) + 0.5 * np.mean(tie))
+
+
+def column_groups(
+    columns: list[str], association: np.ndarray | None, rng: np.random.Generator
+) -> list[tuple[str, list[int]]]:
+    """Column subsets checked for a leak: all columns, correlated groups, random groups."""
+    n = len(columns)
+    groups: list[tuple[str, list[int]]] = [("all", list(range(n)))]
+    if n < MIN_COLUMNS_FOR_SUBSETS:
+        return groups
+    if association is not None:
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import squareform
+
+        dissimilarity = np.clip(1.0 - association, 0.0, 1.0)
+        np.fill_diagonal(dissimilarity, 0.0)
+        labels = fcluster(linkage(squareform(dissimilarity, checks=False), method="average"), N_GROUPS, "maxclust")
+        for label in sorted(set(labels)):
+            members = [i for i in range(n) if labels[i] == label]
+            if 0 < len(members) < n:
+                groups.append(("correlated", members))
+    order = rng.permutation(n)
+    for part in np.array_split(order, N_GROUPS):
+        groups.append(("random", sorted(int(i) for i in part)))
+    return groups
+
+
+def _row_keys(table: pd.DataFrame) -> np.ndarray:
+    return pd.util.hash_pandas_object(table, index=False).to_numpy()
+
+
+def identical_share(query: pd.DataFrame, reference: pd.DataFrame) -> float:
+    """Share of ``query`` rows equal (all evaluated columns, missing equal to missing) to some reference row."""
+    return float(np.isin(_row_keys(query), _row_keys(reference)).mean())
+
+
+def distinct_share(table: pd.DataFrame) -> float:
+    """Share of distinct rows."""
+    return float(len(np.unique(_row_keys(table))) / max(len(table), 1))
+
+
+def compute_distances(
+    columns: list[str],
+    kinds: dict[str, ColumnKind],
+    tables: dict[str, pd.DataFrame],
+    association: np.ndarray | None,
+    rng: np.random.Generator,
+) -> tuple[Distances, DistanceHistogram]:
+    """The distances section for equal-sized ``tables`` (training, holdout, synthetic)."""
+    matrices, dims = encode_tables(columns, kinds, tables, rng)
+    groups = column_groups(columns, association, rng)
+    dim_groups = [np.concatenate([dims[i] for i in members]) for _, members in groups]
+    training, holdout, synthetic = matrices["training"], matrices["holdout"], matrices["synthetic"]
+    to_training = nearest(synthetic, training, dim_groups, second=True)
+    to_holdout = nearest(synthetic, holdout, dim_groups, second=True)
+    reference = nearest(holdout, training, dim_groups[:1], second=True)
+
+    shares = [dcr_share(to_training.closest[g], to_holdout.closest[g]) for g in range(len(groups))]
+    subsets = [
+        SubsetShare(group=kind, columns=[columns[i] for i in members], dcr_share=share)
+        for (kind, members), share in zip(groups, shares)
+    ]
+
+    def nndr(found: Neighbours) -> np.ndarray:
+        return (found.closest[0] + 1e-8) / (found.second + 1e-8)
+
+    def p5(x: np.ndarray) -> float:
+        return float(np.quantile(x, 0.05))
+
+    dcr_t, dcr_h, dcr_ht = to_training.closest[0], to_holdout.closest[0], reference.closest[0]
+    section = Distances(
+        n_rows=len(synthetic),
+        dcr_share=max(shares),
+        dcr_share_all_columns=shares[0],
+        dcr_share_subsets=subsets,
+        dcr_training=float(dcr_t.mean()),
+        dcr_holdout=float(dcr_h.mean()),
+        dcr_training_p5=p5(dcr_t),
+        dcr_holdout_p5=p5(dcr_h),
+        dcr_holdout_training=float(dcr_ht.mean()),
+        dcr_holdout_training_p5=p5(dcr_ht),
+        nndr_training_p5=p5(nndr(to_training)),
+        nndr_holdout_p5=p5(nndr(to_holdout)),
+        nndr_holdout_training_p5=p5(nndr(reference)),
+        ims_training=identical_share(tables["synthetic"], tables["training"]),
+        ims_holdout=identical_share(tables["synthetic"], tables["holdout"]),
+        ims_holdout_training=identical_share(tables["holdout"], tables["training"]),
+    )
+    top = float(np.quantile(np.concatenate([dcr_t, dcr_h, dcr_ht]), 0.99)) or 1.0
+    edges = np.linspace(0.0, top, 31)
+
+    def counts(x: np.ndarray) -> list[int]:
+        return np.histogram(np.clip(x, 0.0, top), bins=edges)[0].astype(int).tolist()
+
+    histogram = DistanceHistogram(
+        edges=edges.round(6).tolist(),
+        synthetic_training=counts(dcr_t),
+        synthetic_holdout=counts(dcr_h),
+        holdout_training=counts(dcr_ht),
+    )
+    return section, histogram

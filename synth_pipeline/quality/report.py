@@ -1,0 +1,331 @@
+"""The quality report: typed metrics, each a described pydantic field, so the JSON documents itself.
+
+A :class:`QualityReport` is what :func:`synth_pipeline.quality.evaluate` returns. Sections that were not
+computed (see ``evaluate(metrics=...)``) are ``None``. The report also carries :class:`PlotData`, the
+small binned summaries the HTML page draws; the page itself (``quality/html.py``) computes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # pragma: no cover
+    from synth_pipeline.quality.gates import GateResult, Gates
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+
+class PairAccuracy(_Model):
+    """Bivariate accuracy of one pair of columns."""
+
+    columns: tuple[str, str] = Field(description="The two columns, in table order.")
+    accuracy: float = Field(description="1 - TVD between the training and synthetic joint binned frequencies.")
+    accuracy_max: float = Field(description="The same for holdout vs training: the ceiling for this pair.")
+
+
+class Accuracy(_Model):
+    """Closeness of binned low-dimensional marginals: accuracy = 1 - total variation distance (TVD).
+
+    Numerics and datetimes are cut into (up to) 10 quantile bins fixed on training, values outside the
+    training range get their own bins; categoricals keep their 10 most frequent training values (seen at
+    least 5 times) plus an "other" bin; missing is its own bin. The ``*_max`` values compare holdout with
+    training in the same way: what a fresh sample of the real data reaches, the ceiling to aim for.
+    """
+
+    overall: float = Field(description="Mean of univariate, bivariate and trivariate accuracy (those computed).")
+    univariate: float = Field(description="Mean accuracy of the binned distribution of every column.")
+    bivariate: float | None = Field(description="Mean accuracy of the binned joint distribution of every pair.")
+    trivariate: float | None = Field(
+        description="Mean accuracy of the binned joint distribution of every triple (a seeded sample of 1,000 "
+        "triples when there are more)."
+    )
+    overall_max: float = Field(description="Overall accuracy of holdout vs training: the ceiling of `overall`.")
+    univariate_max: float = Field(description="Univariate accuracy of holdout vs training.")
+    bivariate_max: float | None = Field(description="Bivariate accuracy of holdout vs training.")
+    trivariate_max: float | None = Field(description="Trivariate accuracy of holdout vs training.")
+    n_pairs: int = Field(description="Number of column pairs measured.")
+    n_triples: int = Field(description="Number of column triples measured.")
+    pairs: list[PairAccuracy] = Field(description="Bivariate accuracy per pair, weakest first.")
+
+
+class Similarity(_Model):
+    """How hard it is to tell synthetic from training rows, and per-column two-sample statistics."""
+
+    discriminator_auc_training_synthetic: float | None = Field(
+        description="Cross-validated ROC AUC of a LightGBM classifier telling synthetic from training rows "
+        "(0.5 is ideal: indistinguishable)."
+    )
+    discriminator_auc_training_holdout: float | None = Field(
+        description="The same classifier telling holdout from training rows: the reference, about 0.5."
+    )
+    correlation_difference: float | None = Field(
+        description="Mean absolute difference between the association matrices (Cramér's V of every binned "
+        "column pair) of training and synthetic."
+    )
+    correlation_difference_holdout: float | None = Field(
+        description="The same between training and holdout: the reference."
+    )
+    ks_statistic: dict[str, float] = Field(
+        description="Kolmogorov-Smirnov statistic, training vs synthetic, per numeric or datetime column."
+    )
+    ks_statistic_holdout: dict[str, float] = Field(description="KS statistic, training vs holdout (reference).")
+    chi2_statistic: dict[str, float] = Field(
+        description="Chi-squared statistic of the training vs synthetic binned counts, per categorical or "
+        "boolean column."
+    )
+    chi2_pvalue: dict[str, float] = Field(description="p-value of that chi-squared test.")
+    chi2_statistic_holdout: dict[str, float] = Field(description="Chi-squared statistic, training vs holdout.")
+
+
+class SubsetShare(_Model):
+    """DCR share measured on one subset of the columns."""
+
+    group: str = Field(description="'all', 'correlated' or 'random'.")
+    columns: list[str] = Field(description="The columns the distance was measured on.")
+    dcr_share: float = Field(description="Share of synthetic rows closer to training than to holdout on them.")
+
+
+class Distances(_Model):
+    """Privacy: distances from synthetic rows to their closest training and holdout rows.
+
+    Rows are encoded per column so that each contributes at most 1 to the squared distance: numerics and
+    datetimes by their training quantile rank (0..1, clipped outside the training range), categoricals
+    one-hot scaled so a mismatch counts 1 (random unit vectors for more than 64 labels), missing values by
+    a flag. Training, holdout and synthetic are sampled to the same size.
+    """
+
+    n_rows: int = Field(description="Rows per table used (equal-sized samples).")
+    dcr_share: float = Field(
+        description="Share of synthetic rows closer to a training row than to a holdout row (ties count half), "
+        "worst case over all columns and several column subsets. 0.5 is ideal; above it the generator "
+        "stays closer to what it saw than to fresh real rows."
+    )
+    dcr_share_all_columns: float = Field(description="DCR share measured on all columns together.")
+    dcr_share_subsets: list[SubsetShare] = Field(description="DCR share per column subset that was checked.")
+    dcr_training: float = Field(description="Mean distance of a synthetic row to its closest training row.")
+    dcr_holdout: float = Field(description="Mean distance of a synthetic row to its closest holdout row.")
+    dcr_training_p5: float = Field(description="5th percentile of the synthetic-to-training distances.")
+    dcr_holdout_p5: float = Field(description="5th percentile of the synthetic-to-holdout distances.")
+    dcr_holdout_training: float = Field(
+        description="Mean distance of a holdout row to its closest training row: the reference for dcr_training."
+    )
+    dcr_holdout_training_p5: float = Field(description="5th percentile of the holdout-to-training distances.")
+    nndr_training_p5: float = Field(
+        description="5th percentile of the nearest-neighbour distance ratio (closest / second closest) of "
+        "synthetic rows among training rows; small values flag rows sitting on one training row."
+    )
+    nndr_holdout_p5: float = Field(description="The same among holdout rows.")
+    nndr_holdout_training_p5: float = Field(description="The same for holdout rows among training rows (reference).")
+    ims_training: float = Field(description="Share of synthetic rows identical to a training row.")
+    ims_holdout: float = Field(description="Share of synthetic rows identical to a holdout row.")
+    ims_holdout_training: float = Field(
+        description="Share of holdout rows identical to a training row: the reference for ims_training "
+        "(real data has natural duplicates)."
+    )
+
+
+class Utility(_Model):
+    """Train on synthetic, test on real (TSTR) beside train on real, test on real (TRTR), scored on holdout."""
+
+    target: str = Field(description="The predicted column.")
+    task: str = Field(description="'classification' or 'regression'.")
+    tstr_auc: float | None = Field(None, description="ROC AUC on holdout of a model trained on synthetic (macro OvR).")
+    trtr_auc: float | None = Field(None, description="ROC AUC on holdout of a model trained on training.")
+    tstr_accuracy: float | None = Field(None, description="Accuracy on holdout of the model trained on synthetic.")
+    trtr_accuracy: float | None = Field(None, description="Accuracy on holdout of the model trained on training.")
+    tstr_r2: float | None = Field(None, description="R² on holdout of the model trained on synthetic.")
+    trtr_r2: float | None = Field(None, description="R² on holdout of the model trained on training.")
+    tstr_rmse: float | None = Field(None, description="RMSE on holdout of the model trained on synthetic.")
+    trtr_rmse: float | None = Field(None, description="RMSE on holdout of the model trained on training.")
+
+
+class ColumnEntropy(_Model):
+    """Shannon entropy (nats) of one categorical column's values."""
+
+    training: float
+    holdout: float
+    synthetic: float
+
+
+class Diversity(_Model):
+    """Does synthetic data keep the variety of the real data (no collapse onto few values or rows)?"""
+
+    entropy: dict[str, ColumnEntropy] = Field(
+        description="Shannon entropy (nats) per categorical or boolean column, missing counted as a value."
+    )
+    distinct_rows_training: float = Field(description="Share of distinct rows in the training sample.")
+    distinct_rows_holdout: float = Field(description="Share of distinct rows in the holdout sample.")
+    distinct_rows_synthetic: float = Field(description="Share of distinct rows in the synthetic sample.")
+
+
+class ColumnReport(_Model):
+    """Per-column details."""
+
+    name: str
+    kind: str = Field(description="The column kind from the schema.")
+    accuracy: float | None = Field(None, description="Univariate accuracy, training vs synthetic.")
+    accuracy_max: float | None = Field(None, description="Univariate accuracy, training vs holdout (ceiling).")
+    missing_training: float = Field(description="Share of missing values in the training sample.")
+    missing_holdout: float = Field(description="Share of missing values in the holdout sample.")
+    missing_synthetic: float = Field(description="Share of missing values in the synthetic sample.")
+
+
+class RuleAdherence(_Model):
+    """What declared rules report about the tables (filled by the constraints' ``adherence(df)``)."""
+
+    synthetic: list[dict[str, Any]] = Field(description="One entry per rule, as the rule reports it, on synthetic.")
+    training: list[dict[str, Any]] = Field(description="The same on training: the reference.")
+
+
+class UnivariatePlot(_Model):
+    """Binned relative frequencies of one column (what the HTML draws)."""
+
+    column: str
+    labels: list[str]
+    training: list[float]
+    synthetic: list[float]
+    holdout: list[float]
+
+
+class BivariatePlot(_Model):
+    """Binned joint relative frequencies of one pair (rows: first column's bins, columns: second's)."""
+
+    columns: tuple[str, str]
+    accuracy: float
+    accuracy_max: float
+    row_labels: list[str]
+    column_labels: list[str]
+    training: list[list[float]]
+    synthetic: list[list[float]]
+
+
+class DistanceHistogram(_Model):
+    """Counts of closest-record distances on shared bin edges."""
+
+    edges: list[float]
+    synthetic_training: list[int]
+    synthetic_holdout: list[int]
+    holdout_training: list[int]
+
+
+class PlotData(_Model):
+    """Everything the HTML page draws, computed once in ``evaluate``."""
+
+    univariate: list[UnivariatePlot] = Field(default_factory=list)
+    bivariate: list[BivariatePlot] = Field(default_factory=list, description="The weakest pairs.")
+    distances: DistanceHistogram | None = None
+
+
+class Metadata(_Model):
+    """How the report was computed."""
+
+    rows_training: int = Field(description="Rows of the training table given.")
+    rows_holdout: int = Field(description="Rows of the holdout table given.")
+    rows_synthetic: int = Field(description="Rows of the synthetic table given.")
+    rows_used_training: int = Field(description="Training rows used (sampled to max_rows).")
+    rows_used_comparison: int = Field(
+        description="Holdout and synthetic rows used for accuracy (equal-sized samples, so the ceiling is fair)."
+    )
+    columns: list[str] = Field(description="Columns evaluated.")
+    excluded_columns: list[str] = Field(description="Id columns, left out of every metric.")
+    target: str | None = None
+    max_rows: int
+    random_state: int | None
+    metrics: list[str] = Field(description="Sections computed.")
+    seconds: float = Field(description="Wall time of evaluate.")
+    seconds_by_section: dict[str, float] = Field(default_factory=dict)
+    version: str = Field(description="synth_pipeline version that computed the report.")
+
+
+class QualityReport(_Model):
+    """Quality and privacy of a synthetic table, measured against its training and holdout tables."""
+
+    accuracy: Accuracy | None = None
+    similarity: Similarity | None = None
+    distances: Distances | None = None
+    utility: Utility | None = None
+    diversity: Diversity | None = None
+    columns: list[ColumnReport] = Field(default_factory=list)
+    rule_adherence: RuleAdherence | None = None
+    metadata: Metadata
+    plots: PlotData = Field(default_factory=PlotData, description="Binned summaries for the HTML page.")
+
+    def to_dict(self, *, plots: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict (``plots=False`` leaves the HTML's plot data out)."""
+        return self.model_dump(mode="json", exclude=None if plots else {"plots"})
+
+    def to_json(self, *, indent: int | None = 2, plots: bool = True) -> str:
+        """The report as JSON text; ``QualityReport.from_json`` reads it back."""
+        return self.model_dump_json(indent=indent, exclude=None if plots else {"plots"})
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> QualityReport:
+        """Read a report written by :meth:`to_json`."""
+        return cls.model_validate_json(text)
+
+    def save_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_json` to ``path`` and return it."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json(), encoding="utf-8")
+        return path
+
+    def summary(self) -> dict[str, float]:
+        """The headline numbers as a flat ``name -> float`` dict (Dagster metadata, snapshot catalog)."""
+        out: dict[str, float] = {}
+
+        def put(name: str, value: float | None) -> None:
+            if value is not None and math.isfinite(value):
+                out[name] = float(value)
+
+        if self.accuracy is not None:
+            a = self.accuracy
+            for name in ("overall", "univariate", "bivariate", "trivariate"):
+                put(f"accuracy_{name}", getattr(a, name))
+                put(f"accuracy_{name}_max", getattr(a, f"{name}_max"))
+            if a.overall_max > 0:
+                put("accuracy_ratio", a.overall / a.overall_max)
+        if self.similarity is not None:
+            put("discriminator_auc_training_synthetic", self.similarity.discriminator_auc_training_synthetic)
+            put("discriminator_auc_training_holdout", self.similarity.discriminator_auc_training_holdout)
+            put("correlation_difference", self.similarity.correlation_difference)
+        if self.distances is not None:
+            d = self.distances
+            for name in ("dcr_share", "dcr_share_all_columns", "dcr_training", "dcr_holdout", "dcr_training_p5",
+                         "dcr_holdout_p5", "nndr_training_p5", "nndr_holdout_p5", "ims_training", "ims_holdout"):
+                put(name, getattr(d, name))
+        if self.utility is not None:
+            u = self.utility
+            for name in ("tstr_auc", "trtr_auc", "tstr_accuracy", "trtr_accuracy", "tstr_r2", "trtr_r2",
+                         "tstr_rmse", "trtr_rmse"):
+                put(name, getattr(u, name))
+        if self.diversity is not None:
+            put("distinct_rows_synthetic", self.diversity.distinct_rows_synthetic)
+        put("seconds", self.metadata.seconds)
+        return out
+
+    def check_gates(self, gates: Gates | None = None) -> list[GateResult]:
+        """Shortcut for :func:`synth_pipeline.quality.gates.check_gates`."""
+        from synth_pipeline.quality.gates import check_gates
+
+        return check_gates(self, gates)
+
+    def to_html(self, path: str | Path, *, gates: Gates | None = None, title: str = "Synthetic data quality") -> Path:
+        """Write the self-contained HTML report (plotly inlined, opens offline) to ``path``.
+
+        The gates (default: ``Gates()``) are checked here and shown at the top of the page.
+        """
+        from synth_pipeline.quality.gates import check_gates
+        from synth_pipeline.quality.html import render_html
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_html(self, check_gates(self, gates), title=title), encoding="utf-8")
+        return path

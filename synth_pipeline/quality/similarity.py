@@ -1,0 +1,141 @@
+"""Similarity: a discriminator's AUC, association-matrix difference, KS and chi-squared per column.
+
+Also home of :func:`model_features`, the LightGBM feature matrix shared with the utility section.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from synth_pipeline.quality.binning import ColumnBins, column_values
+from synth_pipeline.quality.report import Similarity
+from synth_pipeline.schema import ColumnKind
+
+DISCRIMINATOR_ROWS = 10_000
+DISCRIMINATOR_FOLDS = 3
+_NUMBER_KINDS = (ColumnKind.NUMERIC, ColumnKind.INTEGER, ColumnKind.DATETIME)
+
+
+def model_features(
+    columns: list[str], kinds: dict[str, ColumnKind], tables: list[pd.DataFrame]
+) -> tuple[list[np.ndarray], list[int]]:
+    """Float feature matrices for LightGBM (labels as codes over the tables' joint vocabulary).
+
+    Returns the matrices (one per table) and the indices of the categorical features.
+    """
+    parts: list[list[np.ndarray]] = [[] for _ in tables]
+    categorical = []
+    for j, column in enumerate(columns):
+        kind = kinds[column]
+        values = [column_values(table[column], kind) for table in tables]
+        if kind in _NUMBER_KINDS:
+            for part, v in zip(parts, values):
+                part.append(v.astype(np.float64))
+        else:
+            categorical.append(j)
+            vocabulary = pd.Index(pd.unique(np.concatenate([pd.Series(v).dropna().to_numpy() for v in values])))
+            for part, v in zip(parts, values):
+                codes = vocabulary.get_indexer(pd.Series(v).fillna("\x00").to_numpy()).astype(np.float64)
+                codes[pd.isna(v)] = np.nan
+                part.append(codes)
+    return [np.column_stack(part) if part else np.empty((len(t), 0)) for part, t in zip(parts, tables)], categorical
+
+
+def discriminator_auc(
+    first: np.ndarray, second: np.ndarray, categorical: list[int], seed: int, *, n_jobs: int | None = None
+) -> float | None:
+    """Mean cross-validated ROC AUC of LightGBM telling ``second`` rows from ``first`` rows."""
+    import lightgbm as lgb
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    rng = np.random.default_rng(seed)
+    n = min(len(first), len(second), DISCRIMINATOR_ROWS)
+    if n < 2 * DISCRIMINATOR_FOLDS:
+        return None
+    x = np.vstack([first[rng.permutation(len(first))[:n]], second[rng.permutation(len(second))[:n]]])
+    y = np.repeat([0, 1], n)
+    folds = StratifiedKFold(n_splits=DISCRIMINATOR_FOLDS, shuffle=True, random_state=seed)
+    scores = []
+    for fit_rows, score_rows in folds.split(x, y):
+        model = lgb.LGBMClassifier(
+            n_estimators=100, learning_rate=0.1, num_leaves=31, min_child_samples=20, subsample_freq=0,
+            random_state=seed, deterministic=True, force_col_wise=True, verbose=-1, n_jobs=n_jobs,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(x[fit_rows], y[fit_rows], categorical_feature=categorical or "auto")
+            scores.append(roc_auc_score(y[score_rows], model.predict_proba(x[score_rows])[:, 1]))
+    return float(np.mean(scores))
+
+
+def _ks(a: np.ndarray, b: np.ndarray) -> float | None:
+    from scipy.stats import ks_2samp
+
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if len(a) == 0 or len(b) == 0:
+        return None
+    return float(ks_2samp(a, b).statistic)
+
+
+def _chi2(a: np.ndarray, b: np.ndarray, size: int) -> tuple[float, float]:
+    from scipy.stats import chi2_contingency
+
+    table = np.vstack([np.bincount(a, minlength=size), np.bincount(b, minlength=size)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return 0.0, 1.0
+    result = chi2_contingency(table, correction=False)
+    return float(result.statistic), float(result.pvalue)
+
+
+def compute_similarity(
+    columns: list[str],
+    kinds: dict[str, ColumnKind],
+    tables: dict[str, pd.DataFrame],
+    bins: list[ColumnBins],
+    codes: dict[str, np.ndarray],
+    association: dict[str, np.ndarray],
+    seed: int,
+) -> Similarity:
+    """The similarity section for ``tables`` (training, holdout, synthetic samples) and their bin codes."""
+    features, categorical = model_features(
+        columns, kinds, [tables["training"], tables["synthetic"], tables["holdout"]]
+    )
+    auc_synthetic = discriminator_auc(features[0], features[1], categorical, seed)
+    auc_holdout = discriminator_auc(features[0], features[2], categorical, seed)
+
+    upper = np.triu_indices(len(columns), k=1)
+    if len(upper[0]):
+        difference = float(np.abs(association["training"] - association["synthetic"])[upper].mean())
+        difference_holdout = float(np.abs(association["training"] - association["holdout"])[upper].mean())
+    else:
+        difference = difference_holdout = None
+
+    ks, ks_holdout, chi2, chi2_p, chi2_holdout = {}, {}, {}, {}, {}
+    for j, column in enumerate(columns):
+        kind = kinds[column]
+        if kind in _NUMBER_KINDS:
+            t, s, h = (column_values(tables[name][column], kind) for name in ("training", "synthetic", "holdout"))
+            if (value := _ks(t, s)) is not None:
+                ks[column] = value
+            if (value := _ks(t, h)) is not None:
+                ks_holdout[column] = value
+        else:
+            size = bins[j].size
+            chi2[column], chi2_p[column] = _chi2(codes["training"][:, j], codes["synthetic"][:, j], size)
+            chi2_holdout[column] = _chi2(codes["training"][:, j], codes["holdout"][:, j], size)[0]
+    return Similarity(
+        discriminator_auc_training_synthetic=auc_synthetic,
+        discriminator_auc_training_holdout=auc_holdout,
+        correlation_difference=difference,
+        correlation_difference_holdout=difference_holdout,
+        ks_statistic=ks,
+        ks_statistic_holdout=ks_holdout,
+        chi2_statistic=chi2,
+        chi2_pvalue=chi2_p,
+        chi2_statistic_holdout=chi2_holdout,
+    )
