@@ -10,9 +10,10 @@ prints them) and override it in the config.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from enum import Enum
-from typing import Any, Mapping
+from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ import pandas as pd
 from synth_pipeline.errors import ConfigError, InvalidDataError
 
 
-class ColumnKind(str, Enum):
+class ColumnKind(StrEnum):
     """What a column holds, which decides how it is encoded and measured."""
 
     NUMERIC = "numeric"  # continuous numbers
@@ -222,7 +223,9 @@ def _check_castable(series: pd.Series, kind: ColumnKind, name: str) -> None:
     try:
         _convert(series, kind, name)
     except InvalidDataError as error:
-        raise InvalidDataError(f"override of column {name!r} to {kind.value!r} does not fit its values: {error}") from None
+        raise InvalidDataError(
+            f"override of column {name!r} to {kind.value!r} does not fit its values: {error}"
+        ) from None
 
 
 def _convert(series: pd.Series, kind: ColumnKind, name: str) -> pd.Series:
@@ -245,7 +248,9 @@ def _convert(series: pd.Series, kind: ColumnKind, name: str) -> pd.Series:
         if kind is ColumnKind.INTEGER:
             fractional = numbers.notna() & (numbers != np.round(numbers))
             if fractional.any():
-                raise InvalidDataError(f"column {name!r} is integer but holds fractions such as {numbers[fractional].iloc[0]}")
+                raise InvalidDataError(
+                    f"column {name!r} is integer but holds fractions such as {numbers[fractional].iloc[0]}"
+                )
             return numbers.round().astype("Int64")
         return numbers
     if kind is ColumnKind.BOOLEAN:
@@ -288,7 +293,9 @@ def _to_bool(value: Any) -> Any:
     return None
 
 
-def apply_schema(data: pd.DataFrame, schema: Schema, *, what: str = "table", allow_missing_columns: bool = False) -> pd.DataFrame:
+def apply_schema(
+    data: pd.DataFrame, schema: Schema, *, what: str = "table", allow_missing_columns: bool = False
+) -> pd.DataFrame:
     """Return ``data`` with the schema's columns, in its order, in canonical dtypes.
 
     Canonical dtypes: numeric ``float64``, integer ``Int64``, boolean ``boolean``,

@@ -47,7 +47,9 @@ class NumericColumn(_Spec):
             values = self.low + u * (self.high - self.low)
         else:
             values = stats.gamma.ppf(u, a=self.shape, scale=self.mean / self.shape)
-        values = np.clip(values, self.clip_min, self.clip_max) if (self.clip_min, self.clip_max) != (None, None) else values
+        values = (
+            np.clip(values, self.clip_min, self.clip_max) if (self.clip_min, self.clip_max) != (None, None) else values
+        )
         if self.integer:
             return np.round(values).astype(np.int64)
         return np.round(values, self.decimals) if self.decimals is not None else values
@@ -217,10 +219,21 @@ def churn_spec() -> TableSpec:
                     },
                 },
                 "monthly_charges": {
-                    "kind": "numeric", "distribution": "normal", "mean": 65, "std": 30,
-                    "clip_min": 18.25, "clip_max": 118.75, "decimals": 2,
+                    "kind": "numeric",
+                    "distribution": "normal",
+                    "mean": 65,
+                    "std": 30,
+                    "clip_min": 18.25,
+                    "clip_max": 118.75,
+                    "decimals": 2,
                 },
-                "support_calls": {"kind": "numeric", "distribution": "gamma", "mean": 1.5, "shape": 1.2, "integer": True},
+                "support_calls": {
+                    "kind": "numeric",
+                    "distribution": "gamma",
+                    "mean": 1.5,
+                    "shape": 1.2,
+                    "integer": True,
+                },
                 "signup_date": {"kind": "datetime", "start": "2018-01-01", "end": "2024-12-31"},
             },
             "correlations": [

@@ -42,7 +42,9 @@ def split_holdout(
     holdout_mask = np.zeros(len(source), dtype=bool)
     holdout_mask[np.concatenate(holdout_rows)] = True
     if holdout_mask.all() or not holdout_mask.any():
-        raise InvalidDataError(f"a holdout fraction of {fraction} leaves one half of the {len(source)} source rows empty")
+        raise InvalidDataError(
+            f"a holdout fraction of {fraction} leaves one half of the {len(source)} source rows empty"
+        )
     order = rng.permutation(len(source))
     training = source.iloc[order[~holdout_mask[order]]].reset_index(drop=True)
     holdout = source.iloc[order[holdout_mask[order]]].reset_index(drop=True)

@@ -21,17 +21,18 @@ import json
 import logging
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.version import __version__
 from synth_pipeline.errors import ConfigError, InvalidDataError, NotFittedError
 from synth_pipeline.schema import ColumnKind, Schema, apply_schema, infer_schema
+from synth_pipeline.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +115,10 @@ class Generator(ABC):
         }
         model_columns = self.model_columns
         log.info("%s: fitting on %d rows x %d columns", self.name, len(training), len(model_columns))
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         self._fit(training[model_columns].reset_index(drop=True), _rng(self.random_state))
         self.fitted_at_ = started.isoformat()
-        self.fit_seconds_ = (datetime.now(timezone.utc) - started).total_seconds()
+        self.fit_seconds_ = (datetime.now(UTC) - started).total_seconds()
         log.info("%s: fitted in %.1f s", self.name, self.fit_seconds_)
         return self
 
@@ -175,7 +176,9 @@ class Generator(ABC):
         if seed_data is not None:
             conditions, fixed = self._seed_conditions(seed_data)
             if n_rows is not None and n_rows != len(conditions):
-                raise ConfigError(f"n_rows={n_rows} but seed_data has {len(conditions)} rows; one row is generated per seed row")
+                raise ConfigError(
+                    f"n_rows={n_rows} but seed_data has {len(conditions)} rows; one row is generated per seed row"
+                )
             n_rows = len(conditions)
         else:
             n_rows = self.n_training_rows_ if n_rows is None else n_rows
@@ -210,7 +213,9 @@ class Generator(ABC):
             raise InvalidDataError(f"impute expects a DataFrame, got {type(data).__name__}")
         unknown = [c for c in data.columns if c not in self.schema_]
         if unknown:
-            raise InvalidDataError(f"data to impute has column(s) the model does not know: {', '.join(map(repr, unknown))}")
+            raise InvalidDataError(
+                f"data to impute has column(s) the model does not know: {', '.join(map(repr, unknown))}"
+            )
         model_columns = [c for c in self.model_columns if c in data.columns]
         canonical = apply_schema(data, self.schema_, what="data to impute", allow_missing_columns=True)
         self._check_categories(canonical[model_columns], what="data to impute")
@@ -266,17 +271,21 @@ class Generator(ABC):
                     f"{', '.join(map(repr, unseen[:5]))}{' ...' if len(unseen) > 5 else ''}"
                 )
 
-    def _rebalance_conditions(self, rebalance: Rebalance, n_rows: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _rebalance_conditions(
+        self, rebalance: Rebalance, n_rows: int, rng: np.random.Generator
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         if not isinstance(rebalance, Mapping) or len(rebalance) != 1:
             raise ConfigError("rebalance must name exactly one column, e.g. {'income': {'>50K': 0.5}}")
-        (column, shares), = rebalance.items()
+        ((column, shares),) = rebalance.items()
         if column not in self.frequencies_:
             raise ConfigError(f"rebalance column {column!r} is not a categorical or boolean column of the model")
         frequencies = self.frequencies_[column]
         shares = {str(k): v for k, v in dict(shares).items()}
         unknown = sorted(set(shares) - set(frequencies))
         if unknown:
-            raise ConfigError(f"rebalance: column {column!r} has no value(s) {', '.join(map(repr, unknown))} in training")
+            raise ConfigError(
+                f"rebalance: column {column!r} has no value(s) {', '.join(map(repr, unknown))} in training"
+            )
         for value, share in shares.items():
             if not isinstance(share, (int, float)) or not 0 <= share <= 1:
                 raise ConfigError(f"rebalance: share of {column}={value!r} must be between 0 and 1, got {share!r}")
@@ -363,7 +372,9 @@ class Generator(ABC):
         except json.JSONDecodeError as error:
             raise InvalidDataError(f"{model_file} is not valid JSON: {error}") from None
         if document.get("format_version") != MODEL_FORMAT_VERSION:
-            raise InvalidDataError(f"{model_file} has format version {document.get('format_version')}, expected {MODEL_FORMAT_VERSION}")
+            raise InvalidDataError(
+                f"{model_file} has format version {document.get('format_version')}, expected {MODEL_FORMAT_VERSION}"
+            )
         klass = generator_class(document["generator"])
         generator = klass(**document["params"])
         with np.load(path / ARRAYS_FILE, allow_pickle=False) as npz:

@@ -135,8 +135,12 @@ class _Marginal:
 
     def to_state(self) -> dict[str, Any]:
         state = {
-            "name": self.name, "kind": self.kind, "mode": self.mode, "values": list(self.values),
-            "missing_share": self.missing_share, "day_resolution": self.day_resolution,
+            "name": self.name,
+            "kind": self.kind,
+            "mode": self.mode,
+            "values": list(self.values),
+            "missing_share": self.missing_share,
+            "day_resolution": self.day_resolution,
         }
         for key in ("cumulative", "grid", "probabilities"):
             if getattr(self, key) is not None:
@@ -305,10 +309,14 @@ class GaussianCopulaGenerator(Generator):
                 free = np.ones(request.n_rows, dtype=bool)
             if request.impute and i in indicator_of:
                 # imputed cells must be filled: condition them on "present"
-                latent[free, indicator_of[i]] = self._indicator_latent(np.zeros(int(free.sum()), bool), marginal.missing_share, rng)
+                latent[free, indicator_of[i]] = self._indicator_latent(
+                    np.zeros(int(free.sum()), bool), marginal.missing_share, rng
+                )
                 fixed_latent[free, indicator_of[i]] = True
 
-    def _draw(self, pattern: np.ndarray, latent: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    def _draw(
+        self, pattern: np.ndarray, latent: np.ndarray, temperature: float, rng: np.random.Generator
+    ) -> np.ndarray:
         free = ~pattern
         correlation = self.correlation_
         noise = rng.standard_normal((len(latent), int(free.sum())))

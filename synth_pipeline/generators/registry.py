@@ -21,6 +21,7 @@ def register(klass: type[Generator]) -> type[Generator]:
 def _load_builtin() -> None:
     # Imported here so that importing the registry stays cheap (torch loads lazily).
     from synth_pipeline.generators import copula  # noqa: F401
+
     try:
         from synth_pipeline.generators import argn  # noqa: F401
     except ImportError as error:  # pragma: no cover - only while the flagship is missing
@@ -48,6 +49,7 @@ def make_generator(name: str, **settings: Any) -> Generator:
     unknown = sorted(set(settings) - set(allowed))
     if unknown:
         raise ConfigError(
-            f"generator {name!r} has no setting(s) {', '.join(map(repr, unknown))}; its settings are: {', '.join(allowed)}"
+            f"generator {name!r} has no setting(s) {', '.join(map(repr, unknown))}; "
+            f"its settings are: {', '.join(allowed)}"
         )
     return klass(**settings)

@@ -1,0 +1,61 @@
+"""Build the Dagster ``Definitions`` from a pipeline config: one asset group per dataset."""
+
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+
+from assets.checks import build_quality_check
+from assets.lifecycle import asset_key, build_lifecycle_assets
+from assets.schedules import build_schedules
+from assets.sensors import build_drift_sensor
+from resources import PrivateParquetIOManager, PrivateStoreResource, WarehouseResource
+from synth_pipeline.config import DatasetConfig, PipelineConfig
+
+
+def lifecycle_job_name(dataset: str) -> str:
+    return f"{dataset}_lifecycle"
+
+
+def refresh_job_name(dataset: str) -> str:
+    return f"{dataset}_refresh"
+
+
+def build_dataset_jobs(dataset: DatasetConfig) -> list:
+    """The full lifecycle (retrain and publish) and the refresh (sample a new snapshot from the current model)."""
+    name = dataset.name
+    lifecycle = define_asset_job(
+        lifecycle_job_name(name),
+        selection=AssetSelection.groups(name),
+        description=f"{name}: read the source, split, train, sample, check and publish.",
+    )
+    refresh = define_asset_job(
+        refresh_job_name(name),
+        selection=AssetSelection.assets(asset_key(name, "synthetic"), asset_key(name, "published_snapshot")),
+        description=f"{name}: sample a new snapshot from the current model, check and publish (no retraining).",
+    )
+    return [lifecycle, refresh]
+
+
+def build_definitions(config: PipelineConfig) -> Definitions:
+    """Assets, checks and jobs for every dataset of ``config``, with the stores it names."""
+    assets, checks, jobs, sensors, schedules = [], [], [], [], []
+    for dataset in config.datasets.values():
+        assets += build_lifecycle_assets(dataset)
+        checks.append(build_quality_check(dataset))
+        lifecycle, refresh = build_dataset_jobs(dataset)
+        jobs += [lifecycle, refresh]
+        # The drift sensor retrains through the full lifecycle; schedules refresh (and optionally retrain).
+        sensors.append(build_drift_sensor(dataset, lifecycle, resource_key="private"))
+        schedules += build_schedules(dataset, refresh, lifecycle)
+    return Definitions(
+        assets=assets,
+        asset_checks=checks,
+        jobs=jobs,
+        sensors=sensors,
+        schedules=schedules,
+        resources={
+            "warehouse": WarehouseResource(path=config.warehouse),
+            "private": PrivateStoreResource(root=config.private_dir),
+            "private_io": PrivateParquetIOManager(root=config.private_dir),
+        },
+        # Steps are short and share big imports (torch): one process beats a subprocess per step.
+        executor=in_process_executor,
+    )

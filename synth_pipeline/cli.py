@@ -1,0 +1,341 @@
+"""The ``synth-pipeline`` command: the same functions a notebook user calls, from a shell.
+
+Every user mistake ends in one line ``error: ...`` and exit status 2; a quality
+gate that blocks publishing exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from synth_pipeline.errors import ConfigError, SynthPipelineError
+
+log = logging.getLogger("synth_pipeline.cli")
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    def register(function: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS[name] = function
+        return function
+
+    return register
+
+
+def _key_values(items: Sequence[str] | None, *, option: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{option} expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _setting_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_rebalance(text: str) -> dict[str, dict[str, float]]:
+    """``"income=>50K:0.5"`` -> ``{"income": {">50K": 0.5}}`` (several values: ``a:0.3,b:0.2``)."""
+    column, sep, rest = text.partition("=")
+    if not sep or not column or not rest:
+        raise ConfigError(f"--rebalance expects COLUMN=VALUE:SHARE[,VALUE:SHARE], got {text!r}")
+    shares = {}
+    for part in rest.split(","):
+        value, colon, share = part.rpartition(":")
+        try:
+            shares[value] = float(share)
+        except ValueError:
+            colon = ""
+        if not colon or not value:
+            raise ConfigError(f"--rebalance: {part!r} is not VALUE:SHARE (e.g. '>50K:0.5')")
+    return {column: shares}
+
+
+# -- commands ----------------------------------------------------------------------------
+@command("run")
+def _run(args: argparse.Namespace) -> int:
+    from dagster import DagsterInstance
+
+    from assets.definitions import build_definitions, lifecycle_job_name
+    from synth_pipeline.config import load_config
+    from synth_pipeline.store import SnapshotStore
+
+    config = load_config(args.config)
+    names = [args.dataset] if args.dataset else list(config.datasets)
+    unknown = [n for n in names if n not in config.datasets]
+    if unknown:
+        raise ConfigError(f"--dataset {unknown[0]!r} is not in {args.config}; it declares {', '.join(config.datasets)}")
+    defs = build_definitions(config)
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    status = 0
+    for name in names:
+        result = defs.resolve_job_def(lifecycle_job_name(name)).execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING" if args.quiet else "INFO"}}}},
+        )
+        failed_checks = [
+            e.asset_check_evaluation_data
+            for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
+        ]
+        if result.success:
+            version = SnapshotStore(config.warehouse).latest_version(name)
+            print(
+                f"{name}: published version {version} to {config.warehouse} "
+                f"(table {name}__v{version}, view {name}_latest)"
+            )
+            for check in failed_checks:
+                print(f"{name}: warning: {check.description}")
+            continue
+        status = 1
+        errors = [e.event_specific_data.error for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        if failed_checks:
+            print(f"{name}: NOT published: a blocking quality gate failed", file=sys.stderr)
+            for check in failed_checks:
+                print(f"  {check.description}", file=sys.stderr)
+        for error in errors:
+            message = error.cause.message if error.cause is not None else error.message
+            print(f"{name}: NOT published: {message.strip().splitlines()[-1]}", file=sys.stderr)
+    return status
+
+
+@command("fit")
+def _fit(args: argparse.Namespace) -> int:
+    from synth_pipeline.generators.registry import make_generator
+    from synth_pipeline.io import read_table
+
+    training = read_table(args.data)
+    settings = {k: _setting_value(v) for k, v in _key_values(args.setting, option="--setting").items()}
+    generator = make_generator(
+        args.generator,
+        random_state=args.seed,
+        column_kinds=_key_values(args.column_kind, option="--column-kind"),
+        **settings,
+    )
+    generator.fit(training)
+    path = generator.save(args.model_dir)
+    print(
+        f"fitted {generator.name} on {len(training)} rows x {training.shape[1]} columns "
+        f"in {generator.fit_seconds_:.1f} s; saved to {path}"
+    )
+    return 0
+
+
+@command("sample")
+def _sample(args: argparse.Namespace) -> int:
+    from synth_pipeline.generators.base import Generator
+    from synth_pipeline.io import read_table, write_batches
+
+    generator = Generator.load(args.model_dir)
+    seed_data = read_table(args.seed_data) if args.seed_data else None
+    rebalance = parse_rebalance(args.rebalance) if args.rebalance else None
+    if args.rows is None and seed_data is None:
+        raise ConfigError("give --rows N (or --seed-data FILE)")
+    batches = generator.sample_batches(
+        args.rows,
+        seed_data=seed_data,
+        rebalance=rebalance,
+        temperature=args.temperature,
+        random_state=args.seed,
+        batch_rows=args.batch_rows,
+    )
+    rows = write_batches(_logged(batches, args.rows or len(seed_data)), args.out)
+    print(f"wrote {rows} rows to {args.out}")
+    return 0
+
+
+def _logged(batches: Any, total: int) -> Any:
+    done = 0
+    for batch in batches:
+        done += len(batch)
+        log.info("sampled %d / %d rows", done, total)
+        yield batch
+
+
+@command("impute")
+def _impute(args: argparse.Namespace) -> int:
+    from synth_pipeline.generators.base import Generator
+    from synth_pipeline.io import read_table, write_table
+
+    generator = Generator.load(args.model_dir)
+    data = read_table(args.data)
+    filled = generator.impute(data, random_state=args.seed)
+    write_table(filled, args.out)
+    print(f"filled {int(data.isna().sum().sum() - filled.isna().sum().sum())} missing cells; wrote {args.out}")
+    return 0
+
+
+@command("evaluate")
+def _evaluate(args: argparse.Namespace) -> int:
+    from synth_pipeline.io import read_table
+    from synth_pipeline.quality import evaluate
+
+    report = evaluate(
+        read_table(args.training),
+        read_table(args.holdout),
+        read_table(args.synthetic),
+        target=args.target,
+        max_rows=args.max_rows,
+        random_state=args.seed,
+    )
+    if args.json:
+        report.save_json(args.json)
+    if args.html:
+        report.to_html(args.html)
+    for name, value in report.summary().items():
+        print(f"{name:40s} {value:.4f}")
+    return 0
+
+
+@command("schema")
+def _schema(args: argparse.Namespace) -> int:
+    from synth_pipeline.io import read_table
+    from synth_pipeline.schema import infer_schema
+
+    schema = infer_schema(read_table(args.data), _key_values(args.column_kind, option="--column-kind"))
+    print(schema.describe().to_string(index=False))
+    return 0
+
+
+@command("snapshots")
+def _snapshots(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from synth_pipeline.store import SnapshotStore
+
+    store = SnapshotStore(args.warehouse)
+    if args.action == "list":
+        catalog = store.snapshots(args.dataset)
+        if catalog.empty:
+            print(f"no snapshots in {args.warehouse}")
+            return 0
+        columns = [
+            "dataset",
+            "version",
+            "created_at",
+            "row_count",
+            "table_name",
+            "generator",
+            "model_id",
+            "accuracy",
+            "dcr_share",
+            "gates_passed",
+        ]
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(catalog[[c for c in columns if c in catalog.columns]].to_string(index=False))
+        return 0
+    if not args.dataset:
+        raise ConfigError(f"snapshots {args.action} needs a DATASET")
+    if args.action == "show":
+        table = store.read(args.dataset, version=args.version, as_of=args.as_of)
+        with pd.option_context("display.width", 200, "display.max_columns", 50):
+            print(table.head(args.head).to_string(index=False))
+        print(f"({len(table)} rows)")
+        return 0
+    if not args.out:
+        raise ConfigError("snapshots export needs --out FILE.parquet (or .csv)")
+    path = store.export(args.dataset, args.out, version=args.version, as_of=args.as_of)
+    print(f"exported {args.dataset} to {path}")
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from synth_pipeline.config import DEFAULT_WAREHOUSE
+
+    parser = argparse.ArgumentParser(prog="synth-pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the whole lifecycle of a config in process and publish")
+    p.add_argument("config", help="pipeline YAML, e.g. examples/demo.yaml")
+    p.add_argument("--dataset", help="only this dataset of the config")
+
+    p = sub.add_parser("fit", help="train a generator on a table and save it")
+    p.add_argument("--data", required=True, help="training table (.csv, .csv.gz, .parquet)")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--generator", default="copula", help="argn or copula (default: copula, the fast one)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--setting", action="append", metavar="KEY=VALUE", help="generator setting (repeatable)")
+    p.add_argument("--column-kind", action="append", metavar="COLUMN=KIND", help="override an inferred kind")
+
+    p = sub.add_parser("sample", help="sample rows from a saved generator (streamed to the file)")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--rows", type=int)
+    p.add_argument("--out", required=True, help="output .parquet or .csv")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed-data", help="table of fixed values for some columns: one output row per seed row")
+    p.add_argument("--rebalance", metavar="COLUMN=VALUE:SHARE", help='target shares, e.g. "income=>50K:0.5"')
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--batch-rows", type=int, default=100_000, help="rows held in memory at once")
+
+    p = sub.add_parser("impute", help="fill missing values from a saved generator")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=None)
+
+    p = sub.add_parser("evaluate", help="QA report of a synthetic table against training and holdout")
+    p.add_argument("--training", required=True)
+    p.add_argument("--holdout", required=True)
+    p.add_argument("--synthetic", required=True)
+    p.add_argument("--target")
+    p.add_argument("--json")
+    p.add_argument("--html")
+    p.add_argument("--max-rows", type=int, default=100_000)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("schema", help="show the inferred column kinds of a table and why")
+    p.add_argument("--data", required=True)
+    p.add_argument("--column-kind", action="append", metavar="COLUMN=KIND")
+
+    p = sub.add_parser("snapshots", help="list, show or export published snapshots")
+    p.add_argument("action", choices=["list", "show", "export"])
+    p.add_argument("dataset", nargs="?")
+    p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
+    p.add_argument("--version", type=int)
+    p.add_argument("--as-of", help="newest passing snapshot at or before this time (ISO 8601, UTC)")
+    p.add_argument("--out", help="export: .parquet or .csv")
+    p.add_argument("--head", type=int, default=20, help="show: rows to print")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``synth-pipeline`` console script."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except SynthPipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["build_parser", "main", "parse_rebalance"]
