@@ -142,7 +142,12 @@ class DriftProfile(BaseModel):
 
     @classmethod
     def from_table(
-        cls, training: pd.DataFrame, schema: Schema | None = None, *, n_bins: int = DEFAULT_BINS, top_k: int = DEFAULT_TOP_K
+        cls,
+        training: pd.DataFrame,
+        schema: Schema | None = None,
+        *,
+        n_bins: int = DEFAULT_BINS,
+        top_k: int = DEFAULT_TOP_K,
     ) -> DriftProfile:
         """Fix bins on ``training`` (kinds from ``schema``, inferred when not given) and record frequencies."""
         if n_bins < 2 or top_k < 1:
@@ -285,9 +290,7 @@ class SchemaChanges(BaseModel):
         if self.removed:
             parts.append("removed " + ", ".join(map(repr, self.removed)))
         if self.retyped:
-            parts.append(
-                "retyped " + ", ".join(f"{r.name!r} ({r.expected.value} -> {r.found})" for r in self.retyped)
-            )
+            parts.append("retyped " + ", ".join(f"{r.name!r} ({r.expected.value} -> {r.found})" for r in self.retyped))
         return "schema changed: " + "; ".join(parts)
 
 
@@ -336,7 +339,8 @@ class DriftReport(BaseModel):
         where = f" ({self.max_psi_column})" if self.max_psi_column else ""
         return (
             f"max PSI {self.max_psi:.3f}{where} over {measured} columns; "
-            f"{self.n_rows_current:,} rows now vs {self.n_rows_training:,} in training; {self.schema_changes.describe()}"
+            f"{self.n_rows_current:,} rows now vs {self.n_rows_training:,} in training; "
+            f"{self.schema_changes.describe()}"
         )
 
 

@@ -304,7 +304,10 @@ class SnapshotStore:
                     con.close()
 
     def _check_meta(self, con: duckdb.DuckDBPyConnection, *, writable: bool) -> None:
-        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+        tables = {
+            row[0]
+            for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+        }
         if META_TABLE not in tables:
             foreign = tables - {CATALOG_TABLE}
             if foreign or CATALOG_TABLE in tables:
@@ -333,7 +336,9 @@ class SnapshotStore:
                 storage = str(options.get("storage_version", "?"))
         columns = ", ".join(f"{quote_identifier(n)} {t}" for n, t in _CATALOG_COLUMNS.items())
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(META_TABLE)} (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {quote_identifier(META_TABLE)} (key VARCHAR PRIMARY KEY, value VARCHAR)"
+        )
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(CATALOG_TABLE)} ({columns}, PRIMARY KEY (dataset, version))"
         )
@@ -375,7 +380,9 @@ class SnapshotStore:
                     f"{str(self.path)!r} already holds; table names are case-insensitive, choose another name"
                 )
             version = int(
-                con.execute(f"SELECT coalesce(max(version), 0) + 1 FROM {catalog} WHERE dataset = ?", [dataset]).fetchall()[0][0]
+                con.execute(
+                    f"SELECT coalesce(max(version), 0) + 1 FROM {catalog} WHERE dataset = ?", [dataset]
+                ).fetchall()[0][0]
             )
             table_name = snapshot_table_name(dataset, version)
             created_at = _now()
@@ -438,7 +445,9 @@ class SnapshotStore:
         con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {table}")
         return int(latest)
 
-    def apply_retention(self, dataset: str, *, keep_last: int | None = None, keep_days: float | None = None) -> list[int]:
+    def apply_retention(
+        self, dataset: str, *, keep_last: int | None = None, keep_days: float | None = None
+    ) -> list[int]:
         """Remove old versions of ``dataset``; return the removed version numbers.
 
         A version is kept when it is among the last ``keep_last`` versions *or*
@@ -573,7 +582,11 @@ class SnapshotStore:
         """The version :meth:`read` would return for these arguments."""
         dataset = validate_dataset_name(dataset)
         self._require_file()
-        return self._run(f"resolving a snapshot of {dataset!r}", lambda con: self._resolve(con, dataset, version, as_of), read_only=True)
+        return self._run(
+            f"resolving a snapshot of {dataset!r}",
+            lambda con: self._resolve(con, dataset, version, as_of),
+            read_only=True,
+        )
 
     def _require_file(self) -> None:
         if not self._has_catalog():
@@ -672,7 +685,9 @@ def _to_arrow(synthetic: pd.DataFrame, dataset: str) -> Any:
     names = [str(c) for c in synthetic.columns]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise InvalidDataError(f"the synthetic table for {dataset!r} has duplicated column names: {', '.join(duplicated)}")
+        raise InvalidDataError(
+            f"the synthetic table for {dataset!r} has duplicated column names: {', '.join(duplicated)}"
+        )
     frame = synthetic.reset_index(drop=True)
     frame.columns = names
     try:
@@ -799,7 +814,14 @@ class ModelStore:
             except (OSError, json.JSONDecodeError) as error:
                 raise StoreError(f"model metadata {str(path / MODEL_METADATA_FILE)!r} is unreadable: {error}") from None
             models.append(
-                ModelInfo(dataset, path.name, path, str(metadata.get("generator", "")), str(metadata.get("created_at", "")), metadata)
+                ModelInfo(
+                    dataset,
+                    path.name,
+                    path,
+                    str(metadata.get("generator", "")),
+                    str(metadata.get("created_at", "")),
+                    metadata,
+                )
             )
         return sorted(models, key=lambda m: (m.created_at, m.model_id))
 

@@ -165,3 +165,11 @@ def test_fingerprint_changes_with_content_and_order(training):
     assert fingerprint_table(training.astype({"age": "float64"}))["content_hash"] != base["content_hash"]
     empty = fingerprint_table(training.iloc[:0])
     assert empty["row_count"] == 0 and empty["content_hash"] != base["content_hash"]
+
+
+def test_report_as_metadata(profile):
+    report = measure_drift(profile, customers(1000, seed=3, income_mean=65_000))
+    metadata = report.as_metadata()
+    assert metadata["max_psi_column"] == "income" and metadata["max_psi"] == pytest.approx(report.max_psi, abs=1e-6)
+    assert list(metadata["psi_by_column"])[0] == "income" and "customer_id" not in metadata["psi_by_column"]
+    assert metadata["schema_changes"] == "schema unchanged" and metadata["rows_current"] == 1000

@@ -315,7 +315,12 @@ def start_worker(tmp_path: Path, *args: str) -> subprocess.Popen:
     script.write_text(WORKER)
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_WAIT_POLICY": "PASSIVE"}
     return subprocess.Popen(
-        [sys.executable, str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
+        [sys.executable, str(script), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
     )
 
 
@@ -334,14 +339,16 @@ def read_json_line(process: subprocess.Popen, key: str, timeout: float = 60) -> 
 def test_two_processes_publishing_concurrently_get_distinct_versions(tmp_path):
     path = tmp_path / "wh.duckdb"
     go = tmp_path / "go"
-    workers = [start_worker(tmp_path, str(path), name, "3", "0.2", str(go), "60", "table_created") for name in ("a", "b")]
+    workers = [
+        start_worker(tmp_path, str(path), name, "3", "0.2", str(go), "60", "table_created") for name in ("a", "b")
+    ]
     for worker in workers:
         read_json_line(worker, "ready")
     started = time.perf_counter()
     go.touch()
     outputs = [worker.communicate(timeout=120) for worker in workers]
     wall = time.perf_counter() - started
-    for worker, (out, err) in zip(workers, outputs):
+    for worker, (_, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err
     done = [json.loads(line) for out, _ in outputs for line in out.splitlines() if '"done"' in line]
     versions = sorted(d["done"] for d in done)
