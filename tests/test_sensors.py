@@ -316,6 +316,11 @@ def test_monitored_refresh_loop_through_dagster(tmp_path):
     assert defs.resolve_job_def(lifecycle_job_name("churn")).execute_in_process(instance=instance).success
     second_model = models.latest_id("churn")
     assert second_model != first_model
+    event = instance.get_latest_materialization_event(dg.AssetKey(["churn", "generator_model"]))
+    metadata = event.asset_materialization.metadata
+    assert metadata["model_id"].value == second_model and metadata["previous_model_id"].value == first_model
+    assert metadata["drift_max_psi"].value > 0.2
+    assert metadata["drift_vs_previous_model"].value["max_psi_column"] == numeric
 
     # retention (keep_last 2) dropped version 1; the newest passing snapshot is the retrained one
     catalog = warehouse.snapshots("churn")
