@@ -96,7 +96,7 @@ def compute_accuracy(
         uni_plots.append(
             UnivariatePlot(
                 column=names[j],
-                labels=[label for label, keep in zip(bins[j].labels, used) if keep],
+                labels=[label for label, keep in zip(bins[j].labels, used, strict=True) if keep],
                 training=p[used].round(6).tolist(),
                 synthetic=q[used].round(6).tolist(),
                 holdout=h[used].round(6).tolist(),
@@ -143,8 +143,8 @@ def compute_accuracy(
                 columns=pair.columns,
                 accuracy=pair.accuracy,
                 accuracy_max=pair.accuracy_max,
-                row_labels=[label for label, keep in zip(bins[i].labels, rows) if keep],
-                column_labels=[label for label, keep in zip(bins[j].labels, cols) if keep],
+                row_labels=[label for label, keep in zip(bins[i].labels, rows, strict=True) if keep],
+                column_labels=[label for label, keep in zip(bins[j].labels, cols, strict=True) if keep],
                 training=p[rows][:, cols].round(6).tolist(),
                 synthetic=q[rows][:, cols].round(6).tolist(),
             )

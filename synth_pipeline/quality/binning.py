@@ -93,7 +93,7 @@ class ColumnBins:
             code[missing] = self.n_regular + 2
             return code.astype(np.int64)
         missing = pd.isna(values)
-        code = pd.Categorical(values, categories=self.categories).codes.astype(np.int64)
+        code = pd.Index(self.categories, dtype=object).get_indexer(values).astype(np.int64)
         code[code < 0] = self.n_regular  # other
         code[missing] = self.n_regular + 1
         return code

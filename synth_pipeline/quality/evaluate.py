@@ -80,7 +80,8 @@ def evaluate(
     columns = [c for c in schema.names if c not in excluded]
     if target is not None:
         if target not in training.columns:
-            raise ConfigError(f"target {target!r} is not a column; the tables have: {', '.join(map(str, training.columns))}")
+            have = ", ".join(map(str, training.columns))
+            raise ConfigError(f"target {target!r} is not a column; the tables have: {have}")
         if target in excluded:
             raise ConfigError(f"target {target!r} is an id column; choose a column that can be predicted")
     if not columns:
@@ -93,7 +94,10 @@ def evaluate(
     model_seed = int(seeds[7].generate_state(1)[0] % (2**31 - 1))
 
     def canonical(name: str) -> pd.DataFrame:
-        return apply_schema(tables[name][columns], evaluated_schema, what=name).reset_index(drop=True)
+        try:
+            return apply_schema(tables[name][columns], evaluated_schema, what=name).reset_index(drop=True)
+        except InvalidDataError as error:
+            raise InvalidDataError(f"{name}: {error} (the kinds come from the training schema)") from None
 
     full = {name: canonical(name) for name in tables}
     n_training = min(len(full["training"]), max_rows)
@@ -205,7 +209,8 @@ def _parse_metrics(metrics: Collection[str] | None, target: str | None) -> set[s
     wanted = set(metrics)
     unknown = sorted(wanted - set(METRICS))
     if unknown:
-        raise ConfigError(f"unknown metric section(s) {', '.join(map(repr, unknown))}; choose from {', '.join(METRICS)}")
+        names = ", ".join(map(repr, unknown))
+        raise ConfigError(f"unknown metric section(s) {names}; choose from {', '.join(METRICS)}")
     if "utility" in wanted and target is None:
         raise ConfigError("the 'utility' section needs a target column: pass target=...")
     return wanted

@@ -71,7 +71,8 @@ def _gates(results: list[GateResult]) -> str:
         css = {"ok": "pass", "error": "fail", "warn": "warn"}[r.severity]
         verdict = {"ok": "PASS", "error": "FAIL (blocking)", "warn": "WARN"}[r.severity]
         rows.append(
-            f"<tr><td>{_e(r.name)}</td><td class='num'>{_fmt(r.value, 4)}</td><td class='num'>{_fmt(r.threshold, 4)}</td>"
+            f"<tr><td>{_e(r.name)}</td><td class='num'>{_fmt(r.value, 4)}</td>"
+            f"<td class='num'>{_fmt(r.threshold, 4)}</td>"
             f"<td>{'blocking' if r.blocking else 'warning'}</td><td class='{css}'>{verdict}</td>"
             f"<td>{_e(r.message)}</td></tr>"
         )
@@ -128,7 +129,8 @@ def _kpis(report: QualityReport) -> str:
     if report.similarity is not None and report.similarity.discriminator_auc_training_synthetic is not None:
         cards.append(("discriminator AUC", _fmt(report.similarity.discriminator_auc_training_synthetic), "ideal 0.5"))
     return '<div class="cards">' + "".join(
-        f'<div class="kpi"><div class="l">{_e(label)}</div><div class="v">{value}</div><div class="l">{_e(note)}</div></div>'
+        f'<div class="kpi"><div class="l">{_e(label)}</div><div class="v">{value}</div>'
+        f'<div class="l">{_e(note)}</div></div>'
         for label, value, note in cards
     ) + "</div>"
 
@@ -178,7 +180,7 @@ def _figures(report: QualityReport) -> tuple[str, str, str, list[dict[str, Any]]
     dist = ""
     histogram = report.plots.distances
     if histogram is not None:
-        centers = [(lo + hi) / 2 for lo, hi in zip(histogram.edges[:-1], histogram.edges[1:])]
+        centers = [(lo + hi) / 2 for lo, hi in zip(histogram.edges[:-1], histogram.edges[1:], strict=True)]
         data = [
             {"type": "scatter", "mode": "lines", "name": label, "x": centers, "y": getattr(histogram, key),
              "line": {"color": color, "width": 2, "shape": "hvh"}}
@@ -248,12 +250,14 @@ def render_html(report: QualityReport, gate_results: list[GateResult], *, title:
     ]
     if uni:
         body += [
-            "<h2>Univariate distributions</h2><p class='meta'>Binned relative frequencies: training, synthetic, holdout.</p>",
+            "<h2>Univariate distributions</h2>",
+            "<p class='meta'>Binned relative frequencies: training, synthetic, holdout.</p>",
             f'<div class="grid">{uni}</div>',
         ]
     if bi:
         body += [
-            "<h2>Weakest pairs</h2><p class='meta'>Joint binned frequencies of the pairs furthest below their ceiling.</p>",
+            "<h2>Weakest pairs</h2>",
+            "<p class='meta'>Joint binned frequencies of the pairs furthest below their ceiling.</p>",
             f'<div class="grid">{bi}</div>',
         ]
     if dist:

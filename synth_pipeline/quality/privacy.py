@@ -105,10 +105,11 @@ def _search(query: np.ndarray, reference: np.ndarray, *, second: bool) -> tuple[
     ref_aug = np.hstack([-2.0 * reference, np.ones((n_ref, 1)), (reference**2).sum(axis=1, keepdims=True)])
     ref_aug = np.ascontiguousarray(ref_aug.T, dtype=np.float32)
     batch = max(16, min(4096, _BATCH_ELEMENTS // max(n_ref, 1)))
+    buffer = np.empty((min(batch, n_query), n_ref), dtype=np.float32)  # reused: no page faults per batch
     for start in range(0, n_query, batch):
         q = query[start : start + batch]
         q_aug = np.hstack([q, (q**2).sum(axis=1, keepdims=True), np.ones((len(q), 1))]).astype(np.float32)
-        squared = q_aug @ ref_aug
+        squared = np.matmul(q_aug, ref_aug, out=buffer[: len(q)])
         best = squared.argmin(axis=1)
         exact = np.sqrt(((q - reference[best]) ** 2).sum(axis=1))
         if second:
@@ -119,6 +120,19 @@ def _search(query: np.ndarray, reference: np.ndarray, *, second: bool) -> tuple[
             runner_up[start : start + batch] = exact_2
         closest[start : start + batch] = exact
     return closest, runner_up
+
+
+def _distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``x`` and the inverse map (``np.unique(axis=0)`` is slow on wide rows).
+
+    Rows are keyed by a random linear hash of their bit patterns in wrapping 64-bit integer arithmetic:
+    exact and order-free, so equal rows always share a key; distinct rows collide with probability ~2^-64.
+    """
+    bits = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
+    multipliers = np.random.default_rng(12345).integers(1, 2**63, size=x.shape[1], dtype=np.uint64) | np.uint64(1)
+    keys = (bits * multipliers).sum(axis=1, dtype=np.uint64)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return x[first], inverse.reshape(-1)
 
 
 def nearest(query: np.ndarray, reference: np.ndarray, groups: list[np.ndarray], *, second: bool) -> Neighbours:
@@ -137,9 +151,9 @@ def nearest(query: np.ndarray, reference: np.ndarray, groups: list[np.ndarray], 
             if found is not None:
                 second_closest = found
             continue
-        distinct_query, inverse = np.unique(q, axis=0, return_inverse=True)
-        distances, _ = _search(distinct_query, np.unique(ref, axis=0), second=False)
-        closest[g] = distances[inverse.reshape(-1)]
+        distinct_query, inverse = _distinct_rows(q)
+        distances, _ = _search(distinct_query, _distinct_rows(ref)[0], second=False)
+        closest[g] = distances[inverse]
     return Neighbours(closest, second_closest)
 
 
@@ -207,7 +221,7 @@ def compute_distances(
     shares = [dcr_share(to_training.closest[g], to_holdout.closest[g]) for g in range(len(groups))]
     subsets = [
         SubsetShare(group=kind, columns=[columns[i] for i in members], dcr_share=share)
-        for (kind, members), share in zip(groups, shares)
+        for (kind, members), share in zip(groups, shares, strict=True)
     ]
 
     def nndr(found: Neighbours) -> np.ndarray:

@@ -32,16 +32,17 @@ def model_features(
         kind = kinds[column]
         values = [column_values(table[column], kind) for table in tables]
         if kind in _NUMBER_KINDS:
-            for part, v in zip(parts, values):
+            for part, v in zip(parts, values, strict=True):
                 part.append(v.astype(np.float64))
         else:
             categorical.append(j)
             vocabulary = pd.Index(pd.unique(np.concatenate([pd.Series(v).dropna().to_numpy() for v in values])))
-            for part, v in zip(parts, values):
+            for part, v in zip(parts, values, strict=True):
                 codes = vocabulary.get_indexer(pd.Series(v).fillna("\x00").to_numpy()).astype(np.float64)
                 codes[pd.isna(v)] = np.nan
                 part.append(codes)
-    return [np.column_stack(part) if part else np.empty((len(t), 0)) for part, t in zip(parts, tables)], categorical
+    matrices = [np.column_stack(part) if part else np.empty((len(t), 0)) for part, t in zip(parts, tables, strict=True)]
+    return matrices, categorical
 
 
 def discriminator_auc(

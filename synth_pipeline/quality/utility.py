@@ -49,7 +49,7 @@ def compute_utility(
         rows = np.sort(rng.permutation(len(table))[:n])
         frames[name] = (table.iloc[rows], y[rows])
     matrices, categorical = model_features(features, kinds, [frames[name][0] for name in names])
-    x = dict(zip(names, matrices))
+    x = dict(zip(names, matrices, strict=True))
     y = {name: frames[name][1] for name in names}
     result = Utility(target=target, task="classification" if classification else "regression")
     if n < 10 or len(y["holdout"]) < 2 or not features:
