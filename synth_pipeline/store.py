@@ -246,10 +246,13 @@ class SnapshotStore:
         try:
             return duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.ConnectionException as error:
-            # This process already holds the file with the other mode (e.g. a
-            # writer thread): share that instance instead.
+            # This process already holds the file in the other mode (another
+            # thread). A reader shares the writer's instance; a writer waits
+            # until the readers are done.
             if "different configuration" in str(error):
-                return duckdb.connect(str(self.path), read_only=not read_only)
+                if not read_only:
+                    raise _LockBusy(str(error)) from None
+                return self._open(read_only=False)
             raise StoreError(f"cannot open the warehouse {str(self.path)!r}: {error}") from None
         except duckdb.IOException as error:
             if "lock" in str(error).lower():

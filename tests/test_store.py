@@ -364,6 +364,33 @@ def test_two_processes_publishing_concurrently_get_distinct_versions(tmp_path):
     print(f"\n6 publishes by 2 processes (0.2 s held in each transaction): wall {wall:.2f} s, slowest {slowest:.2f} s")
 
 
+def test_threads_of_one_process_publishing_and_reading_get_distinct_versions(tmp_path):
+    import threading
+
+    store = SnapshotStore(tmp_path / "wh.duckdb", lock_timeout_seconds=30)
+    errors = []
+
+    def publish_and_read(worker: int) -> None:
+        try:
+            for _ in range(3):
+                store.publish("churn", pd.DataFrame({"worker": [worker] * 10}), {"model_id": str(worker)})
+                store.read("churn")
+                store.snapshots()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=publish_and_read, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    catalog = store.snapshots("churn")
+    assert catalog["version"].tolist() == list(range(1, 13))
+    for row in catalog.itertuples():
+        assert set(store.read("churn", version=row.version)["worker"]) == {int(row.model_id)}
+
+
 def test_lock_timeout_gives_a_clear_error(tmp_path):
     path = tmp_path / "wh.duckdb"
     SnapshotStore(path).publish("churn", table(3), {})
