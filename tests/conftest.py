@@ -1,0 +1,28 @@
+"""Shared test set-up: quiet, deterministic numerical libraries and small generated data."""
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from synth_pipeline.simulate import simulate_churn  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def churn():
+    """A small simulated customer-churn table (ids, categories, booleans, numbers, dates, missing values)."""
+    return simulate_churn(1200, random_state=3)
+
+
+def shared_table(name: str) -> Path:
+    """A table from ../shared/data, or skip the test when this checkout has none."""
+    path = SHARED_DATA / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not available (integration data lives beside the repo)")
+    return path

@@ -1,0 +1,120 @@
+"""The synth-pipeline command, called as a user would (in a tmp working directory)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from synth_pipeline.cli import main, parse_rebalance
+from synth_pipeline.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_run_demo_then_list_show_export(workdir, capsys):
+    config = workdir / "demo.yaml"
+    shutil.copy(REPO / "examples" / "demo.yaml", config)
+    config.write_text(config.read_text().replace("rows: 5000", "rows: 800"))
+    assert main(["-q", "run", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "churn: published version 1 to .synth/warehouse.duckdb" in out
+    assert main(["snapshots", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "churn__v1" in listing and "copula" in listing
+    assert main(["snapshots", "export", "churn", "--out", "snap.parquet"]) == 0
+    assert len(pd.read_parquet(workdir / "snap.parquet")) == 800
+    assert main(["snapshots", "show", "churn", "--head", "3"]) == 0
+    assert "(800 rows)" in capsys.readouterr().out
+
+
+def test_fit_sample_impute_evaluate(workdir, churn, capsys):
+    churn.to_csv("churn.csv", index=False)
+    assert main(["-q", "fit", "--data", "churn.csv", "--model-dir", "model", "--seed", "3"]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "sample",
+                "--model-dir",
+                "model",
+                "--rows",
+                "2500",
+                "--out",
+                "s.parquet",
+                "--seed",
+                "1",
+                "--batch-rows",
+                "1000",
+            ]
+        )
+        == 0
+    )
+    synthetic = pd.read_parquet("s.parquet")
+    assert len(synthetic) == 2500 and synthetic.customer_id.is_unique
+    assert (
+        main(
+            ["-q", "sample", "--model-dir", "model", "--rows", "1000", "--out", "r.csv", "--rebalance", "churn=Yes:0.8"]
+        )
+        == 0
+    )
+    assert (pd.read_csv("r.csv").churn == "Yes").mean() == pytest.approx(0.8, abs=0.01)
+    pd.DataFrame({"contract": ["Two year"] * 5}).to_csv("seeds.csv", index=False)
+    assert main(["-q", "sample", "--model-dir", "model", "--seed-data", "seeds.csv", "--out", "seeded.csv"]) == 0
+    assert (pd.read_csv("seeded.csv").contract == "Two year").all()
+    holes = churn.head(200).copy()
+    holes.loc[::3, "tenure_months"] = None
+    holes.to_csv("holes.csv", index=False)
+    assert main(["-q", "impute", "--model-dir", "model", "--data", "holes.csv", "--out", "filled.csv"]) == 0
+    assert pd.read_csv("filled.csv").tenure_months.notna().all()
+    churn.iloc[:600].to_csv("training.csv", index=False)
+    churn.iloc[600:].to_csv("holdout.csv", index=False)
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "-q",
+                "evaluate",
+                "--training",
+                "training.csv",
+                "--holdout",
+                "holdout.csv",
+                "--synthetic",
+                "s.parquet",
+                "--target",
+                "churn",
+                "--json",
+                "q.json",
+                "--html",
+                "q.html",
+            ]
+        )
+        == 0
+    )
+    assert "accuracy_overall" in capsys.readouterr().out
+    assert json.loads(Path("q.json").read_text())["accuracy"]["overall"] > 0.8
+    assert Path("q.html").read_text().count("<html") == 1
+
+
+def test_user_errors_are_one_line(workdir, capsys):
+    assert main(["fit", "--data", "missing.csv", "--model-dir", "m"]) == 2
+    assert capsys.readouterr().err.strip() == "error: file 'missing.csv' does not exist"
+    assert main(["sample", "--model-dir", "nowhere", "--rows", "3", "--out", "x.csv"]) == 2
+    assert "no saved generator" in capsys.readouterr().err
+    Path("bad.yaml").write_text("datasets:\n  x:\n    source: {path: a.csv}\n    holdout: {fraction: 2}\n")
+    assert main(["run", "bad.yaml"]) == 2
+    assert "datasets.x.holdout.fraction" in capsys.readouterr().err
+
+
+def test_rebalance_syntax():
+    assert parse_rebalance("income=>50K:0.5") == {"income": {">50K": 0.5}}
+    assert parse_rebalance("c=a:0.2,b:0.3") == {"c": {"a": 0.2, "b": 0.3}}
+    with pytest.raises(ConfigError, match="VALUE:SHARE"):
+        parse_rebalance("income=>50K")
