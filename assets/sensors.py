@@ -123,21 +123,24 @@ def check_source(dataset_cfg: DatasetConfig, model_store: ModelStore, cursor: di
     probe = source_probe(dataset_cfg.source)
     model_id = model_store.latest_id(dataset)
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    base = {"format": CURSOR_FORMAT, "probe": probe, "model_id": model_id, "checked_at": now}
+    base = {"format": CURSOR_FORMAT, "probe": probe, "model_id": model_id, "checked_at": now, "measured_at": now}
 
     if cursor and cursor.get("probe") == probe and cursor.get("model_id") == model_id:
         kept = {**cursor, "checked_at": now}
+        waiting = ""
+        if cursor.get("run_key"):
+            waiting = f"; retraining was requested at {cursor.get('measured_at')} and no new model exists yet"
         return DriftDecision(
             False,
-            f"{dataset}: source unchanged since {cursor.get('checked_at')} (cheap probe); "
-            f"last measured: {cursor.get('summary', 'n/a')}",
+            f"{dataset}: source unchanged since {cursor.get('measured_at')} (cheap probe); "
+            f"last measured: {cursor.get('summary', 'n/a')}{waiting}",
             kept,
         )
     if model_id is None:
         return DriftDecision(
             True,
             f"{dataset}: no trained model yet; requesting the first training run",
-            {**base, "summary": "no model yet", "max_psi": None},
+            {**base, "summary": "no model yet", "max_psi": None, "run_key": f"{dataset}:initial"},
             run_key=f"{dataset}:initial",
             tags={f"{TAG_PREFIX}/trigger": "no_model"},
         )
@@ -174,12 +177,13 @@ def check_source(dataset_cfg: DatasetConfig, model_store: ModelStore, cursor: di
             if trigger == "schema"
             else f"PSI above {threshold:g} in {', '.join(report.over(threshold))}"
         )
+        run_key = f"{dataset}:{content_hash[:16]}:{model_id}"
         return DriftDecision(
             True,
             f"{dataset}: retraining: {reason}; {report.summary}",
-            cursor_out,
+            {**cursor_out, "run_key": run_key},
             report=report,
-            run_key=f"{dataset}:{content_hash[:16]}:{model_id}",
+            run_key=run_key,
             tags={
                 f"{TAG_PREFIX}/trigger": trigger,
                 f"{TAG_PREFIX}/max_psi": f"{report.max_psi:.4f}",

@@ -160,6 +160,8 @@ def test_replaced_distribution_requests_a_retraining_run(setup):
     assert float(request.tags["synth_pipeline/max_psi"]) > 1.0
     assert request.tags["synth_pipeline/previous_model_id"] == model_id
     assert request.run_key.startswith("churn:") and request.run_key.endswith(model_id)
+    waiting = tick(sensor, result.cursor)  # the run has not produced a model yet
+    assert waiting.run_requests == [] and "retraining was requested" in waiting.skip_message
     # once the retrained model exists, the same source is quiet again
     new_model = train(cfg, models)
     after = tick(sensor, result.cursor)
