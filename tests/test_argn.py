@@ -198,7 +198,9 @@ def test_save_load_gives_identical_samples(fitted: ARGNGenerator, tmp_path) -> N
     assert isinstance(loaded, ARGNGenerator)
     pd.testing.assert_frame_equal(loaded.sample(500, random_state=11), fitted.sample(500, random_state=11))
     seed = pd.DataFrame({"plan": ["basic", "premium"] * 20})
-    pd.testing.assert_frame_equal(loaded.sample(seed_data=seed, random_state=2), fitted.sample(seed_data=seed, random_state=2))
+    pd.testing.assert_frame_equal(
+        loaded.sample(seed_data=seed, random_state=2), fitted.sample(seed_data=seed, random_state=2)
+    )
 
 
 def test_same_seed_same_model_and_rows(fitted: ARGNGenerator, table: pd.DataFrame) -> None:

@@ -120,7 +120,7 @@ class ColumnEncoder:
             offset = int(self.has_missing)
             keys = values.to_numpy(dtype=object, na_value=None)
             if self.kind is ColumnKind.BOOLEAN:
-                keys = np.array([None if m else bool(v) for v, m in zip(keys, missing)], dtype=object)
+                keys = np.array([None if m else bool(v) for v, m in zip(keys, missing, strict=True)], dtype=object)
             index = pd.Index(self.categories, dtype=object).get_indexer(keys).astype(np.int64)
             fallback = self.rare_code if self.rare_code is not None else offset
             codes = np.where(index >= 0, index + offset, fallback)
@@ -209,9 +209,8 @@ class ColumnEncoder:
             out[np.isnan(numbers)] = pd.NaT
             return out
         if self.kind is ColumnKind.INTEGER:
-            return pd.Series(pd.array(np.where(np.isnan(numbers), 0, np.round(numbers)).astype(np.int64), dtype="Int64")).mask(
-                np.isnan(numbers)
-            )
+            whole = np.where(np.isnan(numbers), 0, np.round(numbers)).astype(np.int64)
+            return pd.Series(pd.array(whole, dtype="Int64")).mask(np.isnan(numbers))
         if self.decimals >= 0:
             numbers = np.round(numbers, self.decimals)
         return pd.Series(numbers, dtype=np.float64)

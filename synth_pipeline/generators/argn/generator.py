@@ -53,6 +53,7 @@ class ARGNGenerator(Generator):
     * ``n_bins``, ``n_levels``: quantile bins of continuous numbers and slices per bin.
     * ``max_exact_values``: numbers with at most this many frequent values keep them exactly.
     * ``canonical_order_share``: share of training orders that are the table order.
+    * ``ema_decay``: decay of the moving average of the weights that is validated and kept (0: none).
     * ``device``: ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     * ``n_threads``: CPU threads for torch (``None``: all cores up to 4).
     * ``show_progress``: progress bar (``None``: when stderr is a terminal).
@@ -79,6 +80,7 @@ class ARGNGenerator(Generator):
         n_levels: int = 16,
         max_exact_values: int = 128,
         canonical_order_share: float = 0.5,
+        ema_decay: float = 0.98,
         device: str = "auto",
         n_threads: int | None = None,
         show_progress: bool | None = None,
@@ -98,6 +100,7 @@ class ARGNGenerator(Generator):
         self.n_levels = n_levels
         self.max_exact_values = max_exact_values
         self.canonical_order_share = canonical_order_share
+        self.ema_decay = ema_decay
         self.device = device
         self.n_threads = n_threads
         self.show_progress = show_progress
@@ -134,6 +137,7 @@ class ARGNGenerator(Generator):
         number("n_levels", low=1, high=1024, integer=True)
         number("max_exact_values", low=0, high=1000, integer=True)
         number("canonical_order_share", low=0, high=1)
+        number("ema_decay", low=0, high=0.9999)
         number("n_threads", low=1, high=256, integer=True, optional=True)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
@@ -168,7 +172,8 @@ class ARGNGenerator(Generator):
         batch_size = int(self.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 50)), 32, 512)))
         log.info(
             "argn: %d columns -> %d sub-columns (%d codes); embedding %d, hidden %d, batch %d",
-            len(training.columns), n_sub, int(self.encoder_.cardinalities.sum()), embedding_dim, hidden_size, batch_size,
+            len(training.columns), n_sub, int(self.encoder_.cardinalities.sum()),
+            embedding_dim, hidden_size, batch_size,
         )
         device = self._torch_device()
         torch_seed = int(rng.integers(0, 2**63 - 1))
@@ -190,6 +195,7 @@ class ARGNGenerator(Generator):
                 patience=int(self.patience),
                 canonical_share=float(self.canonical_order_share),
                 order_groups=4,
+                ema_decay=float(self.ema_decay),
                 show_progress=show_progress_default() if self.show_progress is None else bool(self.show_progress),
                 device=device,
             )

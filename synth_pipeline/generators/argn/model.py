@@ -32,7 +32,12 @@ class ARGNNetwork(nn.Module):
     """Autoregressive network over discrete sub-columns with order masking."""
 
     def __init__(
-        self, cardinalities: list[int], *, embedding_dim: int, hidden_size: int, generator: torch.Generator | None = None
+        self,
+        cardinalities: list[int],
+        *,
+        embedding_dim: int,
+        hidden_size: int,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         self.cardinalities = [int(c) for c in cardinalities]
@@ -60,7 +65,7 @@ class ARGNNetwork(nn.Module):
         self.target_slot: list[tuple[int, int]] = [(0, 0)] * n_sub
         self.w2 = nn.ParameterList()
         self.b2 = nn.ParameterList()
-        for b, (size, targets) in enumerate(zip(self.bucket_sizes, self.bucket_targets)):
+        for b, (size, targets) in enumerate(zip(self.bucket_sizes, self.bucket_targets, strict=True)):
             for slot, t in enumerate(targets):
                 self.target_slot[t] = (b, slot)
             self.w2.append(normal(len(targets), self.hidden_size, size, std=(1.0 / self.hidden_size) ** 0.5))
@@ -107,7 +112,8 @@ class ARGNNetwork(nn.Module):
         total = codes.new_zeros((), dtype=hidden.dtype)
         for b in range(len(self.bucket_sizes)):
             targets = getattr(self, f"targets_{b}")
-            logits = torch.einsum("bth,thc->btc", hidden[:, targets], self.w2[b]) + self.b2[b] + getattr(self, f"pad_{b}")
+            logits = torch.einsum("bth,thc->btc", hidden[:, targets], self.w2[b])
+            logits = logits + self.b2[b] + getattr(self, f"pad_{b}")
             log_probs = torch.log_softmax(logits, dim=-1)
             total = total - log_probs.gather(2, codes[:, targets].unsqueeze(2)).sum()
         return total / n
