@@ -27,7 +27,13 @@ from dagster import (
 from assets.log_forwarding import forward_logs
 from resources import PrivateStoreResource, WarehouseResource
 from synth_pipeline.config import DatasetConfig
-from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftProfile, fingerprint_table
+from synth_pipeline.drift import (
+    DRIFT_PROFILE_KEY,
+    SOURCE_FINGERPRINT_KEY,
+    DriftProfile,
+    fingerprint_table,
+    measure_drift,
+)
 from synth_pipeline.io import source_probe
 from synth_pipeline.pipeline import load_source, make_dataset_generator, snapshot_seed
 from synth_pipeline.schema import Schema
@@ -117,6 +123,18 @@ def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
             generator.fit(training)
         profile = DriftProfile.from_table(training, generator.schema_)
         fingerprint = fingerprint_table(source)
+        # How far this source moved from what the previous model learned: per-column PSI in the UI.
+        drift_metadata = {}
+        previous = private.models().latest_id(name)
+        previous_profile = private.models().info(name, previous).metadata.get(DRIFT_PROFILE_KEY) if previous else None
+        if previous_profile is not None:
+            report = measure_drift(DriftProfile.from_dict(previous_profile), source)
+            drift_metadata = {
+                "previous_model_id": previous,
+                "drift_max_psi": round(report.max_psi, 4),
+                "drift_summary": report.summary,
+                "drift_vs_previous_model": MetadataValue.json(report.as_metadata()),
+            }
         info = private.models().save(
             name,
             generator,
@@ -136,6 +154,7 @@ def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
                 "fit_seconds": round(generator.fit_seconds_, 2),
                 "training_rows": len(training),
                 "path": MetadataValue.path(str(info.path)),
+                **drift_metadata,
             }
         )
         return {
