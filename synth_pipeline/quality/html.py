@@ -17,6 +17,7 @@ from synth_pipeline.quality.gates import GateResult
 from synth_pipeline.quality.report import QualityReport
 
 _COLORS = {"training": "#4c72b0", "synthetic": "#24a36b", "holdout": "#999999"}
+_SCALES = {"training": [[0, "#f7fbff"], [1, "#08306b"]], "synthetic": [[0, "#f7fcf5"], [1, "#00441b"]]}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -53,10 +54,20 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
-def _row(cells: list[str], numeric_from: int = 1) -> str:
+def _row(cells: list[str], numeric_from: int = 1, numeric_to: int | None = None) -> str:
+    last = len(cells) if numeric_to is None else numeric_to
     return "<tr>" + "".join(
-        f'<td class="num">{c}</td>' if k >= numeric_from else f"<td>{c}</td>" for k, c in enumerate(cells)
+        f'<td class="num">{c}</td>' if numeric_from <= k < last else f"<td>{c}</td>" for k, c in enumerate(cells)
     ) + "</tr>"
+
+
+def _label(text: str, limit: int = 22) -> str:
+    """Shorten (before escaping, so no entity is cut) and escape a label for plotly."""
+    return html.escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _srow(cells: list[str]) -> str:
+    return _row(cells, 1, 3)
 
 
 def _table(header: list[str], rows: list[str]) -> str:
@@ -85,34 +96,34 @@ def _summary(report: QualityReport) -> str:
     if a is not None:
         for name in ("overall", "univariate", "bivariate", "trivariate"):
             value, ceiling = getattr(a, name), getattr(a, f"{name}_max")
-            rows.append(_row([f"accuracy {name}", _pct(value), _pct(ceiling), "holdout vs training (ceiling)"]))
+            rows.append(_srow([f"accuracy {name}", _pct(value), _pct(ceiling), "holdout vs training (ceiling)"]))
     if s is not None:
-        rows.append(_row(["discriminator AUC (ideal 0.5)", _fmt(s.discriminator_auc_training_synthetic),
+        rows.append(_srow(["discriminator AUC (ideal 0.5)", _fmt(s.discriminator_auc_training_synthetic),
                           _fmt(s.discriminator_auc_training_holdout), "holdout vs training"]))
-        rows.append(_row(["correlation difference", _fmt(s.correlation_difference),
+        rows.append(_srow(["correlation difference", _fmt(s.correlation_difference),
                           _fmt(s.correlation_difference_holdout), "holdout vs training"]))
     if d is not None:
-        rows.append(_row(["DCR share, worst subset (ideal 50%)", _pct(d.dcr_share), "50.0%", "ideal"]))
-        rows.append(_row(["DCR share, all columns", _pct(d.dcr_share_all_columns), "50.0%", "ideal"]))
-        rows.append(_row(["mean DCR to training", _fmt(d.dcr_training), _fmt(d.dcr_holdout_training),
+        rows.append(_srow(["DCR share, worst subset (ideal 50%)", _pct(d.dcr_share), "50.0%", "ideal"]))
+        rows.append(_srow(["DCR share, all columns", _pct(d.dcr_share_all_columns), "50.0%", "ideal"]))
+        rows.append(_srow(["mean DCR to training", _fmt(d.dcr_training), _fmt(d.dcr_holdout_training),
                           "holdout to training"]))
-        rows.append(_row(["mean DCR to holdout", _fmt(d.dcr_holdout), _fmt(d.dcr_holdout_training),
+        rows.append(_srow(["mean DCR to holdout", _fmt(d.dcr_holdout), _fmt(d.dcr_holdout_training),
                           "holdout to training"]))
-        rows.append(_row(["identical to a training row", _pct(d.ims_training), _pct(d.ims_holdout_training),
+        rows.append(_srow(["identical to a training row", _pct(d.ims_training), _pct(d.ims_holdout_training),
                           "holdout rows identical to a training row"]))
-        rows.append(_row(["NNDR 5th percentile (training)", _fmt(d.nndr_training_p5),
+        rows.append(_srow(["NNDR 5th percentile (training)", _fmt(d.nndr_training_p5),
                           _fmt(d.nndr_holdout_training_p5), "holdout among training"]))
     if u is not None:
         if u.task == "classification":
-            rows.append(_row([f"AUC predicting {_e(u.target)} (TSTR)", _fmt(u.tstr_auc), _fmt(u.trtr_auc), "TRTR"]))
-            rows.append(_row([f"accuracy predicting {_e(u.target)} (TSTR)", _pct(u.tstr_accuracy),
+            rows.append(_srow([f"AUC predicting {_e(u.target)} (TSTR)", _fmt(u.tstr_auc), _fmt(u.trtr_auc), "TRTR"]))
+            rows.append(_srow([f"accuracy predicting {_e(u.target)} (TSTR)", _pct(u.tstr_accuracy),
                               _pct(u.trtr_accuracy), "TRTR"]))
         else:
-            rows.append(_row([f"R² predicting {_e(u.target)} (TSTR)", _fmt(u.tstr_r2), _fmt(u.trtr_r2), "TRTR"]))
-            rows.append(_row([f"RMSE predicting {_e(u.target)} (TSTR)", _fmt(u.tstr_rmse), _fmt(u.trtr_rmse),
+            rows.append(_srow([f"R² predicting {_e(u.target)} (TSTR)", _fmt(u.tstr_r2), _fmt(u.trtr_r2), "TRTR"]))
+            rows.append(_srow([f"RMSE predicting {_e(u.target)} (TSTR)", _fmt(u.tstr_rmse), _fmt(u.trtr_rmse),
                               "TRTR"]))
     if report.diversity is not None:
-        rows.append(_row(["distinct rows, synthetic", _pct(report.diversity.distinct_rows_synthetic),
+        rows.append(_srow(["distinct rows, synthetic", _pct(report.diversity.distinct_rows_synthetic),
                           _pct(report.diversity.distinct_rows_holdout), "holdout"]))
     return _table(["metric", "synthetic", "reference", "reference is"], rows) if rows else ""
 
@@ -148,7 +159,7 @@ def _figures(report: QualityReport) -> tuple[str, str, str, list[dict[str, Any]]
 
     uni = []
     for plot in report.plots.univariate:
-        labels = [html.escape(label) for label in plot.labels]
+        labels = [_label(label) for label in plot.labels]
         info = accuracy_of.get(plot.column)
         title = html.escape(plot.column)
         if info is not None and info.accuracy is not None:
@@ -163,19 +174,20 @@ def _figures(report: QualityReport) -> tuple[str, str, str, list[dict[str, Any]]
 
     bi = []
     for plot in report.plots.bivariate:
-        rows = [html.escape(label) for label in plot.row_labels]
-        cols = [html.escape(label) for label in plot.column_labels]
+        rows = [_label(label) for label in plot.row_labels]
+        cols = [_label(label) for label in plot.column_labels]
         first, second = (html.escape(c) for c in plot.columns)
         top = max([max(r) for r in plot.training + plot.synthetic if r] or [1.0])
         for name in ("training", "synthetic"):
             data = [{"type": "heatmap", "z": getattr(plot, name), "x": cols, "y": rows, "zmin": 0, "zmax": top,
-                     "colorscale": "Blues" if name == "training" else "Greens", "showscale": False}]
+                     "colorscale": _SCALES[name], "showscale": False}]
             title = f"{first} × {second}: {name}"
             if name == "synthetic":
                 title += f" (accuracy {_pct(plot.accuracy)}, ceiling {_pct(plot.accuracy_max)})"
             bi.append(figure(data, {"title": {"text": title, "font": {"size": 13}},
-                                    "xaxis": {"type": "category", "title": {"text": second}},
-                                    "yaxis": {"type": "category", "title": {"text": first}}}, 380))
+                                    "margin": {"l": 130, "r": 10, "t": 40, "b": 90},
+                                    "xaxis": {"type": "category", "title": {"text": second}, "automargin": True},
+                                    "yaxis": {"type": "category", "title": {"text": first}, "automargin": True}}, 380))
 
     dist = ""
     histogram = report.plots.distances

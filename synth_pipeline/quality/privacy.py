@@ -224,8 +224,9 @@ def compute_distances(
         for (kind, members), share in zip(groups, shares, strict=True)
     ]
 
-    def nndr(found: Neighbours) -> np.ndarray:
-        return (found.closest[0] + 1e-8) / (found.second + 1e-8)
+    def nndr_p5(found: Neighbours) -> float | None:
+        ratio = (found.closest[0] + 1e-8) / (found.second + 1e-8)
+        return None if np.isnan(ratio).any() else p5(ratio)
 
     def p5(x: np.ndarray) -> float:
         return float(np.quantile(x, 0.05))
@@ -242,9 +243,9 @@ def compute_distances(
         dcr_holdout_p5=p5(dcr_h),
         dcr_holdout_training=float(dcr_ht.mean()),
         dcr_holdout_training_p5=p5(dcr_ht),
-        nndr_training_p5=p5(nndr(to_training)),
-        nndr_holdout_p5=p5(nndr(to_holdout)),
-        nndr_holdout_training_p5=p5(nndr(reference)),
+        nndr_training_p5=nndr_p5(to_training),
+        nndr_holdout_p5=nndr_p5(to_holdout),
+        nndr_holdout_training_p5=nndr_p5(reference),
         ims_training=identical_share(tables["synthetic"], tables["training"]),
         ims_holdout=identical_share(tables["synthetic"], tables["holdout"]),
         ims_holdout_training=identical_share(tables["holdout"], tables["training"]),

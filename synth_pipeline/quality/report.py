@@ -117,12 +117,15 @@ class Distances(_Model):
         description="Mean distance of a holdout row to its closest training row: the reference for dcr_training."
     )
     dcr_holdout_training_p5: float = Field(description="5th percentile of the holdout-to-training distances.")
-    nndr_training_p5: float = Field(
+    nndr_training_p5: float | None = Field(
         description="5th percentile of the nearest-neighbour distance ratio (closest / second closest) of "
-        "synthetic rows among training rows; small values flag rows sitting on one training row."
+        "synthetic rows among training rows; small values flag rows sitting on one training row. None with fewer "
+        "than 2 reference rows."
     )
-    nndr_holdout_p5: float = Field(description="The same among holdout rows.")
-    nndr_holdout_training_p5: float = Field(description="The same for holdout rows among training rows (reference).")
+    nndr_holdout_p5: float | None = Field(description="The same among holdout rows.")
+    nndr_holdout_training_p5: float | None = Field(
+        description="The same for holdout rows among training rows (reference)."
+    )
     ims_training: float = Field(description="Share of synthetic rows identical to a training row.")
     ims_holdout: float = Field(description="Share of synthetic rows identical to a holdout row.")
     ims_holdout_training: float = Field(
