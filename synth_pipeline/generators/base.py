@@ -20,7 +20,7 @@ import inspect
 import json
 import logging
 import math
-from abc import ABC, abstractmethod
+from abc import ABC, ABCMeta, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,18 +66,53 @@ def _rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
-class Generator(ABC):
+class _GeneratorMeta(ABCMeta):
+    """Gives every generator the base's rule settings without each subclass repeating them.
+
+    ``rules`` and ``infer_rules`` are taken out of the keyword arguments before the
+    subclass's ``__init__`` runs and set afterwards, so a subclass written before
+    rules existed (or one that forgets to forward them) still accepts them.
+    """
+
+    def __call__(cls, *args: Any, rules: Any = None, infer_rules: bool = False, **kwargs: Any) -> Any:
+        generator = super().__call__(*args, **kwargs)
+        Generator._set_rule_settings(generator, rules, infer_rules)
+        return generator
+
+
+class Generator(ABC, metaclass=_GeneratorMeta):
     """Base class of synth_pipeline's generators (scikit-learn style).
 
     The constructor only stores keyword settings; :meth:`fit` learns and returns
-    ``self``; learned attributes end in ``_``.
+    ``self``; learned attributes end in ``_``. Every generator accepts ``rules``
+    (rule dicts or objects, see :mod:`synth_pipeline.constraints`) and
+    ``infer_rules`` (add the rules that hold exactly in the training table); they
+    are honoured by construction in everything it samples.
     """
 
     name: ClassVar[str] = ""
 
-    def __init__(self, *, random_state: int | None = None, column_kinds: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        random_state: int | None = None,
+        column_kinds: Mapping[str, str] | None = None,
+        rules: Any = None,
+        infer_rules: bool = False,
+    ) -> None:
         self.random_state = random_state
         self.column_kinds = dict(column_kinds or {})
+        self._set_rule_settings(self, rules, infer_rules)
+
+    @staticmethod
+    def _set_rule_settings(generator: Generator, rules: Any, infer_rules: bool) -> None:
+        from synth_pipeline.constraints.rules import parse_rules
+
+        # stored as plain dicts so get_params(), save and load stay JSON
+        generator.rules = [rule.to_dict() for rule in parse_rules(rules, origin="generator setting rules")]
+        if not isinstance(infer_rules, bool):
+            raise ConfigError(f"infer_rules must be true or false, got {infer_rules!r}")
+        generator.infer_rules = infer_rules
 
     # -- settings -----------------------------------------------------------------
     @classmethod
@@ -114,13 +149,44 @@ class Generator(ABC):
             for name in schema.names_of(ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
         }
         model_columns = self.model_columns
-        log.info("%s: fitting on %d rows x %d columns", self.name, len(training), len(model_columns))
+        self._fit_rules(training)
+        model_training = training[model_columns].reset_index(drop=True)
+        if self.enforcer_ is not None:
+            model_training = self.enforcer_.to_model(model_training)
+        log.info("%s: fitting on %d rows x %d columns", self.name, len(training), model_training.shape[1])
         started = datetime.now(UTC)
-        self._fit(training[model_columns].reset_index(drop=True), _rng(self.random_state))
+        self._fit(model_training, _rng(self.random_state))
         self.fitted_at_ = started.isoformat()
         self.fit_seconds_ = (datetime.now(UTC) - started).total_seconds()
         log.info("%s: fitted in %.1f s", self.name, self.fit_seconds_)
         return self
+
+    def _fit_rules(self, training: pd.DataFrame) -> None:
+        """Effective rules (declared + inferred) and the enforcer that honours them in sampling."""
+        from synth_pipeline.constraints.enforcement import fit_enforcer
+
+        self.rules_, self.enforcer_ = fit_enforcer(self.rules, training, self.schema_, infer=self.infer_rules)
+        self.last_sample_report_: dict[str, Any] | None = None
+
+    def _generate(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
+        """``_sample`` through the rule enforcer (when there are rules); keeps the books of repairs."""
+        enforcer = getattr(self, "enforcer_", None)
+        if enforcer is None:
+            return self._sample(request, rng)
+        rows, report = enforcer.generate(self._sample, request, rng)
+        self._sample_report.add(report)
+        self.last_sample_report_ = self._sample_report.to_dict()
+        return rows
+
+    def _start_sample_report(self) -> None:
+        from synth_pipeline.constraints.enforcement import SampleReport
+
+        self._sample_report = SampleReport()
+        self.last_sample_report_ = None
+
+    def _end_sample_report(self) -> None:
+        if getattr(self, "enforcer_", None) is not None:
+            log.info("%s: %s", self.name, self._sample_report.summary())
 
     @property
     def model_columns(self) -> list[str]:
@@ -192,15 +258,17 @@ class Generator(ABC):
             yield self._empty()
             return
         offset = 0
+        self._start_sample_report()
         for start in range(0, int(n_rows), batch_rows):
             stop = min(int(n_rows), start + batch_rows)
             request = SamplingRequest(stop - start, temperature=float(temperature))
             if conditions is not None:
                 request.conditions = conditions.iloc[start:stop].reset_index(drop=True)
                 request.fixed = fixed.iloc[start:stop].reset_index(drop=True)
-            batch = self._finish(self._sample(request, rng), request, offset)
+            batch = self._finish(self._generate(request, rng), request, offset)
             offset += len(batch)
             yield batch
+        self._end_sample_report()
 
     def impute(self, data: pd.DataFrame, *, temperature: float = 1.0, random_state: int | None = None) -> pd.DataFrame:
         """Fill the missing cells of ``data`` from the learned conditional distribution.
@@ -232,7 +300,9 @@ class Generator(ABC):
                 impute=True,
             )
             rng = _rng(self.random_state if random_state is None else random_state)
-            filled = self._finish(self._sample(request, rng), request, 0)
+            self._start_sample_report()
+            filled = self._finish(self._generate(request, rng), request, 0)
+            self._end_sample_report()
             positions = np.flatnonzero(todo)
             for name in model_columns:
                 if fixed[name].all():
@@ -348,6 +418,8 @@ class Generator(ABC):
             "frequencies": self.frequencies_,
             "fitted_at": self.fitted_at_,
             "fit_seconds": self.fit_seconds_,
+            "rules": self.rules_.to_dicts() if getattr(self, "rules_", None) is not None else [],
+            "constraints": self.enforcer_.to_state() if getattr(self, "enforcer_", None) is not None else None,
             "state": state,
         }
         tmp_arrays = path / (ARRAYS_FILE + ".tmp.npz")
@@ -385,8 +457,18 @@ class Generator(ABC):
         generator.frequencies_ = document["frequencies"]
         generator.fitted_at_ = document["fitted_at"]
         generator.fit_seconds_ = document["fit_seconds"]
+        generator._load_rules(document)
         generator._set_state(_unpack(document["state"], arrays))
         return generator
+
+    def _load_rules(self, document: Mapping[str, Any]) -> None:
+        from synth_pipeline.constraints.enforcement import RuleEnforcer
+        from synth_pipeline.constraints.rules import RuleSet
+
+        self.rules_ = RuleSet.from_dicts(document.get("rules") or [])
+        state = document.get("constraints")
+        self.enforcer_ = RuleEnforcer.from_state(state, self.schema_) if state else None
+        self.last_sample_report_ = None
 
     # -- subclass hooks ---------------------------------------------------------------
     @abstractmethod

@@ -1,0 +1,239 @@
+"""Propose rules that hold exactly in a table, for a person to review.
+
+:func:`infer_rules` looks for
+
+* ranges (the observed minimum and maximum of numeric and datetime columns),
+* not-null columns and unique id-like columns,
+* dependencies between low-cardinality columns (``education <-> education_num``
+  as one one-to-one rule; many-to-one ``zip -> city``), without transitive repeats,
+* orderings that always hold between numeric (or datetime) columns, leaving out
+  those the ranges already imply,
+* sums that always hold (``total = a + b`` or ``a + b + c``), searched on a small
+  row sample first so 50 columns stay fast.
+
+Every search is bounded (cardinality, pairs, combinations); see the keyword
+arguments.
+
+>>> import pandas as pd
+>>> table = pd.DataFrame({"a": [1, 2, 3] * 10, "b": [2, 4, 6] * 10})
+>>> [r.describe() for r in infer_rules(table, ranges=False, not_null=False, max_mapping_values=0)]
+['a <-> b', 'a < b']
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth_pipeline.constraints.rules import (
+    DependencyRule,
+    InequalityRule,
+    NotNullRule,
+    RangeRule,
+    Rule,
+    RuleSet,
+    SumRule,
+    UniqueRule,
+    _as_numbers,
+    value_key,
+)
+from synth_pipeline.schema import ColumnKind, Schema, apply_schema, infer_schema
+
+log = logging.getLogger(__name__)
+
+NUMBER_KINDS = (ColumnKind.NUMERIC, ColumnKind.INTEGER)
+
+
+def infer_rules(
+    data: pd.DataFrame,
+    schema: Schema | None = None,
+    *,
+    ranges: bool = True,
+    not_null: bool = True,
+    unique: bool = True,
+    dependencies: bool = True,
+    orderings: bool = True,
+    sums: bool = True,
+    max_cardinality: int = 64,
+    min_rows_per_value: int = 10,
+    max_dependency_columns: int = 60,
+    max_order_columns: int = 40,
+    max_sum_columns: int = 24,
+    max_sum_parts: int = 3,
+    max_mapping_values: int = 30,
+    blocking: bool = True,
+) -> RuleSet:
+    """Rules that every row of ``data`` satisfies.
+
+    ``max_cardinality``: columns with more distinct values take no part in
+    dependencies; a dependency also needs ``min_rows_per_value`` rows per
+    determinant value on average (so small tables do not yield chance
+    dependencies). The ``max_*_columns`` caps bound the pair and combination
+    searches. Dependencies list their value pairs (``mapping``) when the
+    determinant has at most ``max_mapping_values`` values. ``blocking`` is set
+    on every proposed rule.
+    """
+    started = time.perf_counter()
+    schema = schema or infer_schema(data, what="table")
+    table = apply_schema(data, schema, what="table").reset_index(drop=True)
+    found: list[Rule] = []
+    kinds = {c.name: c.kind for c in schema.columns}
+    for column in schema.columns:
+        series = table[column.name]
+        if column.kind is ColumnKind.ID:
+            if unique and series.notna().all() and not series.duplicated().any():
+                found.append(UniqueRule(column=column.name, blocking=blocking))
+            continue
+        if not_null and series.notna().all():
+            found.append(NotNullRule(column=column.name, blocking=blocking))
+        if ranges and column.kind in (*NUMBER_KINDS, ColumnKind.DATETIME) and series.notna().any():
+            found.append(_range(column.name, column.kind, series, blocking))
+    if dependencies:
+        found += _dependencies(table, kinds, max_cardinality, min_rows_per_value, max_dependency_columns, blocking,
+                               max_mapping_values)
+    sum_rules = _sums(table, kinds, max_sum_columns, max_sum_parts, blocking) if sums else []
+    if orderings:
+        # part <= total is implied by a sum whose other parts are never negative: leave it out
+        implied = set()
+        for rule in sum_rules:
+            for part in rule.parts:
+                others = [p for p in rule.parts if p != part]
+                if all(table[p].min() >= 0 for p in others):
+                    implied.add((part, rule.total))
+        found += [r for r in _orderings(table, kinds, max_order_columns, blocking)
+                  if (r.low, r.high) not in implied]
+    found += sum_rules
+    log.info("inferred %d rules from %d rows x %d columns in %.2f s", len(found), len(table), table.shape[1],
+             time.perf_counter() - started)
+    return RuleSet(found)
+
+
+def _range(name: str, kind: ColumnKind, series: pd.Series, blocking: bool) -> RangeRule:
+    if kind is ColumnKind.DATETIME:
+        low, high = series.min(), series.max()
+        text = (lambda t: t.date().isoformat()) if (series.dropna().dt.normalize() == series.dropna()).all() \
+            else (lambda t: t.isoformat())
+        return RangeRule(column=name, min=text(low), max=text(high), blocking=blocking)
+    low, high = float(series.min()), float(series.max())
+    if kind is ColumnKind.INTEGER:
+        return RangeRule(column=name, min=int(low), max=int(high), blocking=blocking)
+    return RangeRule(column=name, min=low, max=high, blocking=blocking)
+
+
+def _mapping(table: pd.DataFrame, determinant: str, dependent: str, max_values: int) -> dict[str, Any] | None:
+    """The determinant -> dependent pairs, when few enough for a person to read (missing keys left out)."""
+    pairs = table[[determinant, dependent]].dropna(subset=[determinant]).drop_duplicates(determinant)
+    if len(pairs) > max_values:
+        return None
+    out = {}
+    for key, value in zip(pairs[determinant], pairs[dependent], strict=True):
+        plain = None if pd.isna(value) else value.item() if hasattr(value, "item") else value
+        if isinstance(plain, pd.Timestamp):
+            plain = plain.isoformat()
+        out[str(value_key(key))] = plain
+    return dict(sorted(out.items(), key=lambda kv: (str(type(kv[1])), kv[1] if kv[1] is not None else "")))
+
+
+def _dependencies(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_cardinality: int,
+                  min_rows_per_value: int, max_columns: int, blocking: bool, max_mapping_values: int) -> list[Rule]:
+    n = len(table)
+    codes: dict[str, np.ndarray] = {}
+    sizes: dict[str, int] = {}
+    for name, kind in kinds.items():
+        if kind is ColumnKind.ID:
+            continue
+        values, uniques = pd.factorize(table[name], use_na_sentinel=False)
+        if 1 < len(uniques) <= max_cardinality:
+            codes[name], sizes[name] = values.astype(np.int64), len(uniques)
+        if len(codes) >= max_columns:
+            break
+    names = list(codes)
+    determines: dict[str, set[str]] = {c: set() for c in names}
+    for a, b in itertools.combinations(names, 2):
+        pairs = np.count_nonzero(np.bincount(codes[a] * sizes[b] + codes[b], minlength=sizes[a] * sizes[b]))
+        if pairs == sizes[a] and n >= min_rows_per_value * sizes[a]:
+            determines[a].add(b)
+        if pairs == sizes[b] and n >= min_rows_per_value * sizes[b]:
+            determines[b].add(a)
+    # one-to-one groups: one representative (first in table order) stands for the group
+    representative: dict[str, str] = {}
+    rules: list[Rule] = []
+    for a in names:
+        if a in representative:
+            continue
+        representative[a] = a
+        for b in names:
+            if b != a and b not in representative and b in determines[a] and a in determines[b]:
+                representative[b] = a
+                rules.append(DependencyRule(determinant=a, dependent=b, one_to_one=True, blocking=blocking,
+                                            mapping=_mapping(table, a, b, max_mapping_values)))
+    heads = [c for c in names if representative[c] == c]
+    edges = {a: {representative[b] for b in determines[a] if representative[b] != a} for a in heads}
+    for a in heads:
+        for b in sorted(edges[a], key=names.index):
+            # leave out a -> b when a -> c -> b is already there
+            if any(b in edges.get(c, set()) for c in edges[a] if c != b):
+                continue
+            rules.append(DependencyRule(determinant=a, dependent=b, blocking=blocking,
+                                        mapping=_mapping(table, a, b, max_mapping_values)))
+    return rules
+
+
+def _orderings(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_columns: int, blocking: bool) -> list[Rule]:
+    rules: list[Rule] = []
+    for family in (NUMBER_KINDS, (ColumnKind.DATETIME,)):
+        names = [c for c, k in kinds.items() if k in family][:max_columns]
+        numbers = {c: _as_numbers(table[c]) for c in names}
+        for a, b in itertools.combinations(names, 2):
+            x, y = numbers[a], numbers[b]
+            both = ~np.isnan(x) & ~np.isnan(y)
+            if both.sum() < 10:
+                continue
+            x, y = x[both], y[both]
+            for low, high, lo_name, hi_name in ((x, y, a, b), (y, x, b, a)):
+                if np.nanmax(low) <= np.nanmin(high):
+                    continue  # implied by the ranges
+                if (low < high).all():
+                    rules.append(InequalityRule(left=lo_name, op="<", right=hi_name, blocking=blocking))
+                elif (low <= high).all() and (low < high).any():
+                    rules.append(InequalityRule(left=lo_name, op="<=", right=hi_name, blocking=blocking))
+    return rules
+
+
+def _sums(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_columns: int, max_parts: int,
+          blocking: bool) -> list[Rule]:
+    names = []
+    for c, k in kinds.items():
+        if k in NUMBER_KINDS and table[c].notna().all() and table[c].nunique() > 1:
+            names.append(c)
+    names = names[:max_columns]
+    if len(names) < 3 or len(table) < 10:
+        return []
+    matrix = np.column_stack([_as_numbers(table[c]) for c in names])
+    scale = np.abs(matrix).max(axis=0) + 1.0
+    probe = matrix[np.random.default_rng(0).choice(len(matrix), min(64, len(matrix)), replace=False)]
+    rules: list[Rule] = []
+    used_totals: set[int] = set()
+    for size in range(2, max_parts + 1):
+        for parts in itertools.combinations(range(len(names)), size):
+            partial = probe[:, parts].sum(axis=1)
+            for t in range(len(names)):
+                if t in parts or t in used_totals:
+                    continue
+                tolerance = 1e-9 * scale[t] + 1e-9
+                if np.abs(probe[:, t] - partial).max() > tolerance:
+                    continue
+                if np.abs(matrix[:, t] - matrix[:, parts].sum(axis=1)).max() > tolerance:
+                    continue
+                used_totals.add(t)
+                rules.append(SumRule(total=names[t], parts=[names[p] for p in parts],
+                                     tolerance=float(1e-6 * scale[t]), blocking=blocking))
+    return rules
+
+
+__all__ = ["infer_rules"]
