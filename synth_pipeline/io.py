@@ -36,12 +36,32 @@ def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
         if kind == "parquet":
             return pd.read_parquet(path)
         sep = "\t" if path.name.lower().endswith(".tsv") else ","
-        return pd.read_csv(path, sep=sep, low_memory=False)
+        return _typed_columns(pd.read_csv(path, sep=sep, dtype=str, keep_default_na=True))
     except pd.errors.EmptyDataError:
         raise InvalidDataError(f"file {str(path)!r} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InvalidDataError(f"cannot read {kind} file {str(path)!r}: {first_line}") from None
+
+
+def _typed_columns(text: pd.DataFrame) -> pd.DataFrame:
+    """Numbers and booleans from CSV text, like pandas would, except codes with leading zeros ("02134") stay text."""
+    out = {}
+    for name in text.columns:
+        column = text[name]
+        values = column.dropna().str.strip()
+        if len(values) and values.isin(["True", "False"]).all():
+            out[name] = column.map({"True": True, "False": False}).astype("boolean" if column.isna().any() else bool)
+            continue
+        numbers = pd.to_numeric(values, errors="coerce")
+        if len(values) and numbers.notna().all() and not values.str.match(r"^[+-]?0\d").any():
+            numbers = pd.to_numeric(column.str.strip(), errors="coerce")
+            if not column.isna().any() and not values.str.contains(r"[.eE]|inf|nan", case=False).any():
+                numbers = numbers.astype("int64")
+            out[name] = numbers
+        else:
+            out[name] = column
+    return pd.DataFrame(out, index=text.index)
 
 
 def read_sql(query: str) -> pd.DataFrame:

@@ -184,7 +184,8 @@ def _infer_kind(series: pd.Series) -> tuple[ColumnKind, str]:
     if lowered <= _TRUE_FALSE and len(lowered) > 0:
         return ColumnKind.BOOLEAN, "only the values true/false"
     numbers = pd.to_numeric(text, errors="coerce")
-    if numbers.notna().all():
+    leading_zero = text.str.match(r"^[+-]?0\d").any()  # codes such as zip "02134": labels, not numbers
+    if numbers.notna().all() and not leading_zero:
         kind, reason = _numeric_kind(numbers.astype("float64"))
         return kind, reason + " (written as text)"
     if _looks_like_dates(text):

@@ -55,3 +55,13 @@ def test_probe_changes_when_a_file_changes(tmp_path):
     before = source_probe(SourceConfig(path=str(path)))
     pd.DataFrame({"a": [1, 2, 3]}).to_csv(path, index=False)
     assert source_probe(SourceConfig(path=str(path))) != before
+
+
+def test_csv_types_like_pandas_but_codes_keep_leading_zeros(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("zip,n,x,flag,gap,name\n02134,1,1.5,True,,a\n10001,2,,False,3,b\n")
+    table = read_table(path)
+    assert table.zip.tolist() == ["02134", "10001"]
+    assert table.n.dtype == "int64" and table.x.dtype == "float64" and table.flag.dtype == bool
+    assert table.gap.isna().iloc[0] and table.gap.iloc[1] == 3
+    assert table.name.tolist() == ["a", "b"]

@@ -44,6 +44,12 @@ def test_text_columns_holding_numbers_dates_and_booleans():
     assert canonical["b"].tolist()[:3] == [True, False, True]
 
 
+def test_codes_with_leading_zeros_stay_labels():
+    table = pd.DataFrame({"zip": ["02134", "10001", "00501"] * 5})
+    assert infer_schema(table).kind("zip") is ColumnKind.CATEGORICAL
+    assert apply_schema(table, infer_schema(table))["zip"].tolist()[:3] == ["02134", "10001", "00501"]
+
+
 def test_high_cardinality_numbers_are_not_ids_unless_consecutive():
     rng = np.random.default_rng(0)
     table = pd.DataFrame({"weight": rng.integers(10_000, 1_000_000, 500)})

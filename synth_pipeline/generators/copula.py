@@ -246,10 +246,13 @@ class GaussianCopulaGenerator(Generator):
         others = np.delete(latents, i, axis=1)
         if others.shape[1] == 0:
             return
-        labels = series.astype(str).to_numpy()
         present = series.notna().to_numpy()
-        keys = marginal._value_keys()
-        means = np.array([others[present & (labels == k)].mean(axis=0) for k in keys])
+        index = {k: j for j, k in enumerate(marginal._value_keys())}
+        codes = np.array([index[str(v)] for v in series[present]], dtype=np.int64)
+        # per-category means of the other latents in one pass (many categories stay cheap)
+        sums = np.zeros((len(index), others.shape[1]))
+        np.add.at(sums, codes, others[present])
+        means = sums / np.maximum(np.bincount(codes, minlength=len(index)), 1)[:, None]
         shares = np.diff(np.concatenate([[0.0], marginal.cumulative]))
         centred = means - shares @ means
         _, _, vt = np.linalg.svd(centred * np.sqrt(shares)[:, None], full_matrices=False)
