@@ -272,3 +272,29 @@ def test_triples_are_sampled_when_many():
     assert len(triples) == 1000 and len(set(triples)) == 1000
     assert all(a < b < c for a, b, c in triples)
     assert len(sample_triples(6, rng)) == 20
+
+
+def test_partial_copies_raise_dcr_share_and_trip_the_gate(tables):
+    training, fresh = tables["training"], tables["fresh"]
+    leaky = fresh.copy()
+    leaky.iloc[:360] = training.iloc[:360].to_numpy()  # 30% of the rows are training rows
+    leaky = leaky.astype(fresh.dtypes.to_dict())
+    report = evaluate(training, tables["holdout"], leaky, metrics={"distances"})
+    assert report.distances.ims_training == pytest.approx(0.3)
+    assert 0.6 < report.distances.dcr_share < 0.72
+    failed = blocking_failures(check_gates(report, Gates(min_accuracy_ratio=None)))
+    assert [r.name for r in failed] == ["max_dcr_share"]
+
+
+def test_a_leak_confined_to_few_columns_shows_in_the_worst_subset(tables):
+    training, fresh = tables["training"], tables["fresh"]
+    leaky = fresh.copy()
+    leaky[["x", "day"]] = training[["x", "day"]].to_numpy()  # two columns copied row by row
+    leaky = leaky.astype(fresh.dtypes.to_dict())
+    report = evaluate(training, tables["holdout"], leaky, metrics={"accuracy", "distances"})
+    d = report.distances
+    assert len(d.dcr_share_subsets) == 7  # all columns, 3 correlated and 3 random groups
+    worst = max(d.dcr_share_subsets, key=lambda s: s.dcr_share)
+    assert d.dcr_share == worst.dcr_share
+    assert d.dcr_share > d.dcr_share_all_columns + 0.05
+    assert {"x", "day"} & set(worst.columns)
