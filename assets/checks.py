@@ -16,6 +16,7 @@ from dagster import (
 
 from assets.lifecycle import asset_key
 from assets.log_forwarding import forward_logs
+from assets.rule_checks import model_rules
 from resources import PrivateStoreResource, WarehouseResource
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.drift import fingerprint_table
@@ -31,6 +32,7 @@ def build_quality_check(dataset: DatasetConfig) -> AssetChecksDefinition:
         name="quality_gates",
         blocking=True,
         additional_ins={
+            "generator_model": AssetIn(asset_key(name, "generator_model")),
             "training": AssetIn(asset_key(name, "training")),
             "holdout": AssetIn(asset_key(name, "holdout")),
         },
@@ -41,6 +43,7 @@ def build_quality_check(dataset: DatasetConfig) -> AssetChecksDefinition:
         synthetic: pd.DataFrame,
         training: pd.DataFrame,
         holdout: pd.DataFrame,
+        generator_model: dict,
         private: PrivateStoreResource,
         warehouse: WarehouseResource,
     ) -> AssetCheckResult:
@@ -52,6 +55,7 @@ def build_quality_check(dataset: DatasetConfig) -> AssetChecksDefinition:
                 target=dataset.target,
                 max_rows=dataset.quality_max_rows,
                 random_state=dataset.seed,
+                rules=model_rules(dataset, generator_model),
             )
         results = check_gates(report, dataset.gates)
         failed_blocking = [r.name for r in results if r.blocking and not r.passed]

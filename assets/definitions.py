@@ -4,6 +4,7 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 
 from assets.checks import build_quality_check
 from assets.lifecycle import asset_key, build_lifecycle_assets
+from assets.rule_checks import build_rule_check
 from assets.schedules import build_schedules
 from assets.sensors import build_drift_sensor
 from resources import PrivateParquetIOManager, PrivateStoreResource, WarehouseResource
@@ -40,6 +41,8 @@ def build_definitions(config: PipelineConfig) -> Definitions:
     for dataset in config.datasets.values():
         assets += build_lifecycle_assets(dataset)
         checks.append(build_quality_check(dataset))
+        if dataset.rules or dataset.infer_rules:
+            checks.append(build_rule_check(dataset))
         lifecycle, refresh = build_dataset_jobs(dataset)
         jobs += [lifecycle, refresh]
         # The drift sensor retrains through the full lifecycle; schedules refresh (and optionally retrain).

@@ -152,6 +152,7 @@ def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
                 "model_id": info.model_id,
                 "generator": generator.name,
                 "fit_seconds": round(generator.fit_seconds_, 2),
+                "rules": len(generator.rules_),
                 "training_rows": len(training),
                 "path": MetadataValue.path(str(info.path)),
                 **drift_metadata,
@@ -162,6 +163,8 @@ def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
             "generator": generator.name,
             "source_rows": len(source),
             "source_fingerprint": fingerprint["content_hash"],
+            # the effective rules (declared + inferred) the model honours: the rule check validates these
+            "rules": generator.rules_.to_dicts(),
         }
 
     @asset(
@@ -195,6 +198,10 @@ def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
                 "rows_per_second": round(len(table) / max(seconds, 1e-9)),
             }
         )
+        enforcement = getattr(generator, "last_sample_report_", None)
+        if enforcement is not None:
+            # how many rows the rules made the generator redraw or repair
+            context.add_output_metadata({"rule_enforcement": MetadataValue.json(enforcement)})
         return table
 
     @asset(

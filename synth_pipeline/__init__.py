@@ -53,6 +53,11 @@ _EXPORTS = {
     "QualityReport": "synth_pipeline.quality",
     "Gates": "synth_pipeline.quality",
     "check_gates": "synth_pipeline.quality",
+    # business rules
+    "RuleSet": "synth_pipeline.constraints",
+    "infer_rules": "synth_pipeline.constraints.inference",
+    "validate_rules": "synth_pipeline.constraints.expectations",
+    "build_suite": "synth_pipeline.constraints.expectations",
     # snapshots, models, drift
     "SnapshotStore": "synth_pipeline.store",
     "ModelStore": "synth_pipeline.store",

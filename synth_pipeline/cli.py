@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from synth_pipeline.errors import ConfigError, SynthPipelineError
@@ -119,10 +120,15 @@ def _fit(args: argparse.Namespace) -> int:
 
     training = read_table(args.data)
     settings = {k: _setting_value(v) for k, v in _key_values(args.setting, option="--setting").items()}
+    if args.rules:
+        from synth_pipeline.constraints import RuleSet
+
+        settings["rules"] = RuleSet.from_yaml(Path(args.rules)).to_dicts()
     generator = make_generator(
         args.generator,
         random_state=args.seed,
         column_kinds=_key_values(args.column_kind, option="--column-kind"),
+        infer_rules=args.infer_rules,
         **settings,
     )
     generator.fit(training)
@@ -130,8 +136,45 @@ def _fit(args: argparse.Namespace) -> int:
     print(
         f"fitted {generator.name} on {len(training)} rows x {training.shape[1]} columns "
         f"in {generator.fit_seconds_:.1f} s; saved to {path}"
+        + (f"; it honours {len(generator.rules_)} rules" if len(generator.rules_) else "")
     )
     return 0
+
+
+@command("rules")
+def _rules(args: argparse.Namespace) -> int:
+    from synth_pipeline.constraints import RuleSet
+    from synth_pipeline.io import read_table
+    from synth_pipeline.schema import infer_schema
+
+    table = read_table(args.data)
+    schema = infer_schema(table, _key_values(args.column_kind, option="--column-kind"))
+    if args.action == "infer":
+        from synth_pipeline.constraints.inference import infer_rules
+
+        rules = infer_rules(table, schema)
+        text = rules.to_yaml(
+            header=f"Rules that hold in every row of {args.data} ({len(table)} rows), proposed by synth-pipeline.\n"
+            "Review them: delete what is a coincidence, set blocking: false for warnings."
+        )
+        if args.out:
+            Path(args.out).write_text(text)
+            print(f"wrote {len(rules)} rules to {args.out}")
+        else:
+            print(text, end="")
+        return 0
+    if not args.rules:
+        raise ConfigError("rules check needs --rules FILE.yaml")
+    from synth_pipeline.constraints.enforcement import check_rules
+    from synth_pipeline.constraints.expectations import validate_rules
+
+    rules = RuleSet.from_yaml(Path(args.rules))
+    check_rules(rules, schema)
+    results = validate_rules(table, rules)
+    for r in results:
+        mark = "ok  " if r.passed else ("FAIL" if r.blocking else "warn")
+        print(f"{mark} {r.success_share:9.4%}  {r.violations:>7} of {r.rows_checked:>7}  {r.rule}")
+    return 1 if any(r.blocking and not r.passed for r in results) else 0
 
 
 @command("sample")
@@ -270,6 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generator", default="copula", help="argn or copula (default: copula, the fast one)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--setting", action="append", metavar="KEY=VALUE", help="generator setting (repeatable)")
+    p.add_argument("--column-kind", action="append", metavar="COLUMN=KIND", help="override an inferred kind")
+    p.add_argument("--rules", help="YAML file of business rules the generated rows must follow")
+    p.add_argument("--infer-rules", action="store_true", help="also follow every rule inferred from the data")
+
+    p = sub.add_parser("rules", help="infer business rules from a table, or check a table against rules")
+    p.add_argument("action", choices=["infer", "check"])
+    p.add_argument("--data", required=True, help="table (.csv, .csv.gz, .parquet)")
+    p.add_argument("--out", help="infer: write the YAML here instead of printing it")
+    p.add_argument("--rules", help="check: the rules YAML (exit status 1 when a blocking rule is violated)")
     p.add_argument("--column-kind", action="append", metavar="COLUMN=KIND", help="override an inferred kind")
 
     p = sub.add_parser("sample", help="sample rows from a saved generator (streamed to the file)")

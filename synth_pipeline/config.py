@@ -24,6 +24,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from synth_pipeline.constraints.rules import Rule
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.quality.gates import Gates
 from synth_pipeline.schema import ColumnKind
@@ -129,6 +130,10 @@ class DatasetConfig(_Strict):
     schedules: SchedulesConfig = Field(default_factory=SchedulesConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     quality_max_rows: int = Field(100_000, gt=0, description="rows per table used by the QA report")
+    rules: list[Rule] = Field(
+        default_factory=list, description="business rules the synthetic table must follow (synth_pipeline.constraints)"
+    )
+    infer_rules: bool = Field(False, description="also enforce and check the rules that hold exactly in training")
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -149,6 +154,9 @@ class DatasetConfig(_Strict):
             named["target"] = self.target
         if self.holdout.stratify:
             named["holdout.stratify"] = self.holdout.stratify
+        for number, rule in enumerate(self.rules, start=1):
+            for column in rule.columns():
+                named[f"rules[{number}] ({rule.describe()}), column {column}"] = column
         for setting, column in named.items():
             if column not in columns:
                 raise ConfigError(

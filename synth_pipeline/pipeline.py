@@ -27,6 +27,8 @@ def make_dataset_generator(dataset: DatasetConfig) -> Generator:
         dataset.generator.name,
         random_state=dataset.seed,
         column_kinds={k: v.value for k, v in dataset.columns.items()},
+        rules=[rule.to_dict() for rule in dataset.rules],
+        infer_rules=dataset.infer_rules,
         **dataset.generator.settings,
     )
 

@@ -23,8 +23,31 @@ from synth_pipeline.constraints.rules import (
     parse_rules,
 )
 
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy access keeps GX and the enforcer out of a plain import
+    if name in ("infer_rules",):
+        from synth_pipeline.constraints.inference import infer_rules
+
+        return infer_rules
+    if name in ("validate_rules", "build_suite"):
+        from synth_pipeline.constraints import expectations
+
+        return getattr(expectations, name)
+    if name in ("RuleEnforcer", "RuleViolationWarning", "check_rules"):
+        from synth_pipeline.constraints import enforcement
+
+        return getattr(enforcement, name)
+    raise AttributeError(f"module 'synth_pipeline.constraints' has no attribute {name!r}")
+
+
 __all__ = [
     "AllowedValuesRule",
+    "RuleEnforcer",
+    "RuleViolationWarning",
+    "build_suite",
+    "check_rules",
+    "infer_rules",
+    "validate_rules",
     "Condition",
     "ConditionalRule",
     "DependencyRule",

@@ -91,7 +91,7 @@ def _as_numbers(series: pd.Series) -> np.ndarray:
         out[stamps.isna().to_numpy()] = np.nan
         return out
     if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("float64").to_numpy()
+        return np.array(series.astype("float64").to_numpy(), dtype=float, copy=True)
     if not pd.api.types.is_numeric_dtype(series.dtype):
         converted = pd.to_numeric(series, errors="coerce")
         if converted.notna().sum() < series.notna().sum():
@@ -101,7 +101,8 @@ def _as_numbers(series: pd.Series) -> np.ndarray:
             if stamps.notna().sum() == series.notna().sum():
                 return _as_numbers(stamps)
         series = converted
-    return series.astype("float64").to_numpy()
+    # a writable copy: pandas may hand out read-only views (copy-on-write)
+    return np.array(series.astype("float64").to_numpy(), dtype=float, copy=True)
 
 
 def bound_number(value: Bound) -> float | None:
