@@ -101,14 +101,18 @@ def _search(query: np.ndarray, reference: np.ndarray, *, second: bool) -> tuple[
     runner_up = np.full(n_query, np.nan) if second else None
     if n_ref < 2:
         second = False
-    # |q - r|^2 = [q, |q|^2, 1] . [-2r, 1, |r|^2]: one matrix product per batch, no temporaries.
-    ref_aug = np.hstack([-2.0 * reference, np.ones((n_ref, 1)), (reference**2).sum(axis=1, keepdims=True)])
+    # |q - r|^2 = [q, |q|^2, 1] . [-2r, 1, |r|^2]: one matrix product per batch, no temporaries. Centring on
+    # the reference mean first keeps the norms small, so the float32 cancellation error is small too.
+    centre = reference.mean(axis=0) if n_ref else np.zeros(reference.shape[1])
+    centred = reference - centre
+    ref_aug = np.hstack([-2.0 * centred, np.ones((n_ref, 1)), (centred**2).sum(axis=1, keepdims=True)])
     ref_aug = np.ascontiguousarray(ref_aug.T, dtype=np.float32)
     batch = max(16, min(4096, _BATCH_ELEMENTS // max(n_ref, 1)))
     buffer = np.empty((min(batch, n_query), n_ref), dtype=np.float32)  # reused: no page faults per batch
     for start in range(0, n_query, batch):
         q = query[start : start + batch]
-        q_aug = np.hstack([q, (q**2).sum(axis=1, keepdims=True), np.ones((len(q), 1))]).astype(np.float32)
+        qc = q - centre
+        q_aug = np.hstack([qc, (qc**2).sum(axis=1, keepdims=True), np.ones((len(q), 1))]).astype(np.float32)
         squared = np.matmul(q_aug, ref_aug, out=buffer[: len(q)])
         best = squared.argmin(axis=1)
         exact = np.sqrt(((q - reference[best]) ** 2).sum(axis=1))
