@@ -167,10 +167,11 @@ def _rules(args: argparse.Namespace) -> int:
         raise ConfigError("rules check needs --rules FILE.yaml")
     from synth_pipeline.constraints.enforcement import check_rules
     from synth_pipeline.constraints.expectations import validate_rules
+    from synth_pipeline.schema import apply_schema
 
     rules = RuleSet.from_yaml(Path(args.rules))
     check_rules(rules, schema)
-    results = validate_rules(table, rules)
+    results = validate_rules(apply_schema(table, schema), rules)
     for r in results:
         mark = "ok  " if r.passed else ("FAIL" if r.blocking else "warn")
         print(f"{mark} {r.success_share:9.4%}  {r.violations:>7} of {r.rows_checked:>7}  {r.rule}")

@@ -634,8 +634,12 @@ class RuleEnforcer:
             report.rounds = round_number
             positions = np.flatnonzero(todo)
             redrawn[positions] = True
-            rows = self._redraw(sample, rows, positions, targets[positions], model_request, conditions,
-                                request, rng)
+            chosen = targets[positions]
+            if round_number > self.max_rounds // 2:
+                # the offending cells alone keep coming back wrong (a strong tie to the rest of the row):
+                # redraw the whole row given only what the caller fixed, i.e. rejection from the model
+                chosen = np.ones_like(chosen)
+            rows = self._redraw(sample, rows, positions, chosen, model_request, conditions, request, rng)
         repaired = self._repair(rows, user_fixed)
         report.rows_redrawn = int(redrawn.sum())
         report.rows_repaired = int(repaired.sum())

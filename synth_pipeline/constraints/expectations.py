@@ -197,6 +197,7 @@ def validate_rules(data: pd.DataFrame, rules: RuleSet | Any) -> list[RuleResult]
     missing = [c for c in ruleset.columns() if c not in data.columns]
     if missing:
         raise ConfigError(f"rules name column(s) {', '.join(map(repr, missing))} that the table lacks")
+    data = _dates_for_date_bounds(data, ruleset)
     context = _context()
     datetime_columns = {str(c) for c in data.columns if pd.api.types.is_datetime64_any_dtype(data[c].dtype)}
     suite = context.suites.add(build_suite(ruleset, columns=[str(c) for c in data.columns],
@@ -231,6 +232,27 @@ def validate_rules(data: pd.DataFrame, rules: RuleSet | Any) -> list[RuleResult]
             examples=[_plain(v) for v in (result.get("partial_unexpected_list") or [])[:3]],
         )
     return [r for r in results if r is not None]
+
+
+def _dates_for_date_bounds(data: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """Parse text columns that a range compares with dates (a CSV keeps dates as text)."""
+    out = data
+    for rule in rules:
+        if not isinstance(rule, RangeRule) or pd.api.types.is_datetime64_any_dtype(data[rule.column].dtype):
+            continue
+        bounds = [b for b in (rule.min, rule.max) if b is not None]
+        if any(isinstance(b, str) and not _is_number(b) or isinstance(b, (date, datetime)) for b in bounds):
+            out = out.copy() if out is data else out
+            out[rule.column] = pd.to_datetime(out[rule.column], errors="coerce", format="mixed")
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _plain(value: Any) -> Any:

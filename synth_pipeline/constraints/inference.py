@@ -63,7 +63,7 @@ def infer_rules(
     min_rows_per_value: int = 10,
     max_dependency_columns: int = 60,
     max_order_columns: int = 40,
-    max_sum_columns: int = 24,
+    max_sum_columns: int = 40,
     max_sum_parts: int = 3,
     max_mapping_values: int = 30,
     blocking: bool = True,
@@ -216,19 +216,20 @@ def _sums(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_columns: int, m
         return []
     matrix = np.column_stack([_as_numbers(table[c]) for c in names])
     scale = np.abs(matrix).max(axis=0) + 1.0
+    tolerance = 1e-9 * scale + 1e-9
+    # candidates are screened on 64 rows at once for every total, then confirmed on all rows
     probe = matrix[np.random.default_rng(0).choice(len(matrix), min(64, len(matrix)), replace=False)]
     rules: list[Rule] = []
     used_totals: set[int] = set()
     for size in range(2, max_parts + 1):
         for parts in itertools.combinations(range(len(names)), size):
             partial = probe[:, parts].sum(axis=1)
-            for t in range(len(names)):
+            close = np.abs(probe - partial[:, None]).max(axis=0) <= tolerance
+            for t in np.flatnonzero(close):
+                t = int(t)
                 if t in parts or t in used_totals:
                     continue
-                tolerance = 1e-9 * scale[t] + 1e-9
-                if np.abs(probe[:, t] - partial).max() > tolerance:
-                    continue
-                if np.abs(matrix[:, t] - matrix[:, parts].sum(axis=1)).max() > tolerance:
+                if np.abs(matrix[:, t] - matrix[:, parts].sum(axis=1)).max() > tolerance[t]:
                     continue
                 used_totals.add(t)
                 rules.append(SumRule(total=names[t], parts=[names[p] for p in parts],
