@@ -202,8 +202,13 @@ def _figures(report: QualityReport) -> tuple[str, str, str, list[dict[str, Any]]
                 ("holdout_training", "holdout → training (reference)", _COLORS["holdout"]),
             )
         ]
-        dist = figure(data, {"title": {"text": "Distance to closest record"}, "xaxis": {"title": {"text": "distance"}},
-                             "yaxis": {"title": {"text": "rows"}}, "legend": {"orientation": "h", "y": 1.12}}, 360)
+        layout = {
+            "title": {"text": "Distance to closest record"},
+            "xaxis": {"title": {"text": "distance"}},
+            "yaxis": {"title": {"text": "share of rows"}, "tickformat": ".0%"},
+            "legend": {"orientation": "h", "y": 1.12},
+        }
+        dist = figure(data, layout, 360)
     return "".join(uni), "".join(bi), dist, figures
 
 

@@ -114,7 +114,8 @@ class Distances(_Model):
     dcr_training_p5: float = Field(description="5th percentile of the synthetic-to-training distances.")
     dcr_holdout_p5: float = Field(description="5th percentile of the synthetic-to-holdout distances.")
     dcr_holdout_training: float = Field(
-        description="Mean distance of a holdout row to its closest training row: the reference for dcr_training."
+        description="Mean distance of a holdout row to its closest training row: the reference for dcr_training "
+        "(on a seeded sample of at most 10,000 holdout rows)."
     )
     dcr_holdout_training_p5: float = Field(description="5th percentile of the holdout-to-training distances.")
     nndr_training_p5: float | None = Field(
@@ -210,12 +211,12 @@ class BivariatePlot(_Model):
 
 
 class DistanceHistogram(_Model):
-    """Counts of closest-record distances on shared bin edges."""
+    """Shares of rows per bin of closest-record distance, on shared bin edges (the last bin holds the tail)."""
 
     edges: list[float]
-    synthetic_training: list[int]
-    synthetic_holdout: list[int]
-    holdout_training: list[int]
+    synthetic_training: list[float]
+    synthetic_holdout: list[float]
+    holdout_training: list[float]
 
 
 class PlotData(_Model):
