@@ -298,3 +298,21 @@ def test_a_leak_confined_to_few_columns_shows_in_the_worst_subset(tables):
     assert d.dcr_share == worst.dcr_share
     assert d.dcr_share > d.dcr_share_all_columns + 0.05
     assert {"x", "day"} & set(worst.columns)
+
+
+def test_nearest_neighbour_search_is_exact():
+    from synth_pipeline.quality.privacy import _search, dcr_share
+
+    rng = np.random.default_rng(3)
+    reference = np.hstack([rng.random((700, 3)), np.eye(4)[rng.integers(0, 4, 700)] / np.sqrt(2)])
+    query = np.hstack([rng.random((300, 3)), np.eye(4)[rng.integers(0, 4, 300)] / np.sqrt(2)])
+    query[:50] = reference[:50]  # exact duplicates
+    query[50:60, :3] = reference[60:70, :3] + 1e-7  # near duplicates
+    exact = np.sqrt(((query[:, None, :] - reference[None, :, :]) ** 2).sum(axis=2))
+    exact.sort(axis=1)
+    closest, second = _search(query, reference, second=True)
+    np.testing.assert_allclose(closest, exact[:, 0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(second, exact[:, 1], rtol=0, atol=1e-12)
+    assert (closest[:50] == 0).all()
+    assert dcr_share(np.zeros(4), np.zeros(4)) == 0.5  # ties split evenly
+    assert dcr_share(np.array([0.0, 1.0]), np.array([1.0, 0.0])) == 0.5
