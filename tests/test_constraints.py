@@ -432,3 +432,45 @@ def test_cli_infers_rules_and_fits_with_them(tmp_path, contracts, capsys):
     assert "FAIL" in capsys.readouterr().out
     assert main(["-q", "fit", "--data", str(data), "--model-dir", str(tmp_path / "m2"), "--infer-rules"]) == 0
     assert Generator.load(tmp_path / "m2").rules_ == rules
+
+
+def test_chains_uniqueness_missing_values_and_batches(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 1200
+    a = rng.integers(0, 50, n)
+    b = a + rng.integers(1, 20, n)
+    tags = rng.choice(["p", "q", "r", None], n, p=[0.3, 0.3, 0.3, 0.1])
+    table = pd.DataFrame(
+        {
+            "a": a,
+            "b": b,
+            "c": b + rng.integers(1, 20, n),
+            "tag": tags,
+            "code": pd.Series(tags).map({"p": "P", "q": "Q", "r": "R"}).fillna("NONE").to_numpy(),
+            "score": (rng.permutation(n) * 1.5).astype(float),
+            "note": np.where(rng.random(n) < 0.2, None, rng.choice(["aa", "bb"], n)),
+            "cat": rng.choice(["u", "v", "w"], n),
+        }
+    )
+    rules = [
+        {"type": "inequality", "left": "a", "op": "<", "right": "b"},
+        {"type": "inequality", "left": "b", "op": "<", "right": "c"},
+        {"type": "dependency", "determinant": "tag", "dependent": "code", "one_to_one": True},
+        {"type": "unique", "column": "score"},
+        {"type": "not_null", "column": "note"},  # the source has 20% missing
+        {"type": "allowed_values", "column": "cat", "values": ["u", "v"]},  # the source has w too
+    ]
+    with pytest.warns(RuleViolationWarning):
+        generator = GaussianCopulaGenerator(random_state=0, rules=rules).fit(table)
+    assert generator.enforcer_.describe()[1:] == ["b generated as a gap above a (a < b)",
+                                                  "c generated as a gap above b (b < c)"]
+    batches = list(generator.sample_batches(3000, random_state=2, batch_rows=700))
+    assert [len(b) for b in batches] == [700, 700, 700, 700, 200]
+    synthetic = pd.concat(batches, ignore_index=True)
+    assert_all_hold(rules, synthetic)
+    assert synthetic["tag"].isna().any() and (synthetic.loc[synthetic["tag"].isna(), "code"] == "NONE").all()
+    assert generator.last_sample_report_["rows"] == 3000  # summed over the batches
+    # a fixed end of the chain pulls the free sides below it
+    seeded = generator.sample(seed_data=pd.DataFrame({"c": [5, 30, 3]}), random_state=3)
+    assert seeded["c"].tolist() == [5, 30, 3]
+    assert ((seeded["a"] < seeded["b"]) & (seeded["b"] < seeded["c"])).all()

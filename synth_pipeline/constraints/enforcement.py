@@ -623,6 +623,7 @@ class RuleEnforcer:
         model_request = self._forward_request(request, rng)
         rows = self._inverse(self._call(sample, model_request, rng), conditions, request.fixed)
         redrawn = np.zeros(len(rows), dtype=bool)
+        clean = False
         for round_number in range(1, self.max_rounds + 1):
             targets, labels = self._targets(rows, user_fixed)
             todo = targets.any(axis=1)
@@ -630,6 +631,7 @@ class RuleEnforcer:
                 for label, mask in labels.items():
                     report.by_rule.setdefault(label, {})["rows_violating_first"] = int(mask.sum())
             if not todo.any():
+                clean = not any(mask.any() for mask in labels.values())
                 break
             report.rounds = round_number
             positions = np.flatnonzero(todo)
@@ -640,10 +642,13 @@ class RuleEnforcer:
                 # redraw the whole row given only what the caller fixed, i.e. rejection from the model
                 chosen = np.ones_like(chosen)
             rows = self._redraw(sample, rows, positions, chosen, model_request, conditions, request, rng)
-        repaired = self._repair(rows, user_fixed)
         report.rows_redrawn = int(redrawn.sum())
-        report.rows_repaired = int(repaired.sum())
-        self._final_check(rows, user_fixed, report, impute=bool(request.impute))
+        if clean:  # every rule holds already: nothing to repair or re-check
+            for label in labels:
+                report.by_rule[label]["rows_violating_after"] = 0
+        else:
+            report.rows_repaired = int(self._repair(rows, user_fixed).sum())
+            self._final_check(rows, user_fixed, report, impute=bool(request.impute))
         report.seconds = time.perf_counter() - started
         return rows, report
 
@@ -832,7 +837,11 @@ class RuleEnforcer:
             return mask
         if isinstance(rule, InequalityRule):
             step = self.steps.get(index, 0.0)
-            high, low = free(rule.high), free(rule.low) & ~free(rule.high)
+            # move the larger side up, unless a fixed value further up a chain (a < b < c, c fixed) pins it:
+            # then move the smaller side down
+            pinned = self._pinned_above(rule.high, user_fixed)
+            high = free(rule.high) & ~(pinned & free(rule.low))
+            low = free(rule.low) & ~high
             if high.any():
                 self._set_numbers(rows, rule.high, high, _as_numbers(rows[rule.low])[high] + step)
             if low.any():
@@ -878,6 +887,23 @@ class RuleEnforcer:
                 done |= bad
             return done
         return np.zeros(len(rows), dtype=bool)  # unique, regex: nothing deterministic to do
+
+    def _pinned_above(self, column: str, user_fixed: pd.DataFrame) -> np.ndarray:
+        """Rows where ``column`` lies below a fixed value through a chain of inequalities."""
+        above: dict[str, list[str]] = {}
+        for rule in self.rules:
+            if isinstance(rule, InequalityRule):
+                above.setdefault(rule.low, []).append(rule.high)
+        pinned = np.zeros(len(user_fixed), dtype=bool)
+        stack, seen = list(above.get(column, [])), {column}
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in user_fixed.columns:
+                continue
+            seen.add(name)
+            pinned |= user_fixed[name].to_numpy(dtype=bool)
+            stack.extend(above.get(name, []))
+        return pinned
 
     def _unit(self, column: str) -> float:
         kind = self._kind(column)

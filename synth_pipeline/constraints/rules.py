@@ -77,10 +77,10 @@ def series_keys(series: pd.Series) -> np.ndarray:
         out[other] = [repr(float(v)) for v in numbers[other]]
         out[missing] = None
         return out
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        out = np.array([None if pd.isna(v) else pd.Timestamp(v).isoformat() for v in series], dtype=object)
-        return out
-    return np.array([value_key(v) for v in series], dtype=object)
+    # text and datetimes: one key per distinct value
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    keys = np.array([value_key(v) for v in uniques] + [None], dtype=object)
+    return keys[codes]
 
 
 def _as_numbers(series: pd.Series) -> np.ndarray:
