@@ -4,6 +4,28 @@
 * :mod:`.inference`: :func:`infer_rules` proposes rules that hold exactly in a table;
 * :mod:`.enforcement`: :class:`RuleEnforcer`, used by every generator to honour rules by construction;
 * :mod:`.expectations`: :func:`build_suite` / :func:`validate_rules` (Great Expectations, imported lazily).
+
+In a dataset's config::
+
+    datasets:
+      census:
+        source: {path: ../shared/data/census.csv.gz}
+        infer_rules: true            # also every rule that holds exactly in training
+        rules:
+          - {type: dependency, determinant: education, dependent: education_num, one_to_one: true}
+          - {type: range, column: age, min: 17, max: 90}
+          - {type: inequality, left: start_date, op: "<", right: end_date}
+          - {type: sum, total: total, parts: [a, b, c], tolerance: 0.01}
+          - type: conditional
+            if: {column: employment, equals: unemployed}
+            then: {column: income, in: [0, null]}
+            blocking: false          # a warning, not a gate
+
+From Python: ``make_generator("argn", rules=RuleSet.from_yaml("rules.yaml"))`` (or ``infer_rules=True``);
+``generator.rules_`` holds the effective rules, ``generator.last_sample_report_`` what the last
+``sample``/``impute`` call needed (rows redrawn, rows repaired, per rule). From a shell:
+``synth-pipeline rules infer --data FILE --out rules.yaml``, ``synth-pipeline fit ... --rules rules.yaml``,
+``synth-pipeline rules check --data FILE --rules rules.yaml``.
 """
 
 from synth_pipeline.constraints.rules import (

@@ -45,6 +45,7 @@ from synth_pipeline.constraints.rules import (
 from synth_pipeline.errors import ConfigError
 
 RULE_METRIC = "multicolumn_values.synth_pipeline_rule_holds"
+_CUSTOM: dict[str, Any] = {}  # rule type -> custom expectation class, filled by _gx()
 SUITE_NAME = "synth_pipeline_rules"
 
 
@@ -94,12 +95,14 @@ def _gx() -> Any:
     class ExpectColumnPairInequalityWithTolerance(ExpectSynthPipelineRuleToHold):
         """``left op right`` holds up to the rule's tolerance (rows with a missing side are skipped)."""
 
-    gx.synth_pipeline_custom = {  # type: ignore[attr-defined]
-        "dependency": ExpectColumnValuesToFollowDependency,
-        "sum": ExpectColumnSumToMatchTotal,
-        "conditional": ExpectConditionalRuleToHold,
-        "inequality": ExpectColumnPairInequalityWithTolerance,
-    }
+    _CUSTOM.update(
+        {
+            "dependency": ExpectColumnValuesToFollowDependency,
+            "sum": ExpectColumnSumToMatchTotal,
+            "conditional": ExpectConditionalRuleToHold,
+            "inequality": ExpectColumnPairInequalityWithTolerance,
+        }
+    )
     return gx
 
 
@@ -122,7 +125,7 @@ def build_expectations(rules: RuleSet | Any, columns: list[str] | None = None,
     gx = _gx()
     ruleset = rules if isinstance(rules, RuleSet) else RuleSet(parse_rules(rules))
     datetime_columns = datetime_columns or set()
-    custom = gx.synth_pipeline_custom
+    custom = _CUSTOM
     ex = gx.expectations
     out = []
     for index, rule in enumerate(ruleset):
