@@ -217,7 +217,7 @@ def test_seeded_larger_side_of_an_inequality_is_kept_and_honoured(fitted):
 def test_seed_that_contradicts_a_rule_is_refused(fitted):
     with pytest.raises(ConstraintViolationError, match="breaks the rule education <-> education_num"):
         fitted.sample(seed_data=pd.DataFrame({"education": ["Bachelors"], "education_num": [9]}))
-    with pytest.raises(ConstraintViolationError, match="no value of 'education' maps to"):
+    with pytest.raises(ConstraintViolationError, match="no value of 'education' seen in training maps to it"):
         fitted.sample(seed_data=pd.DataFrame({"education_num": [3]}))
 
 
@@ -474,3 +474,18 @@ def test_chains_uniqueness_missing_values_and_batches(tmp_path):
     seeded = generator.sample(seed_data=pd.DataFrame({"c": [5, 30, 3]}), random_state=3)
     assert seeded["c"].tolist() == [5, 30, 3]
     assert ((seeded["a"] < seeded["b"]) & (seeded["b"] < seeded["c"])).all()
+
+
+def test_declared_mapping_beyond_training_and_dirty_observed_data(contracts):
+    rules = [{"type": "dependency", "determinant": "education", "dependent": "education_num",
+              "mapping": {**EDUCATION, "Preschool": 1}}]
+    generator = GaussianCopulaGenerator(random_state=0, rules=rules).fit(contracts)
+    with pytest.raises(ConstraintViolationError, match="seen in training maps to it"):
+        generator.sample(seed_data=pd.DataFrame({"education_num": [1]}))
+    # imputation keeps observed cells even when they break a rule, and fills the rest consistently
+    dirty = contracts.head(4).copy()
+    dirty["education"] = ["Bachelors", "Bachelors", None, "Masters"]
+    dirty["education_num"] = [9, None, 16, None]
+    filled = generator.impute(dirty, random_state=0)
+    assert filled["education"].tolist() == ["Bachelors", "Bachelors", "Doctorate", "Masters"]
+    assert filled["education_num"].tolist() == [9, 13, 16, 14]

@@ -553,7 +553,7 @@ class RuleEnforcer:
                 conditions[determinant] = _rebuild([None] * len(conditions), determinant, self._kind(determinant),
                                                    conditions.index)
                 fixed[determinant] = False
-            self._fix_determinant(d, conditions, fixed, rows, rng)
+            self._fix_determinant(d, conditions, fixed, rows, rng, impute=bool(request.impute))
         for d in self.derivations:
             if d.kind != "gap" or d.target not in conditions.columns:
                 continue
@@ -572,7 +572,7 @@ class RuleEnforcer:
         return model
 
     def _fix_determinant(self, d: _Derivation, conditions: pd.DataFrame, fixed: pd.DataFrame,
-                         rows: np.ndarray, rng: np.random.Generator) -> None:
+                         rows: np.ndarray, rng: np.random.Generator, *, impute: bool) -> None:
         rule = self.rules[d.rule]
         mapping = self.mappings[d.rule]
         determinant = d.inputs[0]
@@ -585,20 +585,22 @@ class RuleEnforcer:
         current = series_keys(conditions[determinant])
         for i in np.flatnonzero(rows):
             if have[i]:
-                if rule.blocking and current[i] in table and table[current[i]] != wanted[i]:
+                # (imputation keeps observed cells as they are, even when they break a rule)
+                if rule.blocking and not impute and current[i] in table and table[current[i]] != wanted[i]:
                     raise ConstraintViolationError(
                         f"row {i} of the conditions fixes {determinant}={current[i]!r} and {d.target}={wanted[i]!r}, "
                         f"which breaks the rule {rule.describe()} (training maps it to {table[current[i]]!r})"
                     )
                 continue
-            candidates = [j for j, v in enumerate(value_keys) if v == wanted[i]]
+            # only determinant values seen in training can be generated (a declared mapping may list more)
+            candidates = [j for j, v in enumerate(value_keys) if v == wanted[i] and counts[j] > 0]
             if not candidates:
                 raise ConstraintViolationError(
-                    f"row {i} of the conditions fixes {d.target}={wanted[i]!r}, but no value of {determinant!r} maps "
-                    f"to it in training (rule {rule.describe()}); fix {determinant!r} instead or use a value seen "
-                    "in training"
+                    f"row {i} of the conditions fixes {d.target}={wanted[i]!r}, but no value of {determinant!r} seen "
+                    f"in training maps to it (rule {rule.describe()}); fix {determinant!r} instead or use a value "
+                    "seen in training"
                 )
-            weights = counts[candidates] + 1e-12
+            weights = counts[candidates]
             pick = candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))]
             key = mapping["keys"][pick]
             chosen[i] = _key_to_plain(key, self._kind(determinant))
