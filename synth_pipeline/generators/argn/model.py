@@ -128,6 +128,19 @@ class ARGNNetwork(nn.Module):
         out = hidden @ self.w2[b][slot] + self.b2[b][slot]
         return out[:, : self.cardinalities[t]]
 
+    def prefix_logits(self, embedded: torch.Tensor, t: int) -> torch.Tensor:
+        """Logits of sub-column ``t`` when exactly the sub-columns before it (table order) are visible.
+
+        ``embedded`` is (n, S * d); plain sampling uses this path, which reads only the
+        visible part of the first-layer weights.
+        """
+        width = t * self.embedding_dim
+        pre = embedded[:, :width] @ self.w1[t, :width] + (self.absent[t, t:].sum(0) + self.b1[t])
+        hidden = self._hidden(pre, t)
+        b, slot = self.target_slot[t]
+        out = hidden @ self.w2[b][slot] + self.b2[b][slot]
+        return out[:, : self.cardinalities[t]]
+
     # -- persistence -----------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         return {

@@ -39,7 +39,10 @@ def sample_codes(
     for start in range(0, n_rows, CHUNK_ROWS):
         stop = min(n_rows, start + CHUNK_ROWS)
         m = stop - start
-        if known_codes is not None and known is not None:
+        if known is None or not known[start:stop].any():
+            out[start:stop] = _sample_plain(network, encoder, m, forbidden, temperature, generator)
+            continue
+        if known_codes is not None:
             codes = torch.as_tensor(known_codes[start:stop], dtype=torch.long).clone()
             known_columns = torch.as_tensor(known[start:stop], dtype=torch.bool)
         else:
@@ -64,3 +67,30 @@ def sample_codes(
                 visible[rows, t] = 1.0
         out[start:stop] = codes.numpy()
     return out
+
+
+def _sample_plain(
+    network: ARGNNetwork,
+    encoder: TableEncoder,
+    m: int,
+    forbidden: list[list[int]],
+    temperature: float,
+    generator: torch.Generator,
+) -> np.ndarray:
+    """Unconditional sampling of ``m`` rows in table order: every row sees the same sub-columns."""
+    n_sub, d = len(encoder.sub_columns), network.embedding_dim
+    codes = torch.zeros((m, n_sub), dtype=torch.long)
+    embedded = torch.zeros((m, n_sub * d))
+    first_of_column = {int(np.flatnonzero(encoder.column_of_sub == c)[0]) for c in range(len(encoder.encoders))}
+    for t in range(n_sub):
+        logits = network.prefix_logits(embedded, t)
+        if temperature != 1.0:
+            logits = logits / temperature
+        column = int(encoder.column_of_sub[t])
+        if t in first_of_column and forbidden[column]:
+            logits[:, forbidden[column]] = -torch.inf
+        uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
+        drawn = torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
+        codes[:, t] = drawn
+        embedded[:, t * d : (t + 1) * d] = network.embedding[drawn + network.offsets[t]]
+    return codes.numpy()
