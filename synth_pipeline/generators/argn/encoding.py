@@ -102,6 +102,21 @@ class ColumnEncoder:
             subs.append(SubColumn(self.name, "level", self.n_levels))
         return subs
 
+    def code_positions(self) -> list[np.ndarray]:
+        """Per sub-column, each code's place on the number line scaled to [0, 1] (NaN: not ordinal).
+
+        Used to start the embeddings of neighbouring numbers close to each other.
+        """
+        if self.is_categorical:
+            return [np.full(self.first_cardinality, np.nan)]
+        centres = np.concatenate([self.atoms, (self.edges[:-1] + self.edges[1:]) / 2 if self.n_bins else []])
+        ranks = np.argsort(np.argsort(centres, kind="stable"), kind="stable") / max(len(centres) - 1, 1)
+        first = np.concatenate([[np.nan] * int(self.has_missing), ranks])
+        positions = [first.astype(np.float64)]
+        if self.n_bins:
+            positions.append(np.arange(self.n_levels) / max(self.n_levels - 1, 1))
+        return positions
+
     def forbidden_codes(self, *, impute: bool) -> list[int]:
         """Codes of the first sub-column that sampling must not draw."""
         codes = []
@@ -349,6 +364,9 @@ class TableEncoder:
             [i for i, e in enumerate(encoders) for _ in e.sub_columns()], dtype=np.int64
         )
         self.cardinalities = np.array([s.cardinality for s in self.sub_columns], dtype=np.int64)
+
+    def code_positions(self) -> list[np.ndarray]:
+        return [p for e in self.encoders for p in e.code_positions()]
 
     @property
     def names(self) -> list[str]:

@@ -184,6 +184,7 @@ class ARGNGenerator(Generator):
                 embedding_dim=embedding_dim,
                 hidden_size=hidden_size,
                 generator=generator,
+                code_positions=self.encoder_.code_positions(),
             )
             settings = TrainingSettings(
                 max_epochs=int(self.max_epochs),

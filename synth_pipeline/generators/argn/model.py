@@ -38,6 +38,7 @@ class ARGNNetwork(nn.Module):
         embedding_dim: int,
         hidden_size: int,
         generator: torch.Generator | None = None,
+        code_positions: list[np.ndarray] | None = None,
     ) -> None:
         super().__init__()
         self.cardinalities = [int(c) for c in cardinalities]
@@ -52,6 +53,17 @@ class ARGNNetwork(nn.Module):
             return nn.Parameter(torch.randn(*shape, generator=generator) * std)
 
         self.embedding = normal(int(sum(self.cardinalities)), self.embedding_dim, std=1.0)
+        if code_positions is not None:
+            # Numbers start with smooth embeddings of their place on the number line
+            # (cosines of rising frequency), so neighbouring bins begin alike.
+            with torch.no_grad():
+                frequencies = np.arange(1, self.embedding_dim + 1)
+                for offset, positions in zip(offsets, code_positions, strict=True):
+                    ordinal = np.flatnonzero(np.isfinite(positions))
+                    if len(ordinal) < 2:
+                        continue
+                    waves = np.sqrt(2.0) * np.cos(np.pi * positions[ordinal, None] * frequencies[None, :] / 2)
+                    self.embedding[offset + ordinal] = torch.as_tensor(waves, dtype=torch.float32)
         self.w1 = normal(n_sub, width, self.hidden_size, std=(2.0 / max(width, 1)) ** 0.5)
         self.b1 = nn.Parameter(torch.zeros(n_sub, self.hidden_size))
         # What a head adds for each sub-column it cannot see: it knows which inputs are absent.
