@@ -54,6 +54,7 @@ class ARGNGenerator(Generator):
     * ``max_exact_values``: numbers with at most this many frequent values keep them exactly.
     * ``canonical_order_share``: share of training orders that are the table order.
     * ``ema_decay``: decay of the moving average of the weights that is validated and kept (0: none).
+    * ``dropout``: share of hidden units dropped in training (regularization).
     * ``device``: ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     * ``n_threads``: CPU threads for torch (``None``: all cores up to 4).
     * ``show_progress``: progress bar (``None``: when stderr is a terminal).
@@ -77,10 +78,11 @@ class ARGNGenerator(Generator):
         hidden_size: int | None = None,
         rare_category_threshold: int = 5,
         n_bins: int = 64,
-        n_levels: int = 16,
+        n_levels: int = 8,
         max_exact_values: int = 128,
         canonical_order_share: float = 0.5,
         ema_decay: float = 0.98,
+        dropout: float = 0.25,
         device: str = "auto",
         n_threads: int | None = None,
         show_progress: bool | None = None,
@@ -101,6 +103,7 @@ class ARGNGenerator(Generator):
         self.max_exact_values = max_exact_values
         self.canonical_order_share = canonical_order_share
         self.ema_decay = ema_decay
+        self.dropout = dropout
         self.device = device
         self.n_threads = n_threads
         self.show_progress = show_progress
@@ -138,6 +141,7 @@ class ARGNGenerator(Generator):
         number("max_exact_values", low=0, high=1000, integer=True)
         number("canonical_order_share", low=0, high=1)
         number("ema_decay", low=0, high=0.9999)
+        number("dropout", low=0, high=0.9)
         number("n_threads", low=1, high=256, integer=True, optional=True)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
@@ -197,6 +201,7 @@ class ARGNGenerator(Generator):
                 canonical_share=float(self.canonical_order_share),
                 order_groups=4,
                 ema_decay=float(self.ema_decay),
+                dropout=float(self.dropout),
                 show_progress=show_progress_default() if self.show_progress is None else bool(self.show_progress),
                 device=device,
             )

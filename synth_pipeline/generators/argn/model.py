@@ -100,7 +100,14 @@ class ARGNNetwork(nn.Module):
         )
 
     # -- training ------------------------------------------------------------------------
-    def loss(self, codes: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    def loss(
+        self,
+        codes: torch.Tensor,
+        masks: torch.Tensor,
+        *,
+        dropout: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Mean over rows of the summed negative log-likelihood of all sub-columns.
 
         ``masks`` is (G, S, S): for group ``g`` of rows (the batch split into G
@@ -121,6 +128,10 @@ class ARGNNetwork(nn.Module):
             pre_parts.append(torch.einsum("bk,tkh->bth", part, weight) + absent)
         pre = torch.cat(pre_parts, dim=0) + self.b1
         hidden = self._hidden(pre, slice(None))
+        if dropout > 0:
+            # Drawn from the caller's generator (torch's dropout would use the global RNG).
+            keep = torch.rand(hidden.shape, generator=generator, device=hidden.device) >= dropout
+            hidden = hidden * keep / (1.0 - dropout)
         total = codes.new_zeros((), dtype=hidden.dtype)
         for b in range(len(self.bucket_sizes)):
             targets = getattr(self, f"targets_{b}")

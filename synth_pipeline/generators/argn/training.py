@@ -34,6 +34,7 @@ class TrainingSettings:
     canonical_share: float
     order_groups: int
     ema_decay: float
+    dropout: float
     show_progress: bool
     device: torch.device
 
@@ -117,6 +118,7 @@ def train(
     lr_drops = 0
     # An exponential moving average of the weights is what gets validated and kept:
     # it smooths the last steps' noise, which shows as better-calibrated samples.
+    dropout_generator = torch.Generator(device=device).manual_seed(int(rng.integers(0, 2**63 - 1)))
     ema = copy.deepcopy(network)
     ema.requires_grad_(False)
     bar = _progress_bar(settings)
@@ -133,7 +135,9 @@ def train(
                     for _ in range(settings.order_groups)
                 ]
             )
-            loss = network.loss(batch, torch.as_tensor(masks, device=device))
+            loss = network.loss(
+                batch, torch.as_tensor(masks, device=device), dropout=settings.dropout, generator=dropout_generator
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
