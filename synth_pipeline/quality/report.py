@@ -237,10 +237,14 @@ class Metadata(_Model):
     rows_used_comparison: int = Field(
         description="Holdout and synthetic rows used for accuracy (equal-sized samples, so the ceiling is fair)."
     )
+    rows_used_distances: int | None = Field(
+        None, description="Rows of each table used for the distances (equal-sized samples, at most max_distance_rows)."
+    )
     columns: list[str] = Field(description="Columns evaluated.")
     excluded_columns: list[str] = Field(description="Id columns, left out of every metric.")
     target: str | None = None
     max_rows: int
+    max_distance_rows: int | None = None
     random_state: int | None
     metrics: list[str] = Field(description="Sections computed.")
     seconds: float = Field(description="Wall time of evaluate.")
