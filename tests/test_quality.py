@@ -316,3 +316,15 @@ def test_nearest_neighbour_search_is_exact():
     assert (closest[:50] == 0).all()
     assert dcr_share(np.zeros(4), np.zeros(4)) == 0.5  # ties split evenly
     assert dcr_share(np.array([0.0, 1.0]), np.array([1.0, 0.0])) == 0.5
+
+
+def test_binary_integer_target_is_a_classification():
+    from synth_pipeline.quality import evaluate
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    label = (x + 0.5 * rng.normal(size=2000) > 0).astype(int)
+    table = pd.DataFrame({"x": x, "z": rng.normal(size=2000), "label": label})
+    report = evaluate(table.iloc[:700], table.iloc[700:1400], table.iloc[1400:], target="label", metrics={"utility"})
+    assert report.utility.task == "classification"
+    assert report.utility.trtr_auc > 0.8 and report.utility.tstr_auc > 0.8

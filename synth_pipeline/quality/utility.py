@@ -34,7 +34,9 @@ def compute_utility(
 
     features = [c for c in columns if c != target]
     kind = kinds[target]
-    classification = kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
+    # a whole-number column with two values (0/1) is a label, not a quantity
+    binary_numbers = kind is ColumnKind.INTEGER and tables["training"][target].nunique() <= 2
+    classification = kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN) or binary_numbers
     names = ("training", "synthetic", "holdout")
     frames = {}
     for name in names:
