@@ -298,7 +298,7 @@ def _snapshots(args: argparse.Namespace) -> int:
 
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from synth_pipeline.config import DEFAULT_WAREHOUSE
+    from synth_pipeline.config import DEFAULT_GENERATOR, DEFAULT_WAREHOUSE
 
     parser = argparse.ArgumentParser(prog="synth-pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
@@ -311,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="train a generator on a table and save it")
     p.add_argument("--data", required=True, help="training table (.csv, .csv.gz, .parquet)")
     p.add_argument("--model-dir", required=True)
-    p.add_argument("--generator", default="copula", help="argn or copula (default: copula, the fast one)")
+    p.add_argument("--generator", default=DEFAULT_GENERATOR, help="argn (default, the flagship) or copula (fast)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--setting", action="append", metavar="KEY=VALUE", help="generator setting (repeatable)")
     p.add_argument("--column-kind", action="append", metavar="COLUMN=KIND", help="override an inferred kind")

@@ -28,7 +28,7 @@ def test_run_demo_then_list_show_export(workdir, capsys):
     assert "churn: published version 1 to .synth/warehouse.duckdb" in out
     assert main(["snapshots", "list"]) == 0
     listing = capsys.readouterr().out
-    assert "churn__v1" in listing and "copula" in listing
+    assert "churn__v1" in listing and "argn" in listing
     assert main(["snapshots", "export", "churn", "--out", "snap.parquet"]) == 0
     assert len(pd.read_parquet(workdir / "snap.parquet")) == 800
     assert main(["snapshots", "show", "churn", "--head", "3"]) == 0

@@ -20,7 +20,7 @@ import inspect
 import json
 import logging
 import math
-from abc import ABC, ABCMeta, abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,21 +66,7 @@ def _rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
-class _GeneratorMeta(ABCMeta):
-    """Gives every generator the base's rule settings without each subclass repeating them.
-
-    ``rules`` and ``infer_rules`` are taken out of the keyword arguments before the
-    subclass's ``__init__`` runs and set afterwards, so a subclass written before
-    rules existed (or one that forgets to forward them) still accepts them.
-    """
-
-    def __call__(cls, *args: Any, rules: Any = None, infer_rules: bool = False, **kwargs: Any) -> Any:
-        generator = super().__call__(*args, **kwargs)
-        Generator._set_rule_settings(generator, rules, infer_rules)
-        return generator
-
-
-class Generator(ABC, metaclass=_GeneratorMeta):
+class Generator(ABC):
     """Base class of synth_pipeline's generators (scikit-learn style).
 
     The constructor only stores keyword settings; :meth:`fit` learns and returns
@@ -102,17 +88,13 @@ class Generator(ABC, metaclass=_GeneratorMeta):
     ) -> None:
         self.random_state = random_state
         self.column_kinds = dict(column_kinds or {})
-        self._set_rule_settings(self, rules, infer_rules)
-
-    @staticmethod
-    def _set_rule_settings(generator: Generator, rules: Any, infer_rules: bool) -> None:
         from synth_pipeline.constraints.rules import parse_rules
 
         # stored as plain dicts so get_params(), save and load stay JSON
-        generator.rules = [rule.to_dict() for rule in parse_rules(rules, origin="generator setting rules")]
+        self.rules = [rule.to_dict() for rule in parse_rules(rules, origin="generator setting rules")]
         if not isinstance(infer_rules, bool):
             raise ConfigError(f"infer_rules must be true or false, got {infer_rules!r}")
-        generator.infer_rules = infer_rules
+        self.infer_rules = infer_rules
 
     # -- settings -----------------------------------------------------------------
     @classmethod

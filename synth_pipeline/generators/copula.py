@@ -169,11 +169,13 @@ class GaussianCopulaGenerator(Generator):
         *,
         random_state: int | None = None,
         column_kinds: dict[str, str] | None = None,
+        rules: Any = None,
+        infer_rules: bool = False,
         max_quantiles: int = 1000,
         discrete_threshold: int = 30,
         ordering_rounds: int = 2,
     ) -> None:
-        super().__init__(random_state=random_state, column_kinds=column_kinds)
+        super().__init__(random_state=random_state, column_kinds=column_kinds, rules=rules, infer_rules=infer_rules)
         self.max_quantiles = max_quantiles
         self.discrete_threshold = discrete_threshold
         self.ordering_rounds = ordering_rounds

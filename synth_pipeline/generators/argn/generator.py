@@ -67,6 +67,8 @@ class ARGNGenerator(Generator):
         *,
         random_state: int | None = None,
         column_kinds: dict[str, str] | None = None,
+        rules: Any = None,
+        infer_rules: bool = False,
         max_training_seconds: float = 600.0,
         max_epochs: int = 200,
         patience: int = 4,
@@ -87,7 +89,7 @@ class ARGNGenerator(Generator):
         n_threads: int | None = None,
         show_progress: bool | None = None,
     ) -> None:
-        super().__init__(random_state=random_state, column_kinds=column_kinds)
+        super().__init__(random_state=random_state, column_kinds=column_kinds, rules=rules, infer_rules=infer_rules)
         self.max_training_seconds = max_training_seconds
         self.max_epochs = max_epochs
         self.patience = patience
