@@ -127,18 +127,15 @@ def main() -> None:
         print(
             f"{r['generator']:10s} {args.rows:>10,d} {32:>5d} {r['end_to_end_seconds']:>13.1f} {r['peak_rss_mb']!s:>8s}"
         )
+    # merge by (generator, rows), so generators can be measured in separate runs
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "scale.json").write_text(
-        json.dumps(
-            {
-                "rows": args.rows,
-                "columns": 32,
-                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                "results": results,
-            },
-            indent=2,
-        )
-    )
+    path = RESULTS / "scale.json"
+    previous = json.loads(path.read_text()).get("results", []) if path.is_file() else []
+    measured = {(r["generator"], args.rows) for r in results}
+    kept = [r for r in previous if (r.get("generator"), r.get("rows")) not in measured]
+    merged = kept + [{**r, "rows": args.rows, "columns": 32} for r in results]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    path.write_text(json.dumps({"machine": machine, "results": merged}, indent=2))
 
 
 if __name__ == "__main__":
