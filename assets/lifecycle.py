@@ -125,8 +125,9 @@ def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
         fingerprint = fingerprint_table(source)
         # How far this source moved from what the previous model learned: per-column PSI in the UI.
         drift_metadata = {}
-        previous = private.models().latest_id(name)
-        previous_profile = private.models().info(name, previous).metadata.get(DRIFT_PROFILE_KEY) if previous else None
+        models = private.models()
+        previous = models.latest_id(name)
+        previous_profile = models.info(name, previous).metadata.get(DRIFT_PROFILE_KEY) if previous else None
         if previous_profile is not None:
             report = measure_drift(DriftProfile.from_dict(previous_profile), source)
             drift_metadata = {
@@ -135,7 +136,7 @@ def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
                 "drift_summary": report.summary,
                 "drift_vs_previous_model": MetadataValue.json(report.as_metadata()),
             }
-        info = private.models().save(
+        info = models.save(
             name,
             generator,
             {
