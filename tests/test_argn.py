@@ -225,3 +225,69 @@ def test_time_budget_stops_training(table: pd.DataFrame) -> None:
     assert generator.training_report_["epochs"] <= 2
     assert "time budget" in generator.training_report_["stopped_because"]
     assert len(generator.sample(10)) == 10
+
+
+# -- exact equality between columns -------------------------------------------------------------
+
+
+def _equal_table(n_rows: int = 1200, seed: int = 3) -> pd.DataFrame:
+    """``paid`` equals last month's ``bill`` in about 40% of the rows; ``bill`` is sometimes missing."""
+    rng = np.random.default_rng(seed)
+    bill = np.round(rng.lognormal(7, 1, n_rows), 2)
+    pays_in_full = rng.random(n_rows) < 0.4
+    paid = np.where(pays_in_full, bill, np.round(bill * rng.uniform(0.05, 0.9, n_rows), 2))
+    bill[rng.random(n_rows) < 0.05] = np.nan
+    segment = np.where(pays_in_full, "full", rng.choice(["partial", "minimum"], n_rows))
+    return pd.DataFrame({"bill": bill, "segment": segment, "paid": paid})
+
+
+def test_equal_to_earlier_column_is_found_and_round_trips() -> None:
+    from synth_pipeline.generators.argn.encoding import TableEncoder
+
+    table = _equal_table()
+    kinds = {"bill": ColumnKind.NUMERIC, "segment": ColumnKind.CATEGORICAL, "paid": ColumnKind.NUMERIC}
+    encoder = TableEncoder.fit(table, kinds, rare_threshold=5, n_bins=32, n_levels=8, max_exact_values=16)
+    paid = encoder.encoders[2]
+    assert paid.references == ["bill"] and encoder.encoders[0].references == []
+    codes = encoder.encode(table)
+    same = (table["paid"] == table["bill"]).to_numpy()
+    assert np.array_equal(codes[:, encoder.first_sub[2]] == paid.first_equal_code, same)
+    decoded = encoder.decode(codes, np.random.default_rng(0))
+    assert np.array_equal((decoded["paid"] == decoded["bill"]).to_numpy(), same)
+    # Without the reference given, a value is coded by its bin.
+    known = np.ones((len(table), 3), dtype=bool)
+    known[:, 0] = False
+    assert not (encoder.encode(table, known=known)[:, encoder.first_sub[2]] >= paid.first_equal_code).any()
+
+
+def test_equality_is_reproduced_and_conditions_stay_consistent() -> None:
+    table = _equal_table()
+    model = ARGNGenerator(**FAST).fit(table)
+    synthetic = model.sample(2000)
+    real_share = float((table["paid"] == table["bill"]).mean())
+    synthetic_share = float((synthetic["paid"] == synthetic["bill"]).mean())
+    assert abs(synthetic_share - real_share) < 0.08, (synthetic_share, real_share)
+    # "equal to bill" is never drawn where bill came out missing
+    assert synthetic["paid"].notna().all()
+    # Seeding the referencing column alone, and imputing the reference, keep what is given.
+    seeds = table[["paid"]].iloc[:200].reset_index(drop=True)
+    seeded = model.sample(seed_data=seeds)
+    assert np.allclose(seeded["paid"].to_numpy(float), seeds["paid"].to_numpy(float))
+    holes = table.iloc[:200].reset_index(drop=True).copy()
+    holes.loc[::2, "bill"] = np.nan
+    filled = model.impute(holes)
+    assert filled["bill"].notna().all()
+    assert np.allclose(filled["paid"].to_numpy(float), holes["paid"].to_numpy(float))
+
+
+def test_levels_are_seen_only_by_their_own_column() -> None:
+    from synth_pipeline.generators.argn.encoding import TableEncoder
+
+    table = _equal_table()
+    kinds = {"bill": ColumnKind.NUMERIC, "segment": ColumnKind.CATEGORICAL, "paid": ColumnKind.NUMERIC}
+    encoder = TableEncoder.fit(table, kinds, rare_threshold=5, n_bins=32, n_levels=8, max_exact_values=16)
+    roles = [(sub.column, sub.role) for sub in encoder.sub_columns]
+    mask = encoder.context_mask()
+    bill_level, bill_bin = roles.index(("bill", "level")), roles.index(("bill", "bin"))
+    paid_bin = roles.index(("paid", "bin"))
+    assert mask[paid_bin, bill_level] == 0 and mask[paid_bin, bill_bin] == 1 and mask[bill_level, bill_bin] == 1

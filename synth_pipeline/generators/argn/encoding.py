@@ -13,11 +13,13 @@ predicts codes, never raw values. The choice per kind:
 * **integer / numeric / datetime**: a *bin* sub-column and, when needed, a
   *within-bin* sub-column. Values seen at least a threshold number of times are
   *atoms*: codes of their own that decode to exactly that value (all values seen
-  at least ``rare_threshold`` times when there are few of them, as for ages or
-  small counts; otherwise only point masses heavier than a quantile bin, such
-  as a spike at 0). All other values fall into quantile bins; the within-bin
-  sub-column says in which of ``n_levels`` equal slices of the bin the value
-  lies, and decoding draws uniformly inside that slice. Sampled numbers are
+  at least ``rare_threshold`` times when there are few of them and they hold
+  90% of the rows outside the spikes, as for ages or small counts; otherwise
+  only point masses heavier than a quantile bin, such as a spike at 0). All
+  other values fall into quantile bins; the within-bin sub-column says in which
+  of ``n_levels`` equal slices of the bin the value lies, and decoding draws
+  uniformly inside that slice. Only the column's own heads see its level: the
+  other columns condition on its bin. Sampled numbers are
   therefore not limited to training values, integers (and datetimes) come back
   whole, and numbers outside the training range are clipped into the outer
   bins when they are encoded as conditions. Floats are rounded to the number
@@ -25,6 +27,14 @@ predicts codes, never raw values. The choice per kind:
   days since 1970 when every value is a midnight, otherwise whole seconds.
 * **missing values**: code 0 of the first sub-column, present only when the
   column had missing values in training.
+* **equal to an earlier column**: when a number column equals an earlier
+  column of the same kind in at least 1% of the training rows (beyond its
+  atoms), say a payment that equals last month's bill or an end date equal to
+  the start date, the bin sub-column gets one more code per such *reference*
+  (at most four): "the same value as that column". It decodes to the
+  reference's sampled value, so the exact relation is reproduced instead of
+  being blurred by the bins. A reference is only usable when its column comes
+  first, so a fixed value whose reference is not fixed is encoded by its bin.
 """
 
 from __future__ import annotations
@@ -51,6 +61,16 @@ class SubColumn:
     cardinality: int
 
 
+@dataclass(frozen=True)
+class Equality:
+    """A column with references: its sub-columns, and per reference (its "equal" code, the reference column)."""
+
+    column: int
+    first_sub: int
+    n_subs: int
+    codes: list[tuple[int, int]]
+
+
 @dataclass
 class ColumnEncoder:
     """Encoding of one column; ``kind`` selects the categorical or numeric path."""
@@ -68,6 +88,7 @@ class ColumnEncoder:
     whole: bool = False
     decimals: int = -1
     time_unit: str = ""
+    references: list[str] = field(default_factory=list)
 
     # -- structure ----------------------------------------------------------------
     @property
@@ -92,6 +113,11 @@ class ColumnEncoder:
     def first_cardinality(self) -> int:
         if self.is_categorical:
             return int(self.has_missing) + len(self.categories) + int(self.has_rare)
+        return int(self.has_missing) + len(self.atoms) + self.n_bins + len(self.references)
+
+    @property
+    def first_equal_code(self) -> int:
+        """Code of "equal to ``references[0]``"; reference ``j`` has this code plus ``j``."""
         return int(self.has_missing) + len(self.atoms) + self.n_bins
 
     def sub_columns(self) -> list[SubColumn]:
@@ -111,7 +137,7 @@ class ColumnEncoder:
             return [np.full(self.first_cardinality, np.nan)]
         centres = np.concatenate([self.atoms, (self.edges[:-1] + self.edges[1:]) / 2 if self.n_bins else []])
         ranks = np.argsort(np.argsort(centres, kind="stable"), kind="stable") / max(len(centres) - 1, 1)
-        first = np.concatenate([[np.nan] * int(self.has_missing), ranks])
+        first = np.concatenate([[np.nan] * int(self.has_missing), ranks, [np.nan] * len(self.references)])
         positions = [first.astype(np.float64)]
         if self.n_bins:
             positions.append(np.arange(self.n_levels) / max(self.n_levels - 1, 1))
@@ -176,8 +202,13 @@ class ColumnEncoder:
         fraction = np.clip((centre - left) / width, 0.0, 1.0 - 1e-9)
         return bins, np.floor(fraction * self.n_levels).astype(np.int64)
 
-    def decode(self, codes: np.ndarray, uniform: np.ndarray) -> pd.Series:
-        """Values of ``codes`` ((n, n_sub) ints); ``uniform`` (n,) in [0, 1) places numbers inside a slice."""
+    def decode(
+        self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None
+    ) -> pd.Series:
+        """Values of ``codes`` ((n, n_sub) ints); ``uniform`` (n,) in [0, 1) places numbers inside a slice.
+
+        ``references`` holds the decoded numbers of the reference columns, in order.
+        """
         first = codes[:, 0]
         missing = first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
         if self.is_categorical:
@@ -194,7 +225,7 @@ class ColumnEncoder:
         n_atoms = len(self.atoms)
         is_atom = (~missing) & (index < n_atoms)
         numbers[is_atom] = self.atoms[index[is_atom]]
-        in_bin = (~missing) & (index >= n_atoms)
+        in_bin = (~missing) & (index >= n_atoms) & (index < n_atoms + self.n_bins)
         if self.n_bins and in_bin.any():
             bins = index[in_bin] - n_atoms
             left, width = self.edges[bins], self.edges[bins + 1] - self.edges[bins]
@@ -206,6 +237,9 @@ class ColumnEncoder:
                 numbers[in_bin] = low + np.floor(uniform[in_bin] * (high - low))
             else:
                 numbers[in_bin] = left + (levels + uniform[in_bin]) / self.n_levels * width
+        for j, values in enumerate(references or []):
+            same = first == self.first_equal_code + j
+            numbers[same] = values[same]
         return self.from_numbers(numbers)
 
     # -- numbers -----------------------------------------------------------------------
@@ -244,6 +278,7 @@ class ColumnEncoder:
             "whole": self.whole,
             "decimals": self.decimals,
             "time_unit": self.time_unit,
+            "references": list(self.references),
         }
 
     @classmethod
@@ -261,6 +296,7 @@ class ColumnEncoder:
             whole=bool(state["whole"]),
             decimals=int(state["decimals"]),
             time_unit=state["time_unit"],
+            references=list(state.get("references", [])),
         )
 
 
@@ -288,6 +324,53 @@ def _decimals(x: np.ndarray) -> int:
         if np.allclose(sample, np.round(sample, decimals), rtol=0, atol=1e-9 * max(1.0, float(np.max(np.abs(sample))))):
             return decimals
     return -1
+
+
+DISCRETE_SHARE = 0.9
+MAX_REFERENCES = 4
+MIN_EQUAL_SHARE = 0.01
+_SCREEN_ROWS = 20_000
+
+
+def _number_family(encoder: ColumnEncoder) -> str | None:
+    if encoder.is_categorical:
+        return None
+    return f"datetime-{encoder.time_unit}" if encoder.kind is ColumnKind.DATETIME else "number"
+
+
+def find_references(encoders: list[ColumnEncoder], training: pd.DataFrame, *, rare_threshold: int) -> None:
+    """Give each binned number column the earlier columns it often equals exactly (see the module docstring).
+
+    Candidates are screened on a sample of rows and confirmed on all of them.
+    """
+    n = len(training)
+    if n == 0:
+        return
+    screen = np.random.default_rng(0).permutation(n)[:_SCREEN_ROWS] if n > _SCREEN_ROWS else np.arange(n)
+    numbers: dict[int, np.ndarray] = {}
+    for c, encoder in enumerate(encoders):
+        family = _number_family(encoder)
+        if family is None:
+            continue
+        numbers[c] = encoder.to_numbers(training[encoder.name])
+        if encoder.n_bins == 0:
+            continue
+        x = numbers[c]
+        in_bins = ~np.isnan(x) & ~np.isin(x, encoder.atoms)
+        earlier = [r for r in numbers if r < c and _number_family(encoders[r]) == family]
+        if not earlier or not in_bins[screen].any():
+            continue
+        sample = np.column_stack([numbers[r][screen] for r in earlier])
+        screen_share = ((sample == x[screen, None]) & in_bins[screen, None]).mean(axis=0)
+        needed = max(rare_threshold, MIN_EQUAL_SHARE * n)
+        found = []
+        for k in np.argsort(-screen_share, kind="stable"):
+            if screen_share[k] < MIN_EQUAL_SHARE / 2 or len(found) == MAX_REFERENCES:
+                break
+            count = int(((numbers[earlier[k]] == x) & in_bins).sum())
+            if count >= needed:
+                found.append(earlier[k])
+        encoder.references = [encoders[r].name for r in found]
 
 
 def fit_column(
@@ -326,10 +409,14 @@ def fit_column(
         return encoder
     distinct, counts = np.unique(x, return_counts=True)
     frequent = counts >= rare_threshold
-    if frequent.sum() <= max_exact_values:
-        is_atom = frequent
-    else:
-        is_atom = counts >= max(rare_threshold, len(x) / n_bins)
+    heavy = counts >= max(rare_threshold, len(x) / n_bins)
+    # Every frequent value is an atom only when the column is essentially discrete: the
+    # frequent values hold nearly all rows outside the heavy spikes. In a continuous
+    # column the values that happen to repeat a few times are chance (and more frequent
+    # in training than in fresh data); as atoms they would copy training values exactly.
+    light = counts[~heavy].sum()
+    discrete = frequent.sum() <= max_exact_values and counts[frequent & ~heavy].sum() >= DISCRETE_SHARE * light
+    is_atom = frequent if discrete else heavy
     encoder.atoms = distinct[is_atom].astype(np.float64)
     rest = np.repeat(distinct[~is_atom], counts[~is_atom])
     if len(rest) == 0:
@@ -364,6 +451,9 @@ class TableEncoder:
             [i for i, e in enumerate(encoders) for _ in e.sub_columns()], dtype=np.int64
         )
         self.cardinalities = np.array([s.cardinality for s in self.sub_columns], dtype=np.int64)
+        self.first_sub = np.array([int(np.flatnonzero(self.column_of_sub == c)[0]) for c in range(len(encoders))])
+        position = {e.name: c for c, e in enumerate(encoders)}
+        self.reference_columns = [[position[name] for name in e.references] for e in encoders]
 
     def code_positions(self) -> list[np.ndarray]:
         return [p for e in self.encoders for p in e.code_positions()]
@@ -371,6 +461,30 @@ class TableEncoder:
     @property
     def names(self) -> list[str]:
         return [e.name for e in self.encoders]
+
+    def context_mask(self) -> np.ndarray:
+        """(S, S) 0/1: which sub-columns each head may see.
+
+        A within-bin level is seen only by its own column's heads: other columns
+        condition on the bins, not on a row's exact position inside them (measured:
+        better likelihood and accuracy, no loss in privacy).
+        """
+        is_level = np.array([sub.role == "level" for sub in self.sub_columns])
+        other_column = self.column_of_sub[:, None] != self.column_of_sub[None, :]
+        return np.where(other_column & is_level[None, :], 0.0, 1.0).astype(np.float32)
+
+    def equalities(self) -> list[Equality]:
+        """The columns with references, for training and sampling."""
+        return [
+            Equality(
+                column=c,
+                first_sub=int(self.first_sub[c]),
+                n_subs=len(e.sub_columns()),
+                codes=[(e.first_equal_code + j, r) for j, r in enumerate(self.reference_columns[c])],
+            )
+            for c, e in enumerate(self.encoders)
+            if e.references
+        ]
 
     @classmethod
     def fit(
@@ -383,37 +497,70 @@ class TableEncoder:
         n_levels: int,
         max_exact_values: int,
     ) -> TableEncoder:
-        return cls(
-            [
-                fit_column(
-                    name,
-                    kinds[name],
-                    training[name],
-                    rare_threshold=rare_threshold,
-                    n_bins=n_bins,
-                    n_levels=n_levels,
-                    max_exact_values=max_exact_values,
-                )
-                for name in training.columns
-            ]
-        )
+        encoders = [
+            fit_column(
+                name,
+                kinds[name],
+                training[name],
+                rare_threshold=rare_threshold,
+                n_bins=n_bins,
+                n_levels=n_levels,
+                max_exact_values=max_exact_values,
+            )
+            for name in training.columns
+        ]
+        find_references(encoders, training, rare_threshold=rare_threshold)
+        return cls(encoders)
 
-    def encode(self, data: pd.DataFrame) -> np.ndarray:
-        """(n, n_sub_columns) int64 codes; columns absent from ``data`` get zeros."""
+    def encode(self, data: pd.DataFrame, *, known: np.ndarray | None = None, equalities: bool = True) -> np.ndarray:
+        """(n, n_sub_columns) int64 codes; columns absent from ``data`` get zeros.
+
+        ``known`` (n, n_columns) marks the cells that are given (default: every column
+        present in ``data``); a value is coded as equal to a reference column only where
+        the reference is given too. ``equalities=False`` codes every number by its bin.
+        """
         parts = []
-        for encoder in self.encoders:
-            if encoder.name in data.columns:
-                parts.append(encoder.encode(data[encoder.name]))
-            else:
+        for c, encoder in enumerate(self.encoders):
+            if encoder.name not in data.columns:
                 parts.append(np.zeros((len(data), len(encoder.sub_columns())), dtype=np.int64))
+                continue
+            part = encoder.encode(data[encoder.name])
+            if equalities and encoder.references:
+                self._code_equal(c, part, data, known)
+            parts.append(part)
         return np.concatenate(parts, axis=1) if parts else np.zeros((len(data), 0), dtype=np.int64)
+
+    def _code_equal(self, c: int, part: np.ndarray, data: pd.DataFrame, known: np.ndarray | None) -> None:
+        encoder = self.encoders[c]
+        x = encoder.to_numbers(data[encoder.name])
+        # only values in a quantile bin: missing values and atoms keep their own codes
+        open_rows = (part[:, 0] >= int(encoder.has_missing) + len(encoder.atoms)) & ~np.isnan(x)
+        if known is not None:
+            open_rows &= known[:, c]
+        for j, r in enumerate(self.reference_columns[c]):
+            reference = self.encoders[r]
+            if reference.name not in data.columns:
+                continue
+            same = open_rows & (reference.to_numbers(data[reference.name]) == x)
+            if known is not None:
+                same &= known[:, r]
+            part[same, 0] = encoder.first_equal_code + j
+            if part.shape[1] > 1:
+                part[same, 1] = 0
+            open_rows &= ~same
 
     def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
         columns: dict[str, pd.Series] = {}
+        numbers: dict[int, np.ndarray] = {}
+        referenced = {r for refs in self.reference_columns for r in refs}
         start = 0
-        for encoder in self.encoders:
+        for c, encoder in enumerate(self.encoders):
             width = len(encoder.sub_columns())
-            columns[encoder.name] = encoder.decode(codes[:, start : start + width], rng.random(len(codes)))
+            references = [numbers[r] for r in self.reference_columns[c]]
+            column = encoder.decode(codes[:, start : start + width], rng.random(len(codes)), references)
+            columns[encoder.name] = column
+            if c in referenced:
+                numbers[c] = encoder.to_numbers(column)
             start += width
         return pd.DataFrame(columns)
 

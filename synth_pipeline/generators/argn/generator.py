@@ -172,6 +172,7 @@ class ARGNGenerator(Generator):
             max_exact_values=int(self.max_exact_values),
         )
         codes = self.encoder_.encode(training)
+        plain_codes = self.encoder_.encode(training, equalities=False)
         n_rows, n_sub = codes.shape
         embedding_dim = int(self.embedding_dim or 8)
         hidden_size = int(self.hidden_size or 64)
@@ -191,6 +192,7 @@ class ARGNGenerator(Generator):
                 hidden_size=hidden_size,
                 generator=generator,
                 code_positions=self.encoder_.code_positions(),
+                context_mask=self.encoder_.context_mask(),
             )
             settings = TrainingSettings(
                 max_epochs=int(self.max_epochs),
@@ -204,10 +206,11 @@ class ARGNGenerator(Generator):
                 order_groups=4,
                 ema_decay=float(self.ema_decay),
                 dropout=float(self.dropout),
+                equalities=self.encoder_.equalities(),
                 show_progress=show_progress_default() if self.show_progress is None else bool(self.show_progress),
                 device=device,
             )
-            report = train(self.network_, codes, self.encoder_.column_of_sub, settings, rng)
+            report = train(self.network_, codes, self.encoder_.column_of_sub, settings, rng, plain_codes=plain_codes)
         self.training_report_ = {
             "epochs": report.epochs,
             "best_epoch": report.best_epoch,
@@ -225,7 +228,6 @@ class ARGNGenerator(Generator):
             columns = [c for c in encoder.names if c in request.conditions.columns]
             if columns:
                 conditions = request.conditions[columns]
-                known_codes = encoder.encode(conditions)
                 known = np.zeros((request.n_rows, len(encoder.names)), dtype=bool)
                 for c, column in enumerate(encoder.encoders):
                     if column.name not in request.fixed.columns:
@@ -234,6 +236,7 @@ class ARGNGenerator(Generator):
                     # A fixed "missing" can only be shown to the model if it knows a missing code.
                     representable = conditions[column.name].notna().to_numpy() | column.has_missing
                     known[:, c] = fixed & representable
+                known_codes = encoder.encode(conditions, known=known)
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         with torch_threads(self._threads()):
             codes = sample_codes(

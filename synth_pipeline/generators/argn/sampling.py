@@ -34,13 +34,14 @@ def sample_codes(
     n_sub = len(encoder.sub_columns)
     out = np.zeros((n_rows, n_sub), dtype=np.int64)
     forbidden = [e.forbidden_codes(impute=impute) for e in encoder.encoders]
+    missing_references = _missing_references(encoder)
     column_of_sub = torch.as_tensor(encoder.column_of_sub)
     subs_of_column = [np.flatnonzero(encoder.column_of_sub == c).tolist() for c in range(len(encoder.encoders))]
     for start in range(0, n_rows, CHUNK_ROWS):
         stop = min(n_rows, start + CHUNK_ROWS)
         m = stop - start
         if known is None or not known[start:stop].any():
-            out[start:stop] = _sample_plain(network, encoder, m, forbidden, temperature, generator)
+            out[start:stop] = _sample_plain(network, encoder, m, forbidden, missing_references, temperature, generator)
             continue
         if known_codes is not None:
             codes = torch.as_tensor(known_codes[start:stop], dtype=torch.long).clone()
@@ -60,6 +61,8 @@ def sample_codes(
                     logits = logits / temperature
                 if position == 0 and forbidden[c]:
                     logits[:, forbidden[c]] = -torch.inf
+                if position == 0:
+                    _forbid_missing_references(logits, codes[rows], missing_references.get(c, []))
                 uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
                 drawn = torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
                 codes[rows, t] = drawn
@@ -74,6 +77,7 @@ def _sample_plain(
     encoder: TableEncoder,
     m: int,
     forbidden: list[list[int]],
+    missing_references: dict[int, list[tuple[int, int]]],
     temperature: float,
     generator: torch.Generator,
 ) -> np.ndarray:
@@ -89,8 +93,26 @@ def _sample_plain(
         column = int(encoder.column_of_sub[t])
         if t in first_of_column and forbidden[column]:
             logits[:, forbidden[column]] = -torch.inf
+        if t in first_of_column:
+            _forbid_missing_references(logits, codes, missing_references.get(column, []))
         uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
         drawn = torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
         codes[:, t] = drawn
         embedded[:, t * d : (t + 1) * d] = network.embedding[drawn + network.offsets[t]]
     return codes.numpy()
+
+
+def _missing_references(encoder: TableEncoder) -> dict[int, list[tuple[int, int]]]:
+    """Per column: (its "equal to r" code, r's first sub-column) for references r that can be missing."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for equality in encoder.equalities():
+        pairs = [(code, int(encoder.first_sub[r])) for code, r in equality.codes if encoder.encoders[r].has_missing]
+        if pairs:
+            out[equality.column] = pairs
+    return out
+
+
+def _forbid_missing_references(logits: torch.Tensor, codes: torch.Tensor, pairs: list[tuple[int, int]]) -> None:
+    """A value cannot be "equal to" a reference that came out missing (code 0)."""
+    for code, reference_sub in pairs:
+        logits[codes[:, reference_sub] == 0, code] = -torch.inf

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from synth_pipeline.generators.argn.model import ARGNNetwork
+from synth_pipeline.generators.argn.encoding import Equality
+from synth_pipeline.generators.argn.model import ARGNNetwork, group_bounds
 
 log = logging.getLogger("synth_pipeline.generators.argn")
 
@@ -37,6 +38,7 @@ class TrainingSettings:
     dropout: float
     show_progress: bool
     device: torch.device
+    equalities: list[Equality] = field(default_factory=list)
 
 
 @dataclass
@@ -96,8 +98,14 @@ def train(
     column_of_sub: np.ndarray,
     settings: TrainingSettings,
     rng: np.random.Generator,
+    *,
+    plain_codes: np.ndarray | None = None,
 ) -> TrainingReport:
-    """Fit ``network`` to ``codes`` ((n, S) ints) in place; the best weights on the validation split are kept."""
+    """Fit ``network`` to ``codes`` ((n, S) ints) in place; the best weights on the validation split are kept.
+
+    ``plain_codes`` are the codes without "equal to an earlier column" codes: in a
+    training order where a column comes before its reference, it is coded by its bin.
+    """
     started = time.monotonic()
     device = settings.device
     n_rows = len(codes)
@@ -106,6 +114,9 @@ def train(
     n_validation = round(settings.validation_share * n_rows) if n_rows >= 20 else 0
     validation = torch.as_tensor(codes[permutation[:n_validation]], device=device)
     training = torch.as_tensor(codes[permutation[n_validation:]], device=device)
+    plain = None
+    if settings.equalities and plain_codes is not None:
+        plain = torch.as_tensor(plain_codes[permutation[n_validation:]], device=device)
     canonical_mask = torch.as_tensor(order_mask(np.arange(n_columns), column_of_sub), device=device)[None]
     network.to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
@@ -128,15 +139,20 @@ def train(
         running = 0.0
         out_of_time = False
         for step in range(steps_per_epoch):
-            batch = training[order[step * batch_size : (step + 1) * batch_size]]
-            masks = np.stack(
-                [
-                    order_mask(column_positions(n_columns, rng.random() < settings.canonical_share, rng), column_of_sub)
-                    for _ in range(settings.order_groups)
-                ]
-            )
+            rows = order[step * batch_size : (step + 1) * batch_size]
+            batch = training[rows]
+            positions = [
+                column_positions(n_columns, rng.random() < settings.canonical_share, rng)
+                for _ in range(settings.order_groups)
+            ]
+            masks = np.stack([order_mask(p, column_of_sub) for p in positions])
+            if plain is not None:
+                batch = uncode_late_references(batch, plain[rows], positions, settings.equalities)
             loss = network.loss(
-                batch, torch.as_tensor(masks, device=device), dropout=settings.dropout, generator=dropout_generator
+                batch,
+                torch.as_tensor(masks, device=device),
+                dropout=settings.dropout,
+                generator=dropout_generator,
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -201,6 +217,34 @@ def train(
         report.epochs, report.stopped_because, best_loss, report.best_epoch, report.seconds,
     )
     return report
+
+
+def uncode_late_references(
+    batch: torch.Tensor,
+    plain: torch.Tensor,
+    positions: list[np.ndarray],
+    equalities: list[Equality],
+) -> torch.Tensor:
+    """``batch`` with "equal to column r" codes replaced by bin codes in the groups whose order puts r later.
+
+    A head can only copy a value that comes before it, which is also how sampling
+    encodes a fixed value whose reference is not fixed.
+    """
+    bounds = group_bounds(len(batch), len(positions))
+    out = batch
+    for g, position in enumerate(positions):
+        lo, hi = int(bounds[g]), int(bounds[g + 1])
+        for equality in equalities:
+            late = [code for code, r in equality.codes if position[r] > position[equality.column]]
+            if not late:
+                continue
+            if out is batch:
+                out = batch.clone()
+            subs = slice(equality.first_sub, equality.first_sub + equality.n_subs)
+            coded_late = torch.isin(out[lo:hi, equality.first_sub], torch.as_tensor(late, device=out.device))
+            rows = lo + torch.nonzero(coded_late).squeeze(1)
+            out[rows, subs] = plain[rows, subs]
+    return out
 
 
 @torch.no_grad()
