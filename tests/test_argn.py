@@ -279,15 +279,3 @@ def test_equality_is_reproduced_and_conditions_stay_consistent() -> None:
     assert filled["bill"].notna().all()
     assert np.allclose(filled["paid"].to_numpy(float), holes["paid"].to_numpy(float))
 
-
-def test_levels_are_seen_only_by_their_own_column() -> None:
-    from synth_pipeline.generators.argn.encoding import TableEncoder
-
-    table = _equal_table()
-    kinds = {"bill": ColumnKind.NUMERIC, "segment": ColumnKind.CATEGORICAL, "paid": ColumnKind.NUMERIC}
-    encoder = TableEncoder.fit(table, kinds, rare_threshold=5, n_bins=32, n_levels=8, max_exact_values=16)
-    roles = [(sub.column, sub.role) for sub in encoder.sub_columns]
-    mask = encoder.context_mask()
-    bill_level, bill_bin = roles.index(("bill", "level")), roles.index(("bill", "bin"))
-    paid_bin = roles.index(("paid", "bin"))
-    assert mask[paid_bin, bill_level] == 0 and mask[paid_bin, bill_bin] == 1 and mask[bill_level, bill_bin] == 1

@@ -13,13 +13,11 @@ predicts codes, never raw values. The choice per kind:
 * **integer / numeric / datetime**: a *bin* sub-column and, when needed, a
   *within-bin* sub-column. Values seen at least a threshold number of times are
   *atoms*: codes of their own that decode to exactly that value (all values seen
-  at least ``rare_threshold`` times when there are few of them and they hold
-  90% of the rows outside the spikes, as for ages or small counts; otherwise
-  only point masses heavier than a quantile bin, such as a spike at 0). All
-  other values fall into quantile bins; the within-bin sub-column says in which
-  of ``n_levels`` equal slices of the bin the value lies, and decoding draws
-  uniformly inside that slice. Only the column's own heads see its level: the
-  other columns condition on its bin. Sampled numbers are
+  at least ``rare_threshold`` times when there are few of them, as for ages or
+  small counts; otherwise only point masses heavier than a quantile bin, such
+  as a spike at 0). All other values fall into quantile bins; the within-bin
+  sub-column says in which of ``n_levels`` equal slices of the bin the value
+  lies, and decoding draws uniformly inside that slice. Sampled numbers are
   therefore not limited to training values, integers (and datetimes) come back
   whole, and numbers outside the training range are clipped into the outer
   bins when they are encoded as conditions. Floats are rounded to the number
@@ -326,7 +324,6 @@ def _decimals(x: np.ndarray) -> int:
     return -1
 
 
-DISCRETE_SHARE = 0.9
 MAX_REFERENCES = 4
 MIN_EQUAL_SHARE = 0.01
 _SCREEN_ROWS = 20_000
@@ -409,14 +406,10 @@ def fit_column(
         return encoder
     distinct, counts = np.unique(x, return_counts=True)
     frequent = counts >= rare_threshold
-    heavy = counts >= max(rare_threshold, len(x) / n_bins)
-    # Every frequent value is an atom only when the column is essentially discrete: the
-    # frequent values hold nearly all rows outside the heavy spikes. In a continuous
-    # column the values that happen to repeat a few times are chance (and more frequent
-    # in training than in fresh data); as atoms they would copy training values exactly.
-    light = counts[~heavy].sum()
-    discrete = frequent.sum() <= max_exact_values and counts[frequent & ~heavy].sum() >= DISCRETE_SHARE * light
-    is_atom = frequent if discrete else heavy
+    if frequent.sum() <= max_exact_values:
+        is_atom = frequent
+    else:
+        is_atom = counts >= max(rare_threshold, len(x) / n_bins)
     encoder.atoms = distinct[is_atom].astype(np.float64)
     rest = np.repeat(distinct[~is_atom], counts[~is_atom])
     if len(rest) == 0:
@@ -461,17 +454,6 @@ class TableEncoder:
     @property
     def names(self) -> list[str]:
         return [e.name for e in self.encoders]
-
-    def context_mask(self) -> np.ndarray:
-        """(S, S) 0/1: which sub-columns each head may see.
-
-        A within-bin level is seen only by its own column's heads: other columns
-        condition on the bins, not on a row's exact position inside them (measured:
-        better likelihood and accuracy, no loss in privacy).
-        """
-        is_level = np.array([sub.role == "level" for sub in self.sub_columns])
-        other_column = self.column_of_sub[:, None] != self.column_of_sub[None, :]
-        return np.where(other_column & is_level[None, :], 0.0, 1.0).astype(np.float32)
 
     def equalities(self) -> list[Equality]:
         """The columns with references, for training and sampling."""

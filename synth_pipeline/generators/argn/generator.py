@@ -192,7 +192,6 @@ class ARGNGenerator(Generator):
                 hidden_size=hidden_size,
                 generator=generator,
                 code_positions=self.encoder_.code_positions(),
-                context_mask=self.encoder_.context_mask(),
             )
             settings = TrainingSettings(
                 max_epochs=int(self.max_epochs),

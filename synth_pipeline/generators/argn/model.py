@@ -44,7 +44,6 @@ class ARGNNetwork(nn.Module):
         hidden_size: int,
         generator: torch.Generator | None = None,
         code_positions: list[np.ndarray] | None = None,
-        context_mask: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         self.cardinalities = [int(c) for c in cardinalities]
@@ -54,9 +53,6 @@ class ARGNNetwork(nn.Module):
         width = n_sub * self.embedding_dim
         offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]]).astype(np.int64)
         self.register_buffer("offsets", torch.as_tensor(offsets), persistent=False)
-        # context_mask[t, s] = 0: the head of t never sees sub-column s, whatever the order.
-        mask = np.ones((n_sub, n_sub), dtype=np.float32) if context_mask is None else context_mask
-        self.register_buffer("context_mask", torch.as_tensor(mask, dtype=torch.float32))
 
         def normal(*shape: int, std: float) -> nn.Parameter:
             return nn.Parameter(torch.randn(*shape, generator=generator) * std)
@@ -132,8 +128,7 @@ class ARGNNetwork(nn.Module):
             part = embedded[bounds[g] : bounds[g + 1]]
             if len(part) == 0:
                 continue
-            seen = masks[g] * self.context_mask
-            weight = self.w1 * seen.repeat_interleave(self.embedding_dim, dim=1)[:, :, None]
+            weight = self.w1 * masks[g].repeat_interleave(self.embedding_dim, dim=1)[:, :, None]
             absent = torch.einsum("ts,tsh->th", 1.0 - masks[g], self.absent)
             pre_parts.append(torch.einsum("bk,tkh->bth", part, weight) + absent)
         pre = torch.cat(pre_parts, dim=0) + self.b1
@@ -155,7 +150,7 @@ class ARGNNetwork(nn.Module):
     def logits(self, embedded: torch.Tensor, visible: torch.Tensor, t: int) -> torch.Tensor:
         """Logits (n, cardinality) of sub-column ``t`` given (n, S, d) embeddings and (n, S) visibility."""
         n = embedded.shape[0]
-        context = (embedded * (visible * self.context_mask[t])[:, :, None]).reshape(n, -1)
+        context = (embedded * visible[:, :, None]).reshape(n, -1)
         hidden = self._hidden(context @ self.w1[t] + (1.0 - visible) @ self.absent[t] + self.b1[t], t)
         b, slot = self.target_slot[t]
         out = hidden @ self.w2[b][slot] + self.b2[b][slot]
@@ -168,8 +163,7 @@ class ARGNNetwork(nn.Module):
         visible part of the first-layer weights.
         """
         width = t * self.embedding_dim
-        seen = self.context_mask[t, :t].repeat_interleave(self.embedding_dim)[:, None]
-        pre = embedded[:, :width] @ (self.w1[t, :width] * seen) + (self.absent[t, t:].sum(0) + self.b1[t])
+        pre = embedded[:, :width] @ self.w1[t, :width] + (self.absent[t, t:].sum(0) + self.b1[t])
         hidden = self._hidden(pre, t)
         b, slot = self.target_slot[t]
         out = hidden @ self.w2[b][slot] + self.b2[b][slot]
@@ -190,6 +184,5 @@ class ARGNNetwork(nn.Module):
     def from_numpy_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> ARGNNetwork:
         network = cls(config["cardinalities"], embedding_dim=config["embedding_dim"], hidden_size=config["hidden_size"])
         state = {key.replace("__", "."): torch.as_tensor(np.asarray(value)) for key, value in arrays.items()}
-        state.setdefault("context_mask", network.context_mask)  # saved before levels were private: sees all
         network.load_state_dict(state)
         return network
