@@ -85,7 +85,7 @@ def _sample_plain(
     n_sub, d = len(encoder.sub_columns), network.embedding_dim
     codes = torch.zeros((m, n_sub), dtype=torch.long)
     embedded = torch.zeros((m, n_sub * d))
-    first_of_column = {int(np.flatnonzero(encoder.column_of_sub == c)[0]) for c in range(len(encoder.encoders))}
+    first_of_column = set(encoder.first_sub.tolist())
     for t in range(n_sub):
         logits = network.prefix_logits(embedded, t)
         if temperature != 1.0:

@@ -149,10 +149,7 @@ def train(
             if plain is not None:
                 batch = uncode_late_references(batch, plain[rows], positions, settings.equalities)
             loss = network.loss(
-                batch,
-                torch.as_tensor(masks, device=device),
-                dropout=settings.dropout,
-                generator=dropout_generator,
+                batch, torch.as_tensor(masks, device=device), dropout=settings.dropout, generator=dropout_generator
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
