@@ -46,7 +46,8 @@ class ARGNGenerator(Generator):
       without a better validation loss (twice the learning rate is lowered first).
     * ``validation_share``: share of the training rows held out for early stopping.
     * ``batch_size``, ``learning_rate``, ``weight_decay``: optimizer (AdamW); batch
-      size ``None`` picks one from the number of rows.
+      size ``None`` picks one from the number of rows. The strong default decay (0.3)
+      measured better validation loss, accuracy and DCR share on census (3 seeds).
     * ``embedding_dim``, ``hidden_size``: network width (``None``: picked from the table).
     * ``rare_category_threshold``: category values (and exact numbers) seen fewer
       times are pooled and never generated.
@@ -75,7 +76,7 @@ class ARGNGenerator(Generator):
         validation_share: float = 0.1,
         batch_size: int | None = None,
         learning_rate: float = 3e-3,
-        weight_decay: float = 1e-4,
+        weight_decay: float = 0.3,
         embedding_dim: int | None = None,
         hidden_size: int | None = None,
         rare_category_threshold: int = 5,
