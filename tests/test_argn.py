@@ -132,7 +132,7 @@ def test_datetime_encoding_round_trip() -> None:
 def test_registered_and_settings_validated() -> None:
     assert isinstance(make_generator("argn"), ARGNGenerator)
     for setting, value in [("max_epochs", 0), ("learning_rate", -1.0), ("device", "tpu"), ("n_bins", 2.5),
-                           ("validation_share", 0.9), ("max_training_seconds", 0)]:
+                           ("validation_share", 0.9), ("max_training_seconds", 0), ("input_sparsity", -0.1)]:
         with pytest.raises(ConfigError, match=setting):
             ARGNGenerator(**{setting: value}).fit(_table(100))
 
@@ -218,6 +218,25 @@ def test_streamed_batches_and_temperature(fitted: ARGNGenerator) -> None:
     cold = fitted.sample(2000, temperature=0.3)
     # a cold sample concentrates on the most likely values
     assert (cold["country"] == "NO").mean() > 0.6
+
+
+def test_input_sparsity_leaves_heads_fewer_number_inputs(table: pd.DataFrame) -> None:
+    def group_norms(sparsity: float) -> tuple[np.ndarray, np.ndarray]:
+        settings = {**FAST, "input_sparsity": sparsity, "max_epochs": 8}
+        generator = ARGNGenerator(**settings).fit(table)
+        network = generator.network_
+        n_sub = len(network.cardinalities)
+        norms = network.w1.detach().reshape(n_sub, n_sub, -1).norm(dim=2).numpy()
+        subs = generator.encoder_.sub_columns
+        numeric = np.array([s.role in ("bin", "level") and s.cardinality >= 2 for s in subs])
+        return norms[:, numeric], norms[:, ~numeric]
+
+    (free_numbers, free_labels), (sparse_numbers, sparse_labels) = group_norms(0.0), group_norms(0.05)
+    assert sparse_numbers.sum() < 0.5 * free_numbers.sum()
+    # Whole inputs fade, not all weights a little: the norms spread out relative to their mean.
+    assert sparse_numbers.std() / sparse_numbers.mean() > free_numbers.std() / free_numbers.mean()
+    # Categorical inputs are not penalized (a rare class must keep conditioning the rest).
+    assert sparse_labels.sum() > 0.7 * free_labels.sum()
 
 
 def test_time_budget_stops_training(table: pd.DataFrame) -> None:

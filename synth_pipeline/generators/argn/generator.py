@@ -56,6 +56,10 @@ class ARGNGenerator(Generator):
     * ``canonical_order_share``: share of training orders that are the table order.
     * ``ema_decay``: decay of the moving average of the weights that is validated and kept (0: none).
     * ``dropout``: share of hidden units dropped in training (regularization).
+    * ``input_sparsity``: weight of a group-lasso penalty on the heads' first-layer weights,
+      one group per (head, number input sub-column): each head learns to read few numbers,
+      which limits how far it can single out training rows by their combination of values
+      (categorical inputs stay free, so a rare class still conditions the rest). 0: off.
     * ``device``: ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     * ``n_threads``: CPU threads for torch (``None``: all cores up to 4).
     * ``show_progress``: progress bar (``None``: when stderr is a terminal).
@@ -86,6 +90,7 @@ class ARGNGenerator(Generator):
         canonical_order_share: float = 0.5,
         ema_decay: float = 0.98,
         dropout: float = 0.25,
+        input_sparsity: float = 0.005,
         device: str = "auto",
         n_threads: int | None = None,
         show_progress: bool | None = None,
@@ -107,6 +112,7 @@ class ARGNGenerator(Generator):
         self.canonical_order_share = canonical_order_share
         self.ema_decay = ema_decay
         self.dropout = dropout
+        self.input_sparsity = input_sparsity
         self.device = device
         self.n_threads = n_threads
         self.show_progress = show_progress
@@ -145,6 +151,7 @@ class ARGNGenerator(Generator):
         number("canonical_order_share", low=0, high=1)
         number("ema_decay", low=0, high=0.9999)
         number("dropout", low=0, high=0.9)
+        number("input_sparsity", low=0)
         number("n_threads", low=1, high=256, integer=True, optional=True)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
@@ -206,6 +213,7 @@ class ARGNGenerator(Generator):
                 order_groups=4,
                 ema_decay=float(self.ema_decay),
                 dropout=float(self.dropout),
+                input_sparsity=float(self.input_sparsity),
                 equalities=self.encoder_.equalities(),
                 show_progress=show_progress_default() if self.show_progress is None else bool(self.show_progress),
                 device=device,

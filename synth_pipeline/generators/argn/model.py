@@ -58,6 +58,11 @@ class ARGNNetwork(nn.Module):
             return nn.Parameter(torch.randn(*shape, generator=generator) * std)
 
         self.embedding = normal(int(sum(self.cardinalities)), self.embedding_dim, std=1.0)
+        # Inputs the sparsity penalty applies to: number sub-columns (codes on a number line).
+        numeric_inputs = torch.zeros(n_sub)
+        for s, positions in enumerate(code_positions or []):
+            numeric_inputs[s] = float(np.isfinite(positions).sum() >= 2)
+        self.register_buffer("numeric_inputs", numeric_inputs, persistent=False)
         if code_positions is not None:
             # Numbers start with smooth embeddings of their place on the number line
             # (cosines of rising frequency), so neighbouring bins begin alike.
@@ -145,6 +150,18 @@ class ARGNNetwork(nn.Module):
             log_probs = torch.log_softmax(logits, dim=-1)
             total = total - log_probs.gather(2, codes[:, targets].unsqueeze(2)).sum()
         return total / n
+
+    def input_group_norms(self) -> torch.Tensor:
+        """Sum over heads and number input sub-columns of the norm of that input's first-layer weights.
+
+        The group-lasso penalty: it pushes whole inputs of a head to zero rather than
+        shrinking all weights a little, so each head ends up reading few number sub-columns.
+        Categorical inputs are left free: a rare class is weak evidence the penalty would
+        silence, and conditioning on it is what rebalancing needs.
+        """
+        n_sub = len(self.cardinalities)
+        blocks = self.w1.reshape(n_sub, n_sub, self.embedding_dim * self.hidden_size)
+        return (torch.sqrt((blocks**2).sum(dim=2) + 1e-8) * self.numeric_inputs).sum()
 
     # -- sampling ------------------------------------------------------------------------
     def logits(self, embedded: torch.Tensor, visible: torch.Tensor, t: int) -> torch.Tensor:

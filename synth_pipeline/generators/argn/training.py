@@ -38,6 +38,7 @@ class TrainingSettings:
     dropout: float
     show_progress: bool
     device: torch.device
+    input_sparsity: float = 0.0
     equalities: list[Equality] = field(default_factory=list)
 
 
@@ -151,8 +152,11 @@ def train(
             loss = network.loss(
                 batch, torch.as_tensor(masks, device=device), dropout=settings.dropout, generator=dropout_generator
             )
+            objective = loss
+            if settings.input_sparsity:
+                objective = loss + settings.input_sparsity * network.input_group_norms()
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            objective.backward()
             optimizer.step()
             with torch.no_grad():
                 for average, current in zip(ema.parameters(), network.parameters(), strict=True):
