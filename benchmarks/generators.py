@@ -308,6 +308,12 @@ def main(argv: list[str] | None = None) -> None:
         result = benchmark(dataset, generators, args.with_reference, args.with_qa)
         result["benchmark_seconds"] = time.perf_counter() - started
         result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        for entry in result["generators"].values():
+            entry.setdefault("measured_at", result["measured_at"])
+        # Generators not run this time keep their earlier rows (each row says when it was measured).
+        earlier = results["datasets"].get(dataset, {}).get("generators", {})
+        result["generators"] = {**{k: v for k, v in earlier.items() if k not in result["generators"]},
+                                **result["generators"]}
         results["datasets"][dataset] = result
         print_table(dataset, result)
         results["machine"] = {
