@@ -497,20 +497,33 @@ class TableEncoder:
     def encode(self, data: pd.DataFrame, *, known: np.ndarray | None = None, equalities: bool = True) -> np.ndarray:
         """(n, n_sub_columns) int64 codes; columns absent from ``data`` get zeros.
 
+        ``equalities=False`` codes every number by its bin; otherwise see :meth:`code_equalities`.
+        """
+        parts = [
+            encoder.encode(data[encoder.name])
+            if encoder.name in data.columns
+            else np.zeros((len(data), len(encoder.sub_columns())), dtype=np.int64)
+            for encoder in self.encoders
+        ]
+        codes = np.concatenate(parts, axis=1) if parts else np.zeros((len(data), 0), dtype=np.int64)
+        return self.code_equalities(codes, data, known=known) if equalities else codes
+
+    def code_equalities(self, codes: np.ndarray, data: pd.DataFrame, *, known: np.ndarray | None = None) -> np.ndarray:
+        """``codes`` (by bin) with "equal to an earlier column" codes where they apply; a copy when any do.
+
         ``known`` (n, n_columns) marks the cells that are given (default: every column
         present in ``data``); a value is coded as equal to a reference column only where
-        the reference is given too. ``equalities=False`` codes every number by its bin.
+        the reference is given too.
         """
-        parts = []
+        out = codes
         for c, encoder in enumerate(self.encoders):
-            if encoder.name not in data.columns:
-                parts.append(np.zeros((len(data), len(encoder.sub_columns())), dtype=np.int64))
+            if not encoder.references or encoder.name not in data.columns:
                 continue
-            part = encoder.encode(data[encoder.name])
-            if equalities and encoder.references:
-                self._code_equal(c, part, data, known)
-            parts.append(part)
-        return np.concatenate(parts, axis=1) if parts else np.zeros((len(data), 0), dtype=np.int64)
+            if out is codes:
+                out = codes.copy()
+            first = int(self.first_sub[c])
+            self._code_equal(c, out[:, first : first + len(encoder.sub_columns())], data, known)
+        return out
 
     def _code_equal(self, c: int, part: np.ndarray, data: pd.DataFrame, known: np.ndarray | None) -> None:
         encoder = self.encoders[c]

@@ -179,8 +179,8 @@ class ARGNGenerator(Generator):
             n_levels=int(self.n_levels),
             max_exact_values=int(self.max_exact_values),
         )
-        codes = self.encoder_.encode(training)
         plain_codes = self.encoder_.encode(training, equalities=False)
+        codes = self.encoder_.code_equalities(plain_codes, training)
         n_rows, n_sub = codes.shape
         embedding_dim = int(self.embedding_dim or 8)
         hidden_size = int(self.hidden_size or 64)
