@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn import ARGNGenerator
@@ -209,6 +210,15 @@ def test_same_seed_same_model_and_rows(fitted: ARGNGenerator, table: pd.DataFram
     pd.testing.assert_frame_equal(again.sample(400, random_state=5), fitted.sample(400, random_state=5))
     other = ARGNGenerator(**{**FAST, "random_state": 8}).fit(table)
     assert not other.sample(400, random_state=5).equals(fitted.sample(400, random_state=5))
+
+
+def test_two_threads_train_the_same_weights_twice() -> None:
+    # Big enough batches for torch to split work across threads: the weights must still match bit for bit.
+    table = _table(6000, seed=2)
+    settings = {"max_epochs": 2, "n_threads": 2, "random_state": 3, "batch_size": 2048}
+    first, second = (ARGNGenerator(**settings).fit(table).network_.state_dict() for _ in range(2))
+    for name, weights in first.items():
+        assert torch.equal(weights, second[name]), name
 
 
 def test_streamed_batches_and_temperature(fitted: ARGNGenerator) -> None:

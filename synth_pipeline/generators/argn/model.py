@@ -100,8 +100,12 @@ class ARGNNetwork(nn.Module):
 
     # -- shared pieces ----------------------------------------------------------------
     def embed(self, codes: torch.Tensor) -> torch.Tensor:
-        """(n, S) codes -> (n, S, d) embeddings."""
-        return self.embedding[codes + self.offsets]
+        """(n, S) codes -> (n, S, d) embeddings.
+
+        ``F.embedding``, not indexing: the backward of indexing accumulates with a parallel
+        ``index_put_`` whose sum order varies between runs on several threads.
+        """
+        return torch.nn.functional.embedding(codes + self.offsets, self.embedding)
 
     def _hidden(self, pre: torch.Tensor, t: slice | int) -> torch.Tensor:
         hidden = torch.relu(pre)
