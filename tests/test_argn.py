@@ -9,7 +9,7 @@ import torch
 
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn import ARGNGenerator
-from synth_pipeline.generators.argn.encoding import RARE_LABEL, fit_column
+from synth_pipeline.generators.argn.encoding import RARE_LABEL, TableEncoder, fit_column
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.schema import ColumnKind
@@ -271,8 +271,6 @@ def _equal_table(n_rows: int = 1200, seed: int = 3) -> pd.DataFrame:
 
 
 def test_equal_to_earlier_column_is_found_and_round_trips() -> None:
-    from synth_pipeline.generators.argn.encoding import TableEncoder
-
     table = _equal_table()
     kinds = {"bill": ColumnKind.NUMERIC, "segment": ColumnKind.CATEGORICAL, "paid": ColumnKind.NUMERIC}
     encoder = TableEncoder.fit(table, kinds, rare_threshold=5, n_bins=32, n_levels=8, max_exact_values=16)
