@@ -34,9 +34,9 @@ from synth_pipeline.drift import (
     fingerprint_table,
     measure_drift,
 )
-from synth_pipeline.io import source_probe
 from synth_pipeline.pipeline import load_source, make_dataset_generator, snapshot_seed
 from synth_pipeline.schema import Schema
+from synth_pipeline.sources import source_probe
 from synth_pipeline.split import split_holdout
 
 IO_MANAGER = "private_io"

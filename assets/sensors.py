@@ -40,8 +40,8 @@ from synth_pipeline.drift import (
     measure_drift,
 )
 from synth_pipeline.errors import ConfigError, StoreError
-from synth_pipeline.io import read_source, source_probe
-from synth_pipeline.store import ModelStore
+from synth_pipeline.model_store import ModelStore
+from synth_pipeline.sources import read_source, source_probe
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, O
 
 from synth_pipeline.config import DEFAULT_PRIVATE_DIR, DEFAULT_WAREHOUSE
 from synth_pipeline.io import write_table
-from synth_pipeline.store import ModelStore, SnapshotStore
+from synth_pipeline.model_store import ModelStore
+from synth_pipeline.warehouse import SnapshotStore
 
 
 class WarehouseResource(ConfigurableResource):

@@ -59,8 +59,8 @@ _EXPORTS = {
     "validate_rules": "synth_pipeline.constraints.expectations",
     "build_suite": "synth_pipeline.constraints.expectations",
     # snapshots, models, drift
-    "SnapshotStore": "synth_pipeline.store",
-    "ModelStore": "synth_pipeline.store",
+    "SnapshotStore": "synth_pipeline.warehouse",
+    "ModelStore": "synth_pipeline.model_store",
     "DriftProfile": "synth_pipeline.drift",
     "measure_drift": "synth_pipeline.drift",
     "fingerprint_table": "synth_pipeline.drift",

@@ -71,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from assets.definitions import build_definitions, lifecycle_job_name
     from synth_pipeline.config import load_config
-    from synth_pipeline.store import SnapshotStore
+    from synth_pipeline.warehouse import SnapshotStore
 
     config = load_config(args.config)
     names = [args.dataset] if args.dataset else list(config.datasets)
@@ -258,7 +258,7 @@ def _schema(args: argparse.Namespace) -> int:
 def _snapshots(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from synth_pipeline.store import SnapshotStore
+    from synth_pipeline.warehouse import SnapshotStore
 
     store = SnapshotStore(args.warehouse)
     if args.action == "list":

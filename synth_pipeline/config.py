@@ -17,19 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from synth_pipeline.columns import DATASET_NAME, ColumnKind
 from synth_pipeline.constraints.rules import Rule
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.quality.gates import Gates
-from synth_pipeline.schema import ColumnKind
 
-DATASET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 DEFAULT_WAREHOUSE = ".synth/warehouse.duckdb"
 DEFAULT_PRIVATE_DIR = ".synth/private"
 DEFAULT_GENERATOR = "argn"
@@ -82,10 +80,11 @@ class GeneratorConfig(_Strict):
 
     @model_validator(mode="after")
     def _known(self) -> GeneratorConfig:
-        from synth_pipeline.generators.registry import make_generator
+        # checks the name and the settings without importing the generator (argn imports torch)
+        from synth_pipeline.generators.registry import check_generator_settings
 
         try:
-            make_generator(self.name, **self.settings)
+            check_generator_settings(self.name, self.settings)
         except ConfigError as error:
             raise ValueError(str(error)) from None
         return self

@@ -34,10 +34,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import InvalidDataError, SynthPipelineError
-from synth_pipeline.schema import ColumnKind, ColumnSpec, Schema, apply_schema, infer_schema
+from synth_pipeline.schema import ColumnSpec, Schema, apply_schema, infer_schema
 
-# Keys under which a model's metadata (synth_pipeline.store.ModelStore) carries
+# Keys under which a model's metadata (synth_pipeline.model_store.ModelStore) carries
 # what drift detection needs: the source as it was read, and the training profile.
 SOURCE_FINGERPRINT_KEY = "source_fingerprint"
 DRIFT_PROFILE_KEY = "drift_profile"

@@ -1,15 +1,19 @@
-"""Reading sources and writing tables: the file and DuckDB edge of the core library."""
+"""Reading and writing table files, and the one atomic-write helper every write site uses.
+
+A file is written to a temporary name beside its target and renamed into place, so a reader
+(or a crash) never sees half a file.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from synth_pipeline.config import SourceConfig
 from synth_pipeline.errors import InvalidDataError
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -64,57 +68,48 @@ def _typed_columns(text: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=text.index)
 
 
-def read_sql(query: str) -> pd.DataFrame:
-    """Run a DuckDB query (e.g. over read_csv/read_parquet) and return its result."""
-    import duckdb
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; renamed onto ``path`` when the block succeeds.
 
-    try:
-        with duckdb.connect() as connection:
-            return connection.sql(query).df()
-    except duckdb.Error as error:
-        raise InvalidDataError(f"source query failed: {str(error).splitlines()[0]}") from None
+    On an error the temporary file (or directory) is removed and ``path`` is untouched.
 
-
-def read_source(source: SourceConfig) -> pd.DataFrame:
-    """Load the real table a dataset config points at."""
-    if source.path is not None:
-        return read_table(source.path, format=source.format)
-    if source.sql is not None:
-        return read_sql(source.sql)
-    from synth_pipeline.simulate import simulate_churn
-
-    return simulate_churn(source.simulate.rows, random_state=source.simulate.seed)
-
-
-def source_probe(source: SourceConfig) -> dict[str, Any]:
-    """A cheap signature of the source that changes when its content may have changed.
-
-    Files: size and modification time. Queries: row count of the query. Simulated
-    sources never change.
+    >>> with atomic_path("out/report.json") as tmp:      # doctest: +SKIP
+    ...     tmp.write_text("{}")
     """
-    if source.path is not None:
-        path = Path(source.path)
-        if not path.is_file():
-            raise InvalidDataError(f"source file {str(path)!r} does not exist")
-        stat = path.stat()
-        return {"kind": "file", "path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    if source.sql is not None:
-        count = read_sql(f"select count(*) as n from ({source.sql})")["n"].iloc[0]
-        return {"kind": "sql", "sql_hash": hashlib.sha256(source.sql.encode()).hexdigest()[:16], "rows": int(count)}
-    return {"kind": "simulate", **source.simulate.model_dump()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
 
 
 def write_table(data: pd.DataFrame, path: str | Path) -> Path:
     """Write ``data`` as CSV or Parquet by extension, atomically (temp file, then rename)."""
     path = Path(path)
     kind = _format_of(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    if kind == "parquet":
-        data.to_parquet(tmp, index=False)
-    else:
-        data.to_csv(tmp, index=False, compression="gzip" if path.name.endswith(".gz") else None)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        if kind == "parquet":
+            data.to_parquet(tmp, index=False)
+        else:
+            data.to_csv(tmp, index=False, compression="gzip" if path.name.endswith(".gz") else None)
     return path
 
 
@@ -125,22 +120,20 @@ def write_batches(batches: Iterable[pd.DataFrame], path: str | Path) -> int:
 
     path = Path(path)
     kind = _format_of(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     rows = 0
     writer = None
-    try:
-        for index, batch in enumerate(batches):
-            if kind == "parquet":
-                table = pa.Table.from_pandas(batch, preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table.cast(writer.schema))
-            else:
-                batch.to_csv(tmp, index=False, mode="w" if index == 0 else "a", header=index == 0)
-            rows += len(batch)
-    finally:
-        if writer is not None:
-            writer.close()
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        try:
+            for index, batch in enumerate(batches):
+                if kind == "parquet":
+                    table = pa.Table.from_pandas(batch, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table.cast(writer.schema))
+                else:
+                    batch.to_csv(tmp, index=False, mode="w" if index == 0 else "a", header=index == 0)
+                rows += len(batch)
+        finally:
+            if writer is not None:
+                writer.close()
     return rows

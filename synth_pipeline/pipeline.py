@@ -9,8 +9,8 @@ import pandas as pd
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
-from synth_pipeline.io import read_source
 from synth_pipeline.schema import Schema, infer_schema
+from synth_pipeline.sources import read_source
 
 
 def load_source(dataset: DatasetConfig) -> tuple[pd.DataFrame, Schema]:

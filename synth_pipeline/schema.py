@@ -12,38 +12,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import NUMBER_KINDS, ColumnKind
 from synth_pipeline.errors import ConfigError, InvalidDataError
-
-
-class ColumnKind(StrEnum):
-    """What a column holds, which decides how it is encoded and measured."""
-
-    NUMERIC = "numeric"  # continuous numbers
-    INTEGER = "integer"  # whole numbers, sampled back as whole numbers
-    CATEGORICAL = "categorical"  # a limited set of labels
-    BOOLEAN = "boolean"  # true / false
-    DATETIME = "datetime"  # points in time
-    ID = "id"  # (near-)unique identifiers or free text: never learned, regenerated
-
-    @classmethod
-    def parse(cls, value: str | ColumnKind, *, setting: str = "kind") -> ColumnKind:
-        """Turn a config string into a kind, with an error that lists the choices."""
-        if isinstance(value, ColumnKind):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            choices = ", ".join(k.value for k in cls)
-            raise ConfigError(f"{setting}: unknown column kind {value!r}; choose one of {choices}") from None
-
-
-NUMBER_KINDS = frozenset({ColumnKind.NUMERIC, ColumnKind.INTEGER})
 
 # A string column whose distinct values make up more than this share of its
 # non-missing rows (and that has more than MIN_ID_VALUES of them) is an id.

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 import torch
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn import ARGNGenerator
 from synth_pipeline.generators.argn.encoding import RARE_LABEL, TableEncoder, fit_column
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
-from synth_pipeline.schema import ColumnKind
 
 FAST = {"max_epochs": 25, "patience": 3, "random_state": 7}
 

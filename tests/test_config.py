@@ -1,8 +1,8 @@
 import pytest
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.config import load_config, parse_config
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.schema import ColumnKind
 
 MINIMAL = {"datasets": {"churn": {"source": {"simulate": {"rows": 100}}, "generator": {"name": "copula"}}}}
 

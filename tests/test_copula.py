@@ -2,11 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError, InvalidDataError, NotFittedError
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.copula import GaussianCopulaGenerator
 from synth_pipeline.generators.registry import generator_names, make_generator
-from synth_pipeline.schema import ColumnKind
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.drift import (
     DriftProfile,
     fingerprint_table,
@@ -11,7 +12,7 @@ from synth_pipeline.drift import (
     population_stability_index,
 )
 from synth_pipeline.errors import InvalidDataError
-from synth_pipeline.schema import ColumnKind, infer_schema
+from synth_pipeline.schema import infer_schema
 
 
 def customers(n: int, seed: int, *, income_mean: float = 50_000, city_p=(0.5, 0.3, 0.2)) -> pd.DataFrame:

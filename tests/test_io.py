@@ -5,7 +5,8 @@ import pytest
 
 from synth_pipeline.config import SourceConfig
 from synth_pipeline.errors import InvalidDataError
-from synth_pipeline.io import read_source, read_table, source_probe, write_batches, write_table
+from synth_pipeline.io import read_table, write_batches, write_table
+from synth_pipeline.sources import read_source, source_probe
 
 
 def test_round_trips_and_sql(tmp_path, churn):

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance
 
-import synth_pipeline.store as store_module
+import synth_pipeline.warehouse as store_module
 from assets.definitions import build_definitions, lifecycle_job_name, refresh_job_name
 from synth_pipeline.config import parse_config
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.store import SnapshotStore
+from synth_pipeline.warehouse import SnapshotStore
 
 
 def make_config(tmp_path, **dataset):

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.quality import Gates, GateSpec, QualityReport, blocking_failures, check_gates, evaluate
 from synth_pipeline.quality.accuracy import sample_triples
 from synth_pipeline.quality.binning import MISSING_LABEL, OTHER_LABEL, column_values, fit_bins
-from synth_pipeline.schema import ColumnKind
 
 FAST = {"accuracy", "distances"}
 

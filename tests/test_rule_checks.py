@@ -10,11 +10,10 @@ from dagster import AssetCheckSeverity, DagsterInstance
 from assets.definitions import build_definitions
 from synth_pipeline.config import parse_config
 from synth_pipeline.generators.copula import GaussianCopulaGenerator
-from synth_pipeline.generators.registry import register
-from synth_pipeline.store import SnapshotStore
+from synth_pipeline.generators.registry import GENERATORS
+from synth_pipeline.warehouse import SnapshotStore
 
 
-@register
 class RuleBreakingGenerator(GaussianCopulaGenerator):
     """Test-only: a copula whose output breaks one rule after enforcement (a negative monthly charge)."""
 
@@ -24,6 +23,12 @@ class RuleBreakingGenerator(GaussianCopulaGenerator):
         out = super()._finish(generated, request, offset)
         out.loc[out.index[:5], "monthly_charges"] = -1.0
         return out
+
+
+@pytest.fixture(autouse=True)
+def rule_breaking_generator(monkeypatch):
+    """Make the test-only generator known to the registry under its name, for this module's tests only."""
+    monkeypatch.setitem(GENERATORS, RuleBreakingGenerator.name, f"{__name__}:RuleBreakingGenerator")
 
 
 RULES = [

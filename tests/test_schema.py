@@ -2,8 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError, InvalidDataError
-from synth_pipeline.schema import ColumnKind, Schema, apply_schema, infer_schema
+from synth_pipeline.schema import Schema, apply_schema, infer_schema
 
 
 def test_infers_every_kind_with_reasons(churn):

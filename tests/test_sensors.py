@@ -15,9 +15,9 @@ from synth_pipeline.config import parse_config
 from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftProfile, fingerprint_table
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.registry import make_generator
-from synth_pipeline.io import read_source
+from synth_pipeline.model_store import ModelStore
 from synth_pipeline.schema import infer_schema
-from synth_pipeline.store import ModelStore
+from synth_pipeline.sources import read_source
 
 
 def customers(n: int, seed: int, *, income_mean: float = 50_000) -> pd.DataFrame:
@@ -256,7 +256,7 @@ def test_monitored_refresh_loop_through_dagster(tmp_path):
     """Lifecycle -> sensor skips -> refresh keeps the model -> drift retrains -> retention keeps the passing one."""
     from assets.definitions import build_definitions, lifecycle_job_name, refresh_job_name
     from synth_pipeline.simulate import simulate_churn
-    from synth_pipeline.store import SnapshotStore
+    from synth_pipeline.warehouse import SnapshotStore
 
     source_path = tmp_path / "churn.csv"
     original = simulate_churn(1200, random_state=0)

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synth_pipeline import store as store_module
+from synth_pipeline import warehouse as store_module
 from synth_pipeline.errors import ConfigError, InvalidDataError, StoreError
-from synth_pipeline.store import ModelStore, SnapshotStore
+from synth_pipeline.model_store import ModelStore
+from synth_pipeline.warehouse import SnapshotStore
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -288,8 +289,8 @@ WORKER = textwrap.dedent(
     """
     import sys, time, json
     import numpy as np, pandas as pd
-    from synth_pipeline import store as store_module
-    from synth_pipeline.store import SnapshotStore
+    from synth_pipeline import warehouse as store_module
+    from synth_pipeline.warehouse import SnapshotStore
 
     path, name, n_publishes, hold, go_file, timeout, hold_stage = sys.argv[1:8]
     def hook(stage, info):

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.constraints.rules import (
     AllowedValuesRule,
     ConditionalRule,
@@ -58,7 +59,7 @@ from synth_pipeline.constraints.rules import (
     value_key,
 )
 from synth_pipeline.errors import ConfigError, ConstraintViolationError
-from synth_pipeline.schema import ColumnKind, ColumnSpec, Schema, apply_schema
+from synth_pipeline.schema import ColumnSpec, Schema, apply_schema
 
 log = logging.getLogger(__name__)
 
@@ -535,7 +536,7 @@ class RuleEnforcer:
 
     def _forward_request(self, request: Any, rng: np.random.Generator) -> Any:
         """The request in model space (see the module docstring)."""
-        from synth_pipeline.generators.base import SamplingRequest
+        from synth_pipeline.generators.request import SamplingRequest
 
         model = SamplingRequest(request.n_rows, temperature=request.temperature, impute=request.impute)
         if request.conditions is None:
@@ -731,7 +732,7 @@ class RuleEnforcer:
     def _redraw(self, sample: SampleFunction, rows: pd.DataFrame, positions: np.ndarray, targets: np.ndarray,
                 model_request: Any, conditions: pd.DataFrame | None, request: Any,
                 rng: np.random.Generator) -> pd.DataFrame:
-        from synth_pipeline.generators.base import SamplingRequest
+        from synth_pipeline.generators.request import SamplingRequest
 
         model_columns = self.model_columns
         current = self.to_model(rows.iloc[positions])

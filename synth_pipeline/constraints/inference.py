@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.constraints.rules import (
     DependencyRule,
     InequalityRule,
@@ -42,7 +43,7 @@ from synth_pipeline.constraints.rules import (
     _as_numbers,
     value_key,
 )
-from synth_pipeline.schema import ColumnKind, Schema, apply_schema, infer_schema
+from synth_pipeline.schema import Schema, apply_schema, infer_schema
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ import logging
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,8 +29,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError, InvalidDataError, NotFittedError
-from synth_pipeline.schema import ColumnKind, Schema, apply_schema, infer_schema
+from synth_pipeline.generators.request import SamplingRequest
+from synth_pipeline.schema import Schema, apply_schema, infer_schema
 from synth_pipeline.version import __version__
 
 log = logging.getLogger(__name__)
@@ -42,22 +43,6 @@ ARRAYS_FILE = "arrays.npz"
 DEFAULT_BATCH_ROWS = 100_000
 
 Rebalance = Mapping[str, Mapping[Any, float]]
-
-
-@dataclass
-class SamplingRequest:
-    """What a subclass is asked to generate.
-
-    ``conditions`` has ``n_rows`` rows and some model columns; a cell is a
-    constraint where ``fixed`` is true (a missing value there means "must be
-    missing"). With ``impute`` true, free cells must not come back missing.
-    """
-
-    n_rows: int
-    conditions: pd.DataFrame | None = None
-    fixed: pd.DataFrame | None = None
-    temperature: float = 1.0
-    impute: bool = False
 
 
 def _rng(random_state: int | np.random.Generator | None) -> np.random.Generator:

@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.generators.base import Generator, SamplingRequest
-from synth_pipeline.generators.registry import register
-from synth_pipeline.schema import ColumnKind
+from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.request import SamplingRequest
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,6 @@ class _Marginal:
         return cls(**state)
 
 
-@register
 class GaussianCopulaGenerator(Generator):
     """Gaussian copula over mixed column kinds (fast; the flagship is ``argn``).
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.schema import ColumnKind
+from synth_pipeline.columns import ColumnKind
 
 N_BINS = 10
 MIN_LABEL_COUNT = 5

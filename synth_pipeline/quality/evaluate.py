@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.quality.accuracy import compute_accuracy, cramers_v
 from synth_pipeline.quality.binning import bin_tables, column_values
@@ -24,13 +25,7 @@ from synth_pipeline.quality.report import (
 )
 from synth_pipeline.quality.similarity import compute_similarity
 from synth_pipeline.quality.utility import compute_utility
-from synth_pipeline.schema import (
-    ColumnKind,
-    Schema,
-    apply_schema,
-    check_table,
-    infer_schema,
-)
+from synth_pipeline.schema import Schema, apply_schema, check_table, infer_schema
 from synth_pipeline.version import __version__
 
 # Distances compare every synthetic row with every training and holdout row: 25,000 rows per table keep

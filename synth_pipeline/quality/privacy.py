@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.quality.binning import column_values
 from synth_pipeline.quality.report import DistanceHistogram, Distances, SubsetShare
-from synth_pipeline.schema import ColumnKind
 
 MAX_ONE_HOT = 64
 HASH_DIMS = 32

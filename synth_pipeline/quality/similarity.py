@@ -10,9 +10,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.quality.binning import ColumnBins, column_values
 from synth_pipeline.quality.report import Similarity
-from synth_pipeline.schema import ColumnKind
 
 DISCRIMINATOR_ROWS = 10_000
 DISCRIMINATOR_FOLDS = 3

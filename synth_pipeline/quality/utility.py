@@ -11,10 +11,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.quality.binning import column_values
 from synth_pipeline.quality.report import Utility
 from synth_pipeline.quality.similarity import model_features
-from synth_pipeline.schema import ColumnKind
 
 _PARAMS = {
     "n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "deterministic": True,

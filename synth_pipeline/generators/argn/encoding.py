@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.schema import ColumnKind
+from synth_pipeline.columns import ColumnKind
 
 RARE_LABEL = "_RARE_"
 _NS_PER_DAY = 86_400 * 10**9

@@ -21,13 +21,12 @@ from synth_pipeline.generators.argn.training import (
     torch_threads,
     train,
 )
-from synth_pipeline.generators.base import Generator, SamplingRequest
-from synth_pipeline.generators.registry import register
+from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.request import SamplingRequest
 
 log = logging.getLogger("synth_pipeline.generators.argn")
 
 
-@register
 class ARGNGenerator(Generator):
     """Autoregressive neural generator: every column becomes discrete sub-columns,
     one small network per sub-column predicts it from those before it.

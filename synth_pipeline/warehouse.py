@@ -1,6 +1,6 @@
-"""The snapshot warehouse (DuckDB) and the private model store.
+"""The public warehouse (DuckDB): synthetic snapshots, their catalog and lineage; never a real row.
 
-**Warehouse.** One DuckDB file that consumers are given access to, so it holds
+One DuckDB file that consumers are given access to, so it holds
 synthetic data only:
 
 * ``snapshots``: the catalog, one row per published version with its lineage
@@ -24,44 +24,31 @@ with a clear message and harms nothing.
 >>> store = SnapshotStore(tmp_path / "warehouse.duckdb")           # doctest: +SKIP
 >>> info = store.publish("churn", synthetic, {"model_id": "m1"})   # doctest: +SKIP
 >>> store.read("churn", version=info.version)                      # doctest: +SKIP
-
-**Model store.** A directory tree in the private work area:
-``root/<dataset>/<model_id>/`` holds the generator (``Generator.save``) and a
-``metadata.json`` (fingerprint, drift profile, config hash, generator name,
-creation time). A model is written into a temporary directory and renamed into
-place, so a crash never leaves a half-written model behind.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import re
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, is_dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import json_default, validate_dataset_name
 from synth_pipeline.errors import ConfigError, InvalidDataError, StoreError
 from synth_pipeline.version import __version__
 
-if TYPE_CHECKING:  # pragma: no cover
-    from synth_pipeline.generators.base import Generator
-
-DATASET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 CATALOG_TABLE = "snapshots"
 META_TABLE = "_warehouse_meta"
-MODEL_METADATA_FILE = "metadata.json"
 
 _CATALOG_COLUMNS: dict[str, str] = {
     "dataset": "VARCHAR NOT NULL",
@@ -106,20 +93,6 @@ T = TypeVar("T")
 
 
 # -- names ---------------------------------------------------------------------------
-def validate_dataset_name(dataset: Any) -> str:
-    """Return ``dataset`` if it is a safe dataset name, else raise :class:`ConfigError`.
-
-    >>> validate_dataset_name("churn_2024")
-    'churn_2024'
-    """
-    if not isinstance(dataset, str) or not DATASET_NAME.match(dataset):
-        raise ConfigError(
-            f"invalid dataset name {dataset!r}: use a letter or underscore followed by up to 62 letters, "
-            "digits or underscores (it becomes a table name in the warehouse)"
-        )
-    return dataset
-
-
 def quote_identifier(name: str) -> str:
     """Quote an SQL identifier for DuckDB (double quotes, embedded quotes doubled)."""
     return '"' + str(name).replace('"', '""') + '"'
@@ -160,33 +133,11 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (datetime, date, pd.Timestamp)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "model_dump"):  # pydantic models (drift profile, gate results, QA report)
-        return value.model_dump(mode="json")
-    if hasattr(value, "to_dict") and callable(value.to_dict):
-        return value.to_dict()
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    raise TypeError(f"cannot store a {type(value).__name__} as JSON")
-
-
 def _to_json(value: Any, *, setting: str) -> str | None:
     if value is None:
         return None
     try:
-        return json.dumps(value, default=_json_default, sort_keys=True)
+        return json.dumps(value, default=json_default, sort_keys=True)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"lineage {setting!r} cannot be stored as JSON: {error}") from None
 
@@ -733,124 +684,3 @@ def _lineage_row(lineage: Mapping[str, Any]) -> dict[str, Any]:
         "qa_summary": _to_json(qa_summary, setting="qa_summary"),
         "report_path": _optional_text(lineage.get("report_path")),
     }
-
-
-# -- model store ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class ModelInfo:
-    """One saved model: where it is and what it was trained on."""
-
-    dataset: str
-    model_id: str
-    path: Path
-    generator: str
-    created_at: str
-    metadata: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-
-class ModelStore:
-    """Trained generators on disk under versioned paths, with their metadata.
-
-    ``root/<dataset>/<model_id>/`` holds what ``Generator.save`` writes plus
-    ``metadata.json``. Model ids sort by creation time:
-    ``<dataset>-<UTC timestamp>-<8 hex digits of the model's content hash>``.
-    """
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def __repr__(self) -> str:
-        return f"ModelStore({str(self.root)!r})"
-
-    def _dataset_dir(self, dataset: str) -> Path:
-        return self.root / validate_dataset_name(dataset)
-
-    def save(self, dataset: str, generator: Generator, metadata: Mapping[str, Any] | None = None) -> ModelInfo:
-        """Save a fitted generator with ``metadata`` (fingerprint, drift profile, config hash, ...).
-
-        The model is written to a temporary directory and renamed into place.
-        """
-        directory = self._dataset_dir(dataset)
-        metadata = dict(metadata or {})
-        name = getattr(generator, "name", "") or type(generator).__name__
-        directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / f".tmp-{uuid.uuid4().hex}"
-        try:
-            generator.save(tmp)
-            created = datetime.now(UTC)
-            digest = hashlib.sha256()
-            for file in sorted(p for p in tmp.rglob("*") if p.is_file()):
-                digest.update(file.relative_to(tmp).as_posix().encode())
-                digest.update(file.read_bytes())
-            model_id = f"{dataset}-{created.strftime('%Y%m%dT%H%M%S%f')}Z-{digest.hexdigest()[:8]}"
-            document = {
-                **metadata,
-                "model_id": model_id,
-                "dataset": dataset,
-                "generator": name,
-                "created_at": created.isoformat(),
-                "library_version": __version__,
-            }
-            try:
-                text = json.dumps(document, default=_json_default, indent=1, sort_keys=True)
-            except (TypeError, ValueError) as error:
-                raise ConfigError(f"model metadata cannot be stored as JSON: {error}") from None
-            (tmp / MODEL_METADATA_FILE).write_text(text)
-            final = directory / model_id
-            os.rename(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return ModelInfo(dataset, model_id, final, name, document["created_at"], json.loads(text))
-
-    def list(self, dataset: str) -> list[ModelInfo]:
-        """The complete models saved for ``dataset``, oldest first."""
-        directory = self._dataset_dir(dataset)
-        if not directory.is_dir():
-            return []
-        models = []
-        for path in directory.iterdir():
-            if path.name.startswith(".") or not (path / MODEL_METADATA_FILE).is_file():
-                continue  # temporary or foreign directories
-            try:
-                metadata = json.loads((path / MODEL_METADATA_FILE).read_text())
-            except (OSError, json.JSONDecodeError) as error:
-                raise StoreError(f"model metadata {str(path / MODEL_METADATA_FILE)!r} is unreadable: {error}") from None
-            models.append(
-                ModelInfo(
-                    dataset,
-                    path.name,
-                    path,
-                    str(metadata.get("generator", "")),
-                    str(metadata.get("created_at", "")),
-                    metadata,
-                )
-            )
-        return sorted(models, key=lambda m: (m.created_at, m.model_id))
-
-    def latest_id(self, dataset: str) -> str | None:
-        """The id of the newest model of ``dataset``, or None."""
-        models = self.list(dataset)
-        return models[-1].model_id if models else None
-
-    def info(self, dataset: str, model_id: str | None = None) -> ModelInfo:
-        """Metadata of one model (the newest by default) without loading the generator."""
-        models = self.list(dataset)
-        if not models:
-            raise StoreError(f"no trained model for dataset {dataset!r} under {str(self.root)!r}; train one first")
-        if model_id is None:
-            return models[-1]
-        for model in models:
-            if model.model_id == model_id:
-                return model
-        raise StoreError(
-            f"dataset {dataset!r} has no model {model_id!r} under {str(self.root)!r}; "
-            f"available: {', '.join(m.model_id for m in models)}"
-        )
-
-    def load(self, dataset: str, model_id: str | None = None) -> tuple[Generator, dict[str, Any]]:
-        """Load a saved generator (the newest by default) and its metadata."""
-        from synth_pipeline.generators.base import Generator
-
-        info = self.info(dataset, model_id)
-        return Generator.load(info.path), dict(info.metadata)

@@ -1,0 +1,60 @@
+"""The real table a dataset config points at: a file, a DuckDB query or a simulated table.
+
+:func:`read_source` loads it; :func:`source_probe` is the cheap signature the
+drift sensor polls before it reads anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synth_pipeline.config import SourceConfig
+from synth_pipeline.errors import InvalidDataError
+from synth_pipeline.io import read_table
+
+
+def read_sql(query: str) -> pd.DataFrame:
+    """Run a DuckDB query (e.g. over read_csv/read_parquet) and return its result."""
+    import duckdb
+
+    try:
+        with duckdb.connect() as connection:
+            return connection.sql(query).df()
+    except duckdb.Error as error:
+        raise InvalidDataError(f"source query failed: {str(error).splitlines()[0]}") from None
+
+
+def read_source(source: SourceConfig) -> pd.DataFrame:
+    """Load the real table a dataset config points at."""
+    if source.path is not None:
+        return read_table(source.path, format=source.format)
+    if source.sql is not None:
+        return read_sql(source.sql)
+    from synth_pipeline.simulate import simulate_churn
+
+    return simulate_churn(source.simulate.rows, random_state=source.simulate.seed)
+
+
+def source_probe(source: SourceConfig) -> dict[str, Any]:
+    """A cheap signature of the source that changes when its content may have changed.
+
+    Files: size and modification time. Queries: row count of the query. Simulated
+    sources never change.
+    """
+    if source.path is not None:
+        path = Path(source.path)
+        if not path.is_file():
+            raise InvalidDataError(f"source file {str(path)!r} does not exist")
+        stat = path.stat()
+        return {"kind": "file", "path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if source.sql is not None:
+        count = read_sql(f"select count(*) as n from ({source.sql})")["n"].iloc[0]
+        return {"kind": "sql", "sql_hash": hashlib.sha256(source.sql.encode()).hexdigest()[:16], "rows": int(count)}
+    return {"kind": "simulate", **source.simulate.model_dump()}
+
+
+__all__ = ["read_source", "read_sql", "source_probe"]
