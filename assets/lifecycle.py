@@ -187,7 +187,7 @@ def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
         seed = snapshot_seed(dataset.seed, version)
         started = time.perf_counter()
         with forward_logs(context):
-            table = generator.sample(n_rows, random_state=seed)
+            table, enforcement = generator.sample(n_rows, random_state=seed, return_report=True)
         seconds = time.perf_counter() - started
         context.add_output_metadata(
             {
@@ -199,7 +199,6 @@ def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
                 "rows_per_second": round(len(table) / max(seconds, 1e-9)),
             }
         )
-        enforcement = getattr(generator, "last_sample_report_", None)
         if enforcement is not None:
             # how many rows the rules made the generator redraw or repair
             context.add_output_metadata({"rule_enforcement": MetadataValue.json(enforcement)})

@@ -18,7 +18,7 @@ from synth_pipeline.constraints import (
     SumRule,
     infer_rules,
 )
-from synth_pipeline.constraints.enforcement import RuleViolationWarning
+from synth_pipeline.constraints.enforcement import RuleViolationWarning, SampleReport
 from synth_pipeline.constraints.expectations import validate_rules
 from synth_pipeline.constraints.rules import series_keys
 from synth_pipeline.errors import ConfigError, ConstraintViolationError
@@ -171,17 +171,16 @@ def test_rule_the_source_breaks_warns_with_the_share_and_is_still_honoured(contr
     share = (contracts["base"] > 80).mean()
     with pytest.warns(RuleViolationWarning, match=rf"violated by {share:.2%} of the training table rows"):
         generator = GaussianCopulaGenerator(random_state=0, rules=rules).fit(contracts)
-    synthetic = generator.sample(2000, random_state=1)
+    synthetic, report = generator.sample(2000, random_state=1, return_report=True)
     assert synthetic["base"].max() <= 80
     assert synthetic["base"].quantile(0.9) < 80  # truncated by redraws, not piled onto the bound
-    report = generator.last_sample_report_
     assert report["rows_redrawn"] > 0 and report["by_rule"]["base <= 80"]["rows_violating_after"] == 0
 
 
 # -- enforcement --------------------------------------------------------------------------------
 def test_dates_sum_conditional_and_dependencies_hold_in_every_row(contracts, fitted):
     assert fitted.sample(5, random_state=1).dtypes.equals(apply_schema(contracts, fitted.schema_).dtypes)
-    synthetic = fitted.sample(3000, random_state=5)
+    synthetic, report = fitted.sample(3000, random_state=5, return_report=True)
     assert len(synthetic) == 3000
     assert_all_hold(CONTRACT_RULES, synthetic)
     assert (synthetic["end"] > synthetic["start"]).all()
@@ -193,7 +192,6 @@ def test_dates_sum_conditional_and_dependencies_hold_in_every_row(contracts, fit
     gap = (synthetic["end"] - synthetic["start"]).dt.days
     source_gap = (contracts["end"] - contracts["start"]).dt.days
     assert gap.median() == pytest.approx(source_gap.median(), rel=0.2)
-    report = fitted.last_sample_report_
     assert report["rows"] == 3000 and report["rows_violating_after"] == 0
     assert set(report["by_rule"]) == {r.label for r in fitted.rules_}
 
@@ -257,9 +255,10 @@ def test_unrepairable_blocking_rule_raises_a_clear_error(contracts):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuleViolationWarning)
         relaxed.fit(contracts)
-    synthetic = relaxed.sample(600, random_state=1)  # a warning rule: redraws try, leftovers are reported
+    # a warning rule: redraws try, leftovers are reported
+    synthetic, report = relaxed.sample(600, random_state=1, return_report=True)
     leftover = int((synthetic["city"] != "Oslo").sum())
-    assert leftover < 30 and relaxed.last_sample_report_["rows_violating_after"] == leftover
+    assert leftover < 30 and report["rows_violating_after"] == leftover
 
 
 def test_flagship_generator_honours_the_rules_without_its_own_code(contracts):
@@ -464,12 +463,13 @@ def test_chains_uniqueness_missing_values_and_batches(tmp_path):
         generator = GaussianCopulaGenerator(random_state=0, rules=rules).fit(table)
     assert generator.enforcer_.describe()[1:] == ["b generated as a gap above a (a < b)",
                                                   "c generated as a gap above b (b < c)"]
-    batches = list(generator.sample_batches(3000, random_state=2, batch_rows=700))
+    report = SampleReport()
+    batches = list(generator.sample_batches(3000, random_state=2, batch_rows=700, report=report))
     assert [len(b) for b in batches] == [700, 700, 700, 700, 200]
     synthetic = pd.concat(batches, ignore_index=True)
     assert_all_hold(rules, synthetic)
     assert synthetic["tag"].isna().any() and (synthetic.loc[synthetic["tag"].isna(), "code"] == "NONE").all()
-    assert generator.last_sample_report_["rows"] == 3000  # summed over the batches
+    assert report.rows == 3000  # summed over the batches
     # a fixed end of the chain pulls the free sides below it
     seeded = generator.sample(seed_data=pd.DataFrame({"c": [5, 30, 3]}), random_state=3)
     assert seeded["c"].tolist() == [5, 30, 3]

@@ -22,8 +22,8 @@ In a dataset's config::
             blocking: false          # a warning, not a gate
 
 From Python: ``make_generator("argn", rules=RuleSet.from_yaml("rules.yaml"))`` (or ``infer_rules=True``);
-``generator.rules_`` holds the effective rules, ``generator.last_sample_report_`` what the last
-``sample``/``impute`` call needed (rows redrawn, rows repaired, per rule). From a shell:
+``generator.rules_`` holds the effective rules, and ``generator.sample(..., return_report=True)`` returns
+with the rows what enforcement needed (rows redrawn, rows repaired, per rule). From a shell:
 ``synth-pipeline rules infer --data FILE --out rules.yaml``, ``synth-pipeline fit ... --rules rules.yaml``,
 ``synth-pipeline rules check --data FILE --rules rules.yaml``.
 """

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from synth_pipeline.errors import ConfigError, InvalidDataError, NotFittedError
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.schema import Schema, apply_schema, infer_schema
 from synth_pipeline.version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from synth_pipeline.constraints.enforcement import SampleReport
 
 log = logging.getLogger(__name__)
 
@@ -133,27 +136,19 @@ class Generator(ABC):
         from synth_pipeline.constraints.enforcement import fit_enforcer
 
         self.rules_, self.enforcer_ = fit_enforcer(self.rules, training, self.schema_, infer=self.infer_rules)
-        self.last_sample_report_: dict[str, Any] | None = None
 
-    def _generate(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
-        """``_sample`` through the rule enforcer (when there are rules); keeps the books of repairs."""
+    def _generate(self, request: SamplingRequest, rng: np.random.Generator, report: SampleReport) -> pd.DataFrame:
+        """``_sample`` through the rule enforcer (when there are rules); adds its books of repairs to ``report``."""
         enforcer = getattr(self, "enforcer_", None)
         if enforcer is None:
             return self._sample(request, rng)
-        rows, report = enforcer.generate(self._sample, request, rng)
-        self._sample_report.add(report)
-        self.last_sample_report_ = self._sample_report.to_dict()
+        rows, batch_report = enforcer.generate(self._sample, request, rng)
+        report.add(batch_report)
         return rows
 
-    def _start_sample_report(self) -> None:
-        from synth_pipeline.constraints.enforcement import SampleReport
-
-        self._sample_report = SampleReport()
-        self.last_sample_report_ = None
-
-    def _end_sample_report(self) -> None:
+    def _log_sample_report(self, report: SampleReport) -> None:
         if getattr(self, "enforcer_", None) is not None:
-            log.info("%s: %s", self.name, self._sample_report.summary())
+            log.info("%s: %s", self.name, report.summary())
 
     @property
     def model_columns(self) -> list[str]:
@@ -174,21 +169,35 @@ class Generator(ABC):
         rebalance: Rebalance | None = None,
         temperature: float = 1.0,
         random_state: int | None = None,
-    ) -> pd.DataFrame:
+        return_report: bool = False,
+    ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, Any] | None]:
         """Generate rows.
 
         ``n_rows`` defaults to the training size (or the number of seed rows).
         ``seed_data`` fixes some columns, one output row per seed row.
         ``rebalance`` sets target shares for the values of one categorical column,
         e.g. ``{"income": {">50K": 0.5}}``; other values share the rest in
-        their training proportions.
+        their training proportions. With ``return_report`` the result is
+        ``(rows, rule_report)``: what rule enforcement redrew and repaired (None
+        when the generator has no rules).
         """
+        from synth_pipeline.constraints.enforcement import SampleReport
+
+        report = SampleReport()
         batches = list(
             self.sample_batches(
-                n_rows, seed_data=seed_data, rebalance=rebalance, temperature=temperature, random_state=random_state
+                n_rows,
+                seed_data=seed_data,
+                rebalance=rebalance,
+                temperature=temperature,
+                random_state=random_state,
+                report=report,
             )
         )
-        return pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0]
+        rows = pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0]
+        if not return_report:
+            return rows
+        return rows, (report.to_dict() if getattr(self, "enforcer_", None) is not None else None)
 
     def sample_batches(
         self,
@@ -199,8 +208,15 @@ class Generator(ABC):
         temperature: float = 1.0,
         random_state: int | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
+        report: SampleReport | None = None,
     ) -> Iterator[pd.DataFrame]:
-        """Like :meth:`sample`, but yields consecutive chunks of at most ``batch_rows`` rows."""
+        """Like :meth:`sample`, but yields consecutive chunks of at most ``batch_rows`` rows.
+
+        Rule enforcement's books are added to ``report`` when one is given.
+        """
+        from synth_pipeline.constraints.enforcement import SampleReport
+
+        report = SampleReport() if report is None else report
         self._check_fitted()
         if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
             raise ConfigError(f"temperature must be a positive number, got {temperature!r}")
@@ -225,17 +241,16 @@ class Generator(ABC):
             yield self._empty()
             return
         offset = 0
-        self._start_sample_report()
         for start in range(0, int(n_rows), batch_rows):
             stop = min(int(n_rows), start + batch_rows)
             request = SamplingRequest(stop - start, temperature=float(temperature))
             if conditions is not None:
                 request.conditions = conditions.iloc[start:stop].reset_index(drop=True)
                 request.fixed = fixed.iloc[start:stop].reset_index(drop=True)
-            batch = self._finish(self._generate(request, rng), request, offset)
+            batch = self._finish(self._generate(request, rng, report), request, offset)
             offset += len(batch)
             yield batch
-        self._end_sample_report()
+        self._log_sample_report(report)
 
     def impute(self, data: pd.DataFrame, *, temperature: float = 1.0, random_state: int | None = None) -> pd.DataFrame:
         """Fill the missing cells of ``data`` from the learned conditional distribution.
@@ -267,9 +282,11 @@ class Generator(ABC):
                 impute=True,
             )
             rng = _rng(self.random_state if random_state is None else random_state)
-            self._start_sample_report()
-            filled = self._finish(self._generate(request, rng), request, 0)
-            self._end_sample_report()
+            from synth_pipeline.constraints.enforcement import SampleReport
+
+            report = SampleReport()
+            filled = self._finish(self._generate(request, rng, report), request, 0)
+            self._log_sample_report(report)
             positions = np.flatnonzero(todo)
             for name in model_columns:
                 if fixed[name].all():
@@ -435,7 +452,6 @@ class Generator(ABC):
         self.rules_ = RuleSet.from_dicts(document.get("rules") or [])
         state = document.get("constraints")
         self.enforcer_ = RuleEnforcer.from_state(state, self.schema_) if state else None
-        self.last_sample_report_ = None
 
     # -- subclass hooks ---------------------------------------------------------------
     @abstractmethod
