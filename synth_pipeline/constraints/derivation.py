@@ -9,7 +9,7 @@ back. Conditions given in the original space (seed data, rebalancing, the observ
 cells of imputation) are mapped into model space by :meth:`ModelSpace.model_request`.
 
 Which rules derive what is planned once at fit (:func:`plan_derivations`): kinds in
-their ``derive_order``, never a column twice, never a cycle, never an id column.
+their ``construction.order``, never a column twice, never a cycle, never an id column.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.constraints.rules import BaseRule, RuleSet
-from synth_pipeline.constraints.rules.base import RuleFit
+from synth_pipeline.constraints.rules.base import Construction, RuleFit
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.schema import Schema
@@ -40,15 +40,16 @@ def plan_derivations(rules: RuleSet, schema: Schema, training: pd.DataFrame, col
     """The derivations for ``training`` (whose ``columns`` the generator models), in an order that builds
     every input before its target."""
     planned: list[Derivation] = []
-    orders = sorted({rule.derive_order for rule in rules if rule.derive_order is not None})
-    for order in orders:
+    constructions = sorted({rule.construction for rule in rules if rule.construction is not None},
+                           key=lambda c: c.order)
+    for construction in constructions:
         for index, rule in enumerate(rules):
-            if rule.derive_order != order:
+            if rule.construction != construction:
                 continue
             proposal = rule.derivation(schema, training)
             if proposal is not None and _can_derive(planned, columns, *proposal):
                 target, inputs = proposal
-                planned.append(Derivation(rule.derivation_kind, index, target, inputs))
+                planned.append(Derivation(construction.kind, index, target, inputs))
     return _topological(planned)
 
 
@@ -101,34 +102,42 @@ class ModelSpace:
     def _rule(self, derivation: Derivation) -> BaseRule:
         return self.rules[derivation.rule]
 
+    def _construction(self, derivation: Derivation) -> Construction:
+        construction = self._rule(derivation).construction
+        assert construction is not None  # only kinds with a construction are planned
+        return construction
+
+    def _keeps(self, derivation: Derivation) -> bool:
+        """Whether the derived column stays in model space (re-expressed) rather than leaving it."""
+        return self._construction(derivation).keeps_column
+
     def _fit(self, derivation: Derivation) -> RuleFit:
         return self.fits.get(derivation.rule, RuleFit())
 
     @property
     def model_columns(self) -> list[str]:
         """The columns the generator learns: the original ones minus the derived columns that leave."""
-        dropped = {d.target for d in self.derivations if not self._rule(d).keeps_derived_column}
+        dropped = {d.target for d in self.derivations if not self._keeps(d)}
         return [c for c in self.columns if c not in dropped]
 
     def sources(self, column: str) -> list[str]:
         """The model-space columns whose values decide ``column``."""
         for d in self.derivations:
-            if d.target == column and not self._rule(d).keeps_derived_column:
+            if d.target == column and not self._keeps(d):
                 return [s for c in d.inputs for s in self.sources(c)]
         return [column]
 
     def describe(self) -> list[str]:
         """One line per derivation, for logs."""
-        return [f"{d.target} {self._rule(d).derivation_verb} {', '.join(d.inputs)} ({self._rule(d).describe()})"
+        return [f"{d.target} {self._construction(d).verb} {', '.join(d.inputs)} ({self._rule(d).describe()})"
                 for d in self.derivations]
 
     def to_model(self, table: pd.DataFrame) -> pd.DataFrame:
         """Original-space rows (all of :attr:`columns`) -> model-space rows."""
         out = table.copy()
         for d in self.derivations:
-            rule = self._rule(d)
-            if rule.keeps_derived_column:
-                out[d.target] = rule.to_model(table, self.schema)
+            if self._keeps(d):
+                out[d.target] = self._rule(d).to_model(table, self.schema)
         return out[[c for c in self.model_columns if c in out.columns]].reset_index(drop=True)
 
     def from_model(self, model_rows: pd.DataFrame, conditions: pd.DataFrame | None,

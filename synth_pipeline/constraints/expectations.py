@@ -100,8 +100,9 @@ class _Factory:
                 raise ConfigError(f"rule {rule.describe()!r}: Great Expectations needs a second column in the table")
             column_list = [*column_list, others[0]]
         kind = str(rule.type)  # type: ignore[attr-defined]
-        name = rule.expectation_name or "Expect" + kind.title().replace("_", "") + "RuleToHold"
-        doc = rule.expectation_doc or f"Every row satisfies the {kind} rule."
+        name, doc = rule.custom_expectation or (
+            "Expect" + kind.title().replace("_", "") + "RuleToHold", f"Every row satisfies the {kind} rule."
+        )
         return _custom_class(name, doc)(column_list=column_list, rule=json.dumps(rule.to_dict()), meta=self.meta)
 
 

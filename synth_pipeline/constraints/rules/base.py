@@ -9,10 +9,10 @@ checked and redrawn:
 * validation against a schema: :meth:`check_kinds`, and for contradictions
   :meth:`bounds`, :meth:`check_bounds`, :meth:`ordering`;
 * checking: :meth:`check` (which rows apply, which violate);
-* derivation by construction (model space): ``derive_order``, :meth:`derivation`,
+* derivation by construction (model space): ``construction``, :meth:`derivation`,
   :meth:`to_model`, :meth:`derive`, :meth:`fix_inputs`, :meth:`fix_target`;
 * enforcement: :meth:`learn`, :meth:`redraw_targets`, :meth:`required_columns`, :meth:`repair`;
-* Great Expectations: :meth:`expectation`, :meth:`date_columns`.
+* Great Expectations: :meth:`expectation` (``custom_expectation``), :meth:`date_columns`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,20 @@ from typing import Any, ClassVar, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synth_pipeline.columns import ColumnKind, json_value, to_numbers
 from synth_pipeline.constraints.rules.values import plain_values, rebuild, rebuild_numbers
 from synth_pipeline.schema import Schema
+
+
+class Construction(NamedTuple):
+    """How a rule kind builds its derived column in model space."""
+
+    kind: str  # the name saved with the model ("dependency", "sum", "gap")
+    order: int  # kinds are planned in this order (lower first)
+    verb: str  # for logs: "<target> <verb> <inputs>"
+    keeps_column: bool = False  # the column stays in model space, re-expressed by ``to_model``; else it leaves
 
 
 class OrderEdge(NamedTuple):
@@ -129,19 +138,22 @@ class BaseRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    #: derivation kinds are planned in this order (lower first); None: never derived
-    derive_order: ClassVar[int | None] = None
-    #: the saved name of this kind's derivation, and the verb :meth:`RuleEnforcer.describe` uses
-    derivation_kind: ClassVar[str] = ""
-    derivation_verb: ClassVar[str] = ""
-    #: whether a derived column stays in model space (re-expressed by :meth:`to_model`) or leaves it
-    keeps_derived_column: ClassVar[bool] = False
-    #: class name and docstring of the custom Great Expectations expectation (:meth:`ExpectationFactory.custom`)
-    expectation_name: ClassVar[str] = ""
-    expectation_doc: ClassVar[str] = ""
+    #: how the kind derives a column by construction (None: it never does)
+    construction: ClassVar[Construction | None] = None
+    #: class name and docstring of the kind's custom Great Expectations expectation (None: a generic name)
+    custom_expectation: ClassVar[tuple[str, str] | None] = None
+    #: the error when a column appears twice among :meth:`columns` (formatted with the fields and ``description``)
+    repeated_column_error: ClassVar[str] = "{type} rule {description!r} names a column twice"
 
     blocking: bool = Field(True, description="a violation stops publishing (false: only a warning)")
     name: str | None = Field(None, description="optional label shown in reports; default: the description")
+
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> BaseRule:
+        columns = self.columns()
+        if len(set(columns)) != len(columns):
+            raise ValueError(self.repeated_column_error.format(**dict(self), description=self.describe()))
+        return self
 
     @property
     def label(self) -> str:
@@ -187,7 +199,7 @@ class BaseRule(BaseModel):
         return None
 
     def to_model(self, table: pd.DataFrame, schema: Schema) -> pd.Series:
-        """The derived column as model space holds it (only asked when ``keeps_derived_column``)."""
+        """The derived column as model space holds it (only asked when ``construction.keeps_column``)."""
         raise NotImplementedError
 
     def derive(self, rows: pd.DataFrame, fit: RuleFit, schema: Schema) -> pd.Series:
@@ -238,4 +250,4 @@ class ColumnRule(BaseRule):
         return [self.column]
 
 
-__all__ = ["BaseRule", "ColumnRule", "ExpectationFactory", "OrderEdge", "RuleFit", "RuleRows"]
+__all__ = ["BaseRule", "Construction", "ColumnRule", "ExpectationFactory", "OrderEdge", "RuleFit", "RuleRows"]

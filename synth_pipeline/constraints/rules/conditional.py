@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,12 +21,13 @@ class ConditionalRule(BaseRule):
     ``{type: conditional, if: {column: employment, equals: unemployed}, then: {column: income, in: [0, null]}}``
     """
 
-    expectation_name: ClassVar[str] = "ExpectConditionalRuleToHold"
-    expectation_doc: ClassVar[str] = "Rows that meet the ``if`` conditions also meet the ``then`` conditions."
-
     type: Literal["conditional"] = "conditional"
     if_: list[Condition] = Field(alias="if", min_length=1)
     then: list[Condition] = Field(min_length=1)
+
+    custom_expectation = (
+        "ExpectConditionalRuleToHold", "Rows that meet the ``if`` conditions also meet the ``then`` conditions."
+    )
 
     @field_validator("if_", "then", mode="before")
     @classmethod

@@ -8,14 +8,13 @@ it, drawn by training frequency.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import model_validator
 
 from synth_pipeline.columns import NUMBER_KINDS, ColumnKind
-from synth_pipeline.constraints.rules.base import BaseRule, RuleFit, RuleRows
+from synth_pipeline.constraints.rules.base import BaseRule, Construction, RuleFit, RuleRows
 from synth_pipeline.constraints.rules.values import (
     Scalar,
     key_to_plain,
@@ -42,25 +41,18 @@ class DependencyRule(BaseRule):
     listed determinant values must also map as listed.
     """
 
-    derive_order: ClassVar[int | None] = 0
-    derivation_kind: ClassVar[str] = "dependency"
-    derivation_verb: ClassVar[str] = "derived from"
-    expectation_name: ClassVar[str] = "ExpectColumnValuesToFollowDependency"
-    expectation_doc: ClassVar[str] = (
-        "The determinant column determines the dependent one (each value maps to one value; a mapping if given)."
-    )
-
     type: Literal["dependency"] = "dependency"
     determinant: str
     dependent: str
     one_to_one: bool = False
     mapping: dict[str, Scalar] | None = None
 
-    @model_validator(mode="after")
-    def _distinct(self) -> DependencyRule:
-        if self.determinant == self.dependent:
-            raise ValueError(f"dependency rule: {self.determinant!r} cannot determine itself")
-        return self
+    construction = Construction("dependency", order=0, verb="derived from")
+    repeated_column_error = "dependency rule: {determinant!r} cannot determine itself"
+    custom_expectation = (
+        "ExpectColumnValuesToFollowDependency",
+        "The determinant column determines the dependent one (each value maps to one value; a mapping if given).",
+    )
 
     def columns(self) -> list[str]:
         """The determinant, then the dependent."""

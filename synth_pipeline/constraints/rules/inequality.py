@@ -8,14 +8,21 @@ construction once the generator keeps it so; redraws and repair do the rest.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from synth_pipeline.columns import ORDERED_KINDS, SECONDS_PER_DAY, ColumnKind, to_numbers
-from synth_pipeline.constraints.rules.base import BaseRule, ExpectationFactory, OrderEdge, RuleFit, RuleRows
+from synth_pipeline.constraints.rules.base import (
+    BaseRule,
+    Construction,
+    ExpectationFactory,
+    OrderEdge,
+    RuleFit,
+    RuleRows,
+)
 from synth_pipeline.constraints.rules.values import table_column
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.schema import Schema
@@ -32,26 +39,18 @@ class InequalityRule(BaseRule):
     Rows where either side is missing are skipped.
     """
 
-    derive_order: ClassVar[int | None] = 2
-    derivation_kind: ClassVar[str] = "gap"
-    derivation_verb: ClassVar[str] = "generated as a gap above"
-    keeps_derived_column: ClassVar[bool] = True
-    expectation_name: ClassVar[str] = "ExpectColumnPairInequalityWithTolerance"
-    expectation_doc: ClassVar[str] = (
-        "``left op right`` holds up to the rule's tolerance (rows with a missing side are skipped)."
-    )
-
     type: Literal["inequality"] = "inequality"
     left: str
     op: Operator
     right: str
     tolerance: float = Field(0.0, ge=0)
 
-    @model_validator(mode="after")
-    def _distinct(self) -> InequalityRule:
-        if self.left == self.right:
-            raise ValueError(f"inequality rule compares {self.left!r} with itself")
-        return self
+    construction = Construction("gap", order=2, verb="generated as a gap above", keeps_column=True)
+    repeated_column_error = "inequality rule compares {left!r} with itself"
+    custom_expectation = (
+        "ExpectColumnPairInequalityWithTolerance",
+        "``left op right`` holds up to the rule's tolerance (rows with a missing side are skipped).",
+    )
 
     @property
     def low(self) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from synth_pipeline.columns import NUMBER_KINDS, to_numbers
-from synth_pipeline.constraints.rules.base import BaseRule, RuleFit, RuleRows
+from synth_pipeline.constraints.rules.base import BaseRule, Construction, RuleFit, RuleRows
 from synth_pipeline.constraints.rules.values import rebuild_numbers, table_column
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.schema import Schema
@@ -18,22 +18,17 @@ from synth_pipeline.schema import Schema
 class SumRule(BaseRule):
     """``total = parts[0] + parts[1] + ...`` within ``tolerance`` (rows with a missing cell are skipped)."""
 
-    derive_order: ClassVar[int | None] = 1
-    derivation_kind: ClassVar[str] = "sum"
-    derivation_verb: ClassVar[str] = "recomputed from"
-    expectation_name: ClassVar[str] = "ExpectColumnSumToMatchTotal"
-    expectation_doc: ClassVar[str] = "The total column equals the sum of the part columns within the rule's tolerance."
-
     type: Literal["sum"] = "sum"
     total: str
     parts: list[str] = Field(min_length=1)
     tolerance: float = Field(1e-6, ge=0)
 
-    @model_validator(mode="after")
-    def _distinct(self) -> SumRule:
-        if self.total in self.parts or len(set(self.parts)) != len(self.parts):
-            raise ValueError(f"sum rule {self.describe()!r}: the total and the parts must be distinct columns")
-        return self
+    construction = Construction("sum", order=1, verb="recomputed from")
+    repeated_column_error = "sum rule {description!r}: the total and the parts must be distinct columns"
+    custom_expectation = (
+        "ExpectColumnSumToMatchTotal",
+        "The total column equals the sum of the part columns within the rule's tolerance.",
+    )
 
     def columns(self) -> list[str]:
         """The total, then the parts."""
