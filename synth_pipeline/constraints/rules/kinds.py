@@ -61,10 +61,12 @@ def _by_type(value: Any, handler: ValidatorFunctionWrapHandler) -> BaseRule:
         raise PydanticCustomError("model_type", "a rule is a mapping with a 'type', got {got}",
                                   {"got": type(value).__name__})
     if "type" not in value:
-        raise PydanticCustomError("union_tag_not_found", "a rule needs a 'type'")
+        raise PydanticCustomError("union_tag_not_found", "a rule needs a 'type', one of: {expected}",
+                                  {"expected": ", ".join(RULE_KINDS)})
     kind = RULE_KINDS.get(value["type"]) if isinstance(value["type"], str) else None
     if kind is None:
-        raise PydanticCustomError("union_tag_invalid", "unknown rule type {got!r}", {"got": value["type"]})
+        raise PydanticCustomError("union_tag_invalid", "unknown rule type '{got}'; the types are: {expected}",
+                                  {"got": value["type"], "expected": ", ".join(RULE_KINDS)})
     return kind.model_validate(value)
 
 
