@@ -40,8 +40,9 @@ def plan_derivations(rules: RuleSet, schema: Schema, training: pd.DataFrame, col
     """The derivations for ``training`` (whose ``columns`` the generator models), in an order that builds
     every input before its target."""
     planned: list[Derivation] = []
+    # (sorted by name too: a set's order depends on string hashing, which varies between processes)
     constructions = sorted({rule.construction for rule in rules if rule.construction is not None},
-                           key=lambda c: c.order)
+                           key=lambda c: (c.order, c.kind))
     for construction in constructions:
         for index, rule in enumerate(rules):
             if rule.construction != construction:
