@@ -1,7 +1,5 @@
-"""Business rules: declaration, inference, enforcement in generation, Great Expectations validation."""
+"""Rules honoured in generation: the contract table, enforcement (derivation, redraws, repair), the CLI."""
 
-import os
-import time
 import warnings
 
 import numpy as np
@@ -10,18 +8,11 @@ import pytest
 
 from synth_pipeline.cli import main
 from synth_pipeline.constraints import (
-    ConditionalRule,
-    DependencyRule,
-    InequalityRule,
-    RangeRule,
     RuleSet,
-    SumRule,
-    infer_rules,
 )
 from synth_pipeline.constraints.enforcement import RuleViolationWarning, SampleReport
-from synth_pipeline.constraints.expectations import validate_rules
 from synth_pipeline.constraints.rules import series_keys
-from synth_pipeline.errors import ConfigError, ConstraintViolationError
+from synth_pipeline.errors import ConstraintViolationError
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.copula import GaussianCopulaGenerator
 from synth_pipeline.generators.registry import make_generator
@@ -88,93 +79,6 @@ def assert_all_hold(rules, table):
     results = RuleSet.from_dicts(rules).results(table) if not isinstance(rules, RuleSet) else rules.results(table)
     broken = [(r.rule, r.violations, r.examples) for r in results if r.violations]
     assert not broken, broken
-
-
-# -- declaring rules ------------------------------------------------------------------------------
-def test_yaml_round_trip_and_python_objects_agree():
-    from_python = RuleSet(
-        [
-            RangeRule(column="age", min=0, max=120, max_inclusive=False),
-            DependencyRule(determinant="zip", dependent="city"),
-            InequalityRule(left="start", op="<", right="end", tolerance=0.5),
-            SumRule(total="t", parts=["a", "b", "c"]),
-            ConditionalRule.model_validate(
-                {"if": {"column": "employment", "equals": "unemployed"}, "then": {"column": "income", "in": [0, None]}}
-            ),
-        ]
-    )
-    text = from_python.to_yaml(header="reviewed by a person")
-    assert text.startswith("# reviewed by a person\n# age in [0, 120)\n")
-    assert "# if employment = 'unemployed' then income in {0, null}" in text
-    assert RuleSet.from_yaml(text) == from_python
-    assert RuleSet.from_dicts(from_python.to_dicts()) == from_python
-
-
-def test_bad_declarations_name_the_rule_and_the_field():
-    with pytest.raises(ConfigError, match=r"rule 2: 'type' must be one of"):
-        RuleSet.from_yaml("- {type: range, column: a, min: 0}\n- {type: ranges, column: a}")
-    with pytest.raises(ConfigError, match=r"rule 1 mx: unknown field"):
-        RuleSet.from_yaml("- {type: range, column: a, mx: 3}")
-    with pytest.raises(ConfigError, match="is empty"):
-        RuleSet.from_yaml("- {type: range, column: a, min: 3, max: 1}")
-    with pytest.raises(ConfigError, match="exactly one of"):
-        RuleSet.from_yaml("- {type: conditional, if: {column: a}, then: {column: b, is_null: true}}")
-    with pytest.raises(ConfigError, match="does not compile"):
-        RuleSet.from_yaml("- {type: regex, column: a, pattern: '('}")
-
-
-# -- bad rules against the data: before training ------------------------------------------------
-class CountingCopula(GaussianCopulaGenerator):
-    name = "counting_copula_test"
-    fits = 0
-
-    def _fit(self, training, rng):
-        CountingCopula.fits += 1
-        super()._fit(training, rng)
-
-
-@pytest.mark.parametrize(
-    ("rule", "message"),
-    [
-        ({"type": "range", "column": "salary", "min": 0}, "names column 'salary'"),
-        ({"type": "inequality", "left": "city", "op": "<", "right": "start"}, "type mismatch"),
-        ({"type": "range", "column": "start", "min": 5}, "give the bound as a date"),
-        ({"type": "sum", "total": "total", "parts": ["base", "employment"]}, "needs numeric columns"),
-        ({"type": "regex", "column": "base", "pattern": "^1"}, "needs a text column"),
-    ],
-)
-def test_rules_that_cannot_apply_fail_before_training(contracts, rule, message):
-    generator = CountingCopula(random_state=0, rules=[rule])
-    before = CountingCopula.fits
-    with pytest.raises(ConfigError, match=message):
-        generator.fit(contracts)
-    assert CountingCopula.fits == before
-
-
-@pytest.mark.parametrize(
-    "rules",
-    [
-        [{"type": "range", "column": "base", "min": 0, "max": 10}, {"type": "range", "column": "base", "min": 20}],
-        [{"type": "inequality", "left": "start", "op": "<", "right": "end"},
-         {"type": "inequality", "left": "end", "op": "<=", "right": "start"}],
-        [{"type": "range", "column": "base", "min": 50}, {"type": "range", "column": "extras", "max": 10},
-         {"type": "inequality", "left": "base", "op": "<", "right": "extras"}],
-    ],
-)
-def test_contradictory_rules_fail_before_training(contracts, rules):
-    with pytest.raises(ConfigError, match="contradictory"):
-        GaussianCopulaGenerator(rules=rules).fit(contracts)
-
-
-def test_rule_the_source_breaks_warns_with_the_share_and_is_still_honoured(contracts):
-    rules = [{"type": "range", "column": "base", "max": 80}]
-    share = (contracts["base"] > 80).mean()
-    with pytest.warns(RuleViolationWarning, match=rf"violated by {share:.2%} of the training table rows"):
-        generator = GaussianCopulaGenerator(random_state=0, rules=rules).fit(contracts)
-    synthetic, report = generator.sample(2000, random_state=1, return_report=True)
-    assert synthetic["base"].max() <= 80
-    assert synthetic["base"].quantile(0.9) < 80  # truncated by redraws, not piled onto the bound
-    assert report["rows_redrawn"] > 0 and report["by_rule"]["base <= 80"]["rows_violating_after"] == 0
 
 
 # -- enforcement --------------------------------------------------------------------------------
@@ -270,147 +174,15 @@ def test_flagship_generator_honours_the_rules_without_its_own_code(contracts):
     assert (seeded["education"] == "Masters").all()
 
 
-# -- inference -------------------------------------------------------------------------------------
-def test_inference_finds_what_holds_exactly(contracts):
-    rules = infer_rules(contracts)
-    described = {r.describe() for r in rules}
-    assert "education <-> education_num" in described
-    assert "city -> country" in described
-    assert "start < end" in described
-    assert "total = base + extras" in described
-    assert "base in [{}, {}]".format(contracts["base"].min(), contracts["base"].max()) in described
-    assert {f"{c} is not null" for c in contracts.columns} <= described
-    assert not any(r.type == "dependency" and r.dependent == "education" for r in rules)  # one rule per 1:1 pair
-    by_kind = {r.type for r in rules}
-    assert by_kind == {"not_null", "range", "dependency", "inequality", "sum"}
-    assert all(r.violations == 0 for r in rules.results(contracts))
-    # the 1:1 rule lists its pairs for the reviewer
-    mapping = next(r.mapping for r in rules if r.describe() == "education <-> education_num")
-    assert mapping == {k: v for k, v in EDUCATION.items()} | mapping and mapping["Bachelors"] == 13
-
-
-def test_inference_skips_chance_findings():
-    rng = np.random.default_rng(1)
-    table = pd.DataFrame(
-        {
-            "small": rng.integers(0, 10, 60),  # 60 rows, 50 labels: any 'dependency' would be chance
-            "label": rng.choice([f"v{i}" for i in range(50)], 60),
-            "other": rng.choice(["a", "b"], 60),
-            "young": rng.integers(1, 10, 60),
-            "old": rng.integers(20, 90, 60),  # young < old always, but the ranges already say so
-        }
-    )
-    rules = infer_rules(table)
-    assert not [r for r in rules if r.type in ("dependency", "inequality", "sum")]
-
-
-def test_inference_is_fast_on_fifty_columns():
-    rng = np.random.default_rng(2)
-    n = 5000
-    columns = {f"cat{i}": rng.choice(list("abcdefgh"), n) for i in range(20)}
-    columns |= {f"num{i}": rng.normal(size=n).round(3) for i in range(25)}
-    columns |= {f"int{i}": rng.integers(0, 100, n) for i in range(5)}
-    columns["num_total"] = columns["num0"] + columns["num1"]
-    table = pd.DataFrame(columns)
-    started = time.perf_counter()
-    rules = infer_rules(table)
-    assert time.perf_counter() - started < 10
-    assert "num_total = num0 + num1" in {r.describe() for r in rules}
-
-
 def test_infer_rules_setting_infers_from_training_and_enforces(contracts):
     generator = GaussianCopulaGenerator(random_state=0, infer_rules=True).fit(contracts.head(400))
     assert len(generator.rules_) > 15
     assert_all_hold(generator.rules_, generator.sample(2000, random_state=0))
 
 
-# -- Great Expectations ------------------------------------------------------------------------------
-GOOD = pd.DataFrame(
-    {
-        "id": ["C1", "C2", "C3", "C4"],
-        "age": [20, 35, 50, None],
-        "start": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]),
-        "end": pd.to_datetime(["2024-01-05 00:00", "2024-02-02 00:00", "2024-03-09 00:00", "2024-04-01 12:00"]),
-        "education": ["HS", "BA", "HS", "MA"],
-        "education_num": [9, 13, 9, 14],
-        "a": [1.0, 2.0, 0.5, 1.5],
-        "b": [2.0, 0.0, 0.5, 1.0],
-        "total": [3.0, 2.0, 1.0, 2.5],
-        "employment": ["employed", "unemployed", "unemployed", "employed"],
-        "income": [100.0, 0.0, None, 50.0],
-    }
-)
-
-# (rule, a change to GOOD that breaks it)
-GX_CASES = {
-    "range": ({"type": "range", "column": "age", "min": 18, "max": 65}, ("age", 1, 70)),
-    "range_exclusive": ({"type": "range", "column": "age", "min": 20, "min_inclusive": False, "max": 99},
-                        None),  # GOOD already breaks this one (age 20)
-    "date_range": ({"type": "range", "column": "start", "min": "2024-01-01", "max": "2024-12-31"},
-                   ("start", 0, pd.Timestamp("2023-12-31"))),
-    "not_null": ({"type": "not_null", "column": "education"}, ("education", 2, None)),
-    "unique": ({"type": "unique", "column": "id"}, ("id", 3, "C1")),
-    "allowed_values": ({"type": "allowed_values", "column": "education", "values": ["HS", "BA", "MA"]},
-                       ("education", 0, "PhD")),
-    "regex": ({"type": "regex", "column": "id", "pattern": "^C[0-9]+$"}, ("id", 1, "X2")),
-    "dependency": ({"type": "dependency", "determinant": "education", "dependent": "education_num"},
-                   ("education_num", 2, 10)),
-    "dependency_mapping": ({"type": "dependency", "determinant": "education", "dependent": "education_num",
-                            "mapping": {"HS": 9, "BA": 13}}, ("education_num", 1, 12)),
-    "inequality": ({"type": "inequality", "left": "start", "op": "<", "right": "end"},
-                   ("end", 1, pd.Timestamp("2024-02-01"))),
-    "inequality_tolerance": ({"type": "inequality", "left": "b", "op": "<=", "right": "total", "tolerance": 0.6},
-                             ("b", 3, 3.5)),  # 2.9 would still pass: within the tolerance
-    "sum": ({"type": "sum", "total": "total", "parts": ["a", "b"]}, ("total", 0, 3.1)),
-    "conditional": ({"type": "conditional", "if": {"column": "employment", "equals": "unemployed"},
-                     "then": {"column": "income", "in": [0, None]}}, ("income", 2, 10.0)),
-}
-
-
-@pytest.mark.parametrize("case", list(GX_CASES))
-def test_each_rule_kind_fails_great_expectations_when_broken_and_passes_when_kept(case):
-    rule, change = GX_CASES[case]
-    good = GOOD.copy()
-    if change is None:  # the compliant table is GOOD without its offending row
-        broken, good = good, good.iloc[1:].reset_index(drop=True)
-    else:
-        broken = good.copy()
-        column, row, value = change
-        broken[column] = broken[column].astype(object) if value is None or isinstance(value, str) else broken[column]
-        broken.loc[row, column] = value
-    [passed] = validate_rules(good, [rule])
-    assert passed.passed and passed.success_share == 1.0 and passed.expectation
-    [failed] = validate_rules(broken, [rule])
-    assert not failed.passed and failed.violations >= 1 and failed.success_share < 1
-    # the pandas check (used by enforcement and the QA report) agrees with GX
-    [pandas_result] = RuleSet([rule]).results(broken)
-    assert pandas_result.violations >= 1
-
-
-def test_custom_kinds_use_custom_expectations_and_builtins_the_builtins():
-    results = validate_rules(GOOD, [rule for rule, _ in GX_CASES.values() if rule["type"] != "range"
-                                    or "min_inclusive" not in rule])
-    by_type = {}
-    for r in results:
-        by_type.setdefault(r.type, set()).add(r.expectation)
-    assert by_type["dependency"] == {"expect_column_values_to_follow_dependency"}
-    assert by_type["sum"] == {"expect_column_sum_to_match_total"}
-    assert by_type["conditional"] == {"expect_conditional_rule_to_hold"}
-    assert by_type["inequality"] == {"expect_column_pair_values_a_to_be_greater_than_b",
-                                     "expect_column_pair_inequality_with_tolerance"}
-    assert by_type["range"] == {"expect_column_values_to_be_between"}
-    assert by_type["regex"] == {"expect_column_values_to_match_regex"}
-
-
-def test_great_expectations_leaves_no_files_and_stays_offline(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    results = validate_rules(GOOD, [rule for rule, _ in GX_CASES.values()])
-    assert len(results) == len(GX_CASES)
-    assert list(tmp_path.iterdir()) == []
-    assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
-
 
 # -- command line ----------------------------------------------------------------------------------
+@pytest.mark.integration
 def test_cli_infers_rules_and_fits_with_them(tmp_path, contracts, capsys):
     data = tmp_path / "contracts.csv"
     contracts.head(600).to_csv(data, index=False)

@@ -9,6 +9,8 @@ from synth_pipeline.generators.copula import GaussianCopulaGenerator
 from synth_pipeline.quality import evaluate
 from tests.conftest import shared_table
 
+pytestmark = pytest.mark.integration  # the whole census table
+
 
 @pytest.fixture(scope="module")
 def census():

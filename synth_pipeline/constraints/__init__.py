@@ -1,9 +1,11 @@
 """Business rules: declare, infer, enforce during generation, and validate with Great Expectations.
 
-* :mod:`.rules`: the rule kinds (pydantic models, ``type``-discriminated) and :class:`RuleSet`;
-* :mod:`.inference`: :func:`infer_rules` proposes rules that hold exactly in a table;
-* :mod:`.enforcement`: :class:`RuleEnforcer`, used by every generator to honour rules by construction;
-* :mod:`.expectations`: :func:`build_suite` / :func:`validate_rules` (Great Expectations, imported lazily).
+* :mod:`.rules`: the rule kinds (one module per kind, pydantic models read by ``type``) and :class:`RuleSet`;
+* :mod:`.validation`: rules against a schema (kinds, contradictions) before anything is fitted;
+* :mod:`.derivation`: model space, where dependencies, sums and inequalities hold by construction;
+* :mod:`.enforcement`: :class:`RuleEnforcer`, the redraw/repair loop every generator samples through;
+* :mod:`.expectations`: :func:`build_suite` / :func:`validate_rules` (Great Expectations, imported lazily);
+* :mod:`.inference`: :func:`infer_rules` proposes rules that hold exactly in a table.
 
 In a dataset's config::
 
@@ -28,59 +30,20 @@ with the rows what enforcement needed (rows redrawn, rows repaired, per rule). F
 ``synth-pipeline rules check --data FILE --rules rules.yaml``.
 """
 
-from synth_pipeline.constraints.rules import (
-    AllowedValuesRule,
-    Condition,
-    ConditionalRule,
-    DependencyRule,
-    InequalityRule,
-    NotNullRule,
-    RangeRule,
-    RegexRule,
-    Rule,
-    RuleResult,
-    RuleSet,
-    SumRule,
-    UniqueRule,
-    parse_rules,
-)
-
-
-def __getattr__(name: str):  # noqa: ANN202 - lazy access keeps GX and the enforcer out of a plain import
-    if name in ("infer_rules",):
-        from synth_pipeline.constraints.inference import infer_rules
-
-        return infer_rules
-    if name in ("validate_rules", "build_suite"):
-        from synth_pipeline.constraints import expectations
-
-        return getattr(expectations, name)
-    if name in ("RuleEnforcer", "RuleViolationWarning", "check_rules"):
-        from synth_pipeline.constraints import enforcement
-
-        return getattr(enforcement, name)
-    raise AttributeError(f"module 'synth_pipeline.constraints' has no attribute {name!r}")
-
+from synth_pipeline.constraints import rules
+from synth_pipeline.constraints.enforcement import RuleEnforcer, RuleViolationWarning, fit_enforcer
+from synth_pipeline.constraints.expectations import build_suite, validate_rules
+from synth_pipeline.constraints.inference import infer_rules
+from synth_pipeline.constraints.rules import *  # noqa: F403 - the rule kinds, RuleSet and parse_rules, as rules.__all__ lists them
+from synth_pipeline.constraints.validation import check_rules
 
 __all__ = [
-    "AllowedValuesRule",
+    *rules.__all__,
     "RuleEnforcer",
     "RuleViolationWarning",
     "build_suite",
     "check_rules",
+    "fit_enforcer",
     "infer_rules",
     "validate_rules",
-    "Condition",
-    "ConditionalRule",
-    "DependencyRule",
-    "InequalityRule",
-    "NotNullRule",
-    "RangeRule",
-    "RegexRule",
-    "Rule",
-    "RuleResult",
-    "RuleSet",
-    "SumRule",
-    "UniqueRule",
-    "parse_rules",
 ]

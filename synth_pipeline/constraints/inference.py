@@ -30,24 +30,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import ColumnKind
+from synth_pipeline.columns import NUMBER_KINDS, ORDERED_KINDS, ColumnKind, json_value, to_numbers
 from synth_pipeline.constraints.rules import (
+    BaseRule,
     DependencyRule,
     InequalityRule,
     NotNullRule,
     RangeRule,
-    Rule,
     RuleSet,
     SumRule,
     UniqueRule,
-    _as_numbers,
     value_key,
 )
 from synth_pipeline.schema import Schema, apply_schema, infer_schema
 
 log = logging.getLogger(__name__)
-
-NUMBER_KINDS = (ColumnKind.NUMERIC, ColumnKind.INTEGER)
 
 
 def infer_rules(
@@ -82,18 +79,8 @@ def infer_rules(
     started = time.perf_counter()
     schema = schema or infer_schema(data, what="table")
     table = apply_schema(data, schema, what="table").reset_index(drop=True)
-    found: list[Rule] = []
     kinds = {c.name: c.kind for c in schema.columns}
-    for column in schema.columns:
-        series = table[column.name]
-        if column.kind is ColumnKind.ID:
-            if unique and series.notna().all() and not series.duplicated().any():
-                found.append(UniqueRule(column=column.name, blocking=blocking))
-            continue
-        if not_null and series.notna().all():
-            found.append(NotNullRule(column=column.name, blocking=blocking))
-        if ranges and column.kind in (*NUMBER_KINDS, ColumnKind.DATETIME) and series.notna().any():
-            found.append(_range(column.name, column.kind, series, blocking))
+    found = _column_rules(table, schema, ranges=ranges, not_null=not_null, unique=unique, blocking=blocking)
     if dependencies:
         found += _dependencies(table, kinds, max_cardinality, min_rows_per_value, max_dependency_columns, blocking,
                                max_mapping_values)
@@ -112,6 +99,23 @@ def infer_rules(
     log.info("inferred %d rules from %d rows x %d columns in %.2f s", len(found), len(table), table.shape[1],
              time.perf_counter() - started)
     return RuleSet(found)
+
+
+def _column_rules(table: pd.DataFrame, schema: Schema, *, ranges: bool, not_null: bool, unique: bool,
+                  blocking: bool) -> list[BaseRule]:
+    """Unique ids, not-null columns and observed ranges."""
+    found: list[BaseRule] = []
+    for column in schema.columns:
+        series = table[column.name]
+        if column.kind is ColumnKind.ID:
+            if unique and series.notna().all() and not series.duplicated().any():
+                found.append(UniqueRule(column=column.name, blocking=blocking))
+            continue
+        if not_null and series.notna().all():
+            found.append(NotNullRule(column=column.name, blocking=blocking))
+        if ranges and column.kind in ORDERED_KINDS and series.notna().any():
+            found.append(_range(column.name, column.kind, series, blocking))
+    return found
 
 
 def _range(name: str, kind: ColumnKind, series: pd.Series, blocking: bool) -> RangeRule:
@@ -133,15 +137,12 @@ def _mapping(table: pd.DataFrame, determinant: str, dependent: str, max_values: 
         return None
     out = {}
     for key, value in zip(pairs[determinant], pairs[dependent], strict=True):
-        plain = None if pd.isna(value) else value.item() if hasattr(value, "item") else value
-        if isinstance(plain, pd.Timestamp):
-            plain = plain.isoformat()
-        out[str(value_key(key))] = plain
+        out[str(value_key(key))] = json_value(value)
     return dict(sorted(out.items(), key=lambda kv: (str(type(kv[1])), kv[1] if kv[1] is not None else "")))
 
 
 def _dependencies(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_cardinality: int,
-                  min_rows_per_value: int, max_columns: int, blocking: bool, max_mapping_values: int) -> list[Rule]:
+                  min_rows_per_value: int, max_columns: int, blocking: bool, max_mapping_values: int) -> list[BaseRule]:
     n = len(table)
     codes: dict[str, np.ndarray] = {}
     sizes: dict[str, int] = {}
@@ -163,7 +164,7 @@ def _dependencies(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_cardina
             determines[b].add(a)
     # one-to-one groups: one representative (first in table order) stands for the group
     representative: dict[str, str] = {}
-    rules: list[Rule] = []
+    rules: list[BaseRule] = []
     for a in names:
         if a in representative:
             continue
@@ -185,11 +186,11 @@ def _dependencies(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_cardina
     return rules
 
 
-def _orderings(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_columns: int, blocking: bool) -> list[Rule]:
-    rules: list[Rule] = []
-    for family in (NUMBER_KINDS, (ColumnKind.DATETIME,)):
+def _orderings(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_columns: int, blocking: bool) -> list[BaseRule]:
+    rules: list[BaseRule] = []
+    for family in (NUMBER_KINDS, {ColumnKind.DATETIME}):
         names = [c for c, k in kinds.items() if k in family][:max_columns]
-        numbers = {c: _as_numbers(table[c]) for c in names}
+        numbers = {c: to_numbers(table[c]) for c in names}
         for a, b in itertools.combinations(names, 2):
             x, y = numbers[a], numbers[b]
             both = ~np.isnan(x) & ~np.isnan(y)
@@ -207,7 +208,7 @@ def _orderings(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_columns: i
 
 
 def _sums(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_columns: int, max_parts: int,
-          blocking: bool) -> list[Rule]:
+          blocking: bool) -> list[BaseRule]:
     names = []
     for c, k in kinds.items():
         if k in NUMBER_KINDS and table[c].notna().all() and table[c].nunique() > 1:
@@ -215,12 +216,12 @@ def _sums(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_columns: int, m
     names = names[:max_columns]
     if len(names) < 3 or len(table) < 10:
         return []
-    matrix = np.column_stack([_as_numbers(table[c]) for c in names])
+    matrix = np.column_stack([to_numbers(table[c]) for c in names])
     scale = np.abs(matrix).max(axis=0) + 1.0
     tolerance = 1e-9 * scale + 1e-9
     # candidates are screened on 64 rows at once for every total, then confirmed on all rows
     probe = matrix[np.random.default_rng(0).choice(len(matrix), min(64, len(matrix)), replace=False)]
-    rules: list[Rule] = []
+    rules: list[BaseRule] = []
     used_totals: set[int] = set()
     for size in range(2, max_parts + 1):
         for parts in itertools.combinations(range(len(names)), size):
