@@ -20,16 +20,13 @@ from tests.test_drift import customers
 
 
 @pytest.fixture(scope="module")
-def training() -> pd.DataFrame:
-    return customers(2000, seed=0)
+def fitted() -> tuple[pd.DataFrame, TrainingProfile]:
+    training = customers(2000, seed=0)
+    return training, TrainingProfile.from_table(training)
 
 
-@pytest.fixture(scope="module")
-def profile(training) -> TrainingProfile:
-    return TrainingProfile.from_table(training)
-
-
-def test_profile_bins_are_fixed_on_training(profile, training):
+def test_profile_bins_are_fixed_on_training(fitted):
+    training, profile = fitted
     assert profile.n_rows == 2000 and profile.names == training.columns.tolist()
     age = profile.column("age")
     assert age.kind is ColumnKind.INTEGER and age.n_regular == 10 and len(age.edges) == 11  # 10 quantile bins
@@ -63,7 +60,8 @@ def test_top_labels_keep_the_most_frequent_seen_often_enough():
     assert code.frequencies[10] == pytest.approx(other) and code.frequencies[11] == 0
 
 
-def test_dict_and_json_round_trip_give_the_same_measurement(profile):
+def test_dict_and_json_round_trip_give_the_same_measurement(fitted):
+    profile = fitted[1]
     restored = TrainingProfile.from_json(profile.to_json())
     assert restored == profile
     assert TrainingProfile.from_dict(profile.to_dict()) == profile
@@ -125,7 +123,8 @@ def test_an_unreadable_profile_says_to_retrain():
         TrainingProfile.from_dict({"columns": [{"name": "a"}], "n_rows": 1})
 
 
-def test_fingerprint_changes_with_content_and_order(training):
+def test_fingerprint_changes_with_content_and_order(fitted):
+    training = fitted[0]
     base = fingerprint_table(training)
     assert base == fingerprint_table(training.copy())
     assert base["row_count"] == 2000

@@ -89,24 +89,19 @@ def compute_similarity(
         discriminator_auc_training_holdout=discriminator_auc(features[0], features[2], categorical, seed),
         correlation_difference=difference("synthetic"),
         correlation_difference_holdout=difference("holdout"),
-        **_two_sample_statistics(columns, kinds, tables, bins, codes),
+        **_two_sample_statistics(kinds, tables, bins, codes),
     )
 
 
 def _two_sample_statistics(
-    columns: list[str],
-    kinds: dict[str, ColumnKind],
-    tables: dict[str, pd.DataFrame],
-    bins: list[ColumnBins],
-    codes: dict[str, np.ndarray],
+    kinds: dict[str, ColumnKind], tables: dict[str, pd.DataFrame], bins: list[ColumnBins], codes: dict[str, np.ndarray]
 ) -> dict[str, dict[str, float]]:
-    """KS per number or datetime column, chi-squared per label column, against training."""
+    """KS per number or datetime column, chi-squared per label column (``kinds`` in column order), vs training."""
     out: dict[str, dict[str, float]] = {
         key: {} for key in ("ks_statistic", "ks_statistic_holdout", "chi2_statistic", "chi2_pvalue",
                             "chi2_statistic_holdout")
     }
-    for j, column in enumerate(columns):
-        kind = kinds[column]
+    for j, (column, kind) in enumerate(kinds.items()):
         if kind in ORDERED_KINDS:
             t, s, h = (column_values(tables[name][column], kind) for name in ("training", "synthetic", "holdout"))
             for key, other in (("ks_statistic", s), ("ks_statistic_holdout", h)):
