@@ -1,17 +1,13 @@
-"""Fingerprints and drift measurement on small generated tables."""
+"""Drift measurement against a training profile, on small generated tables."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from synth_pipeline.columns import ColumnKind
-from synth_pipeline.drift import (
-    DriftProfile,
-    fingerprint_table,
-    measure_drift,
-    population_stability_index,
-)
+from synth_pipeline.drift import measure_drift, population_stability_index
 from synth_pipeline.errors import InvalidDataError
+from synth_pipeline.profile import TrainingProfile
 from synth_pipeline.schema import infer_schema
 
 
@@ -38,42 +34,8 @@ def training() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def profile(training) -> DriftProfile:
-    return DriftProfile.from_table(training)
-
-
-def test_profile_bins_are_fixed_on_training(profile, training):
-    assert profile.n_rows == 2000 and profile.names == training.columns.tolist()
-    age = profile.column("age")
-    assert age.kind is ColumnKind.INTEGER and len(age.edges) == 9  # 10 quantile bins
-    assert len(age.frequencies) == 11 and age.frequencies[-1] == 0  # + missing bin, no missing ages
-    assert sum(age.frequencies) == pytest.approx(1)
-    assert max(age.frequencies[:-1]) < 0.13  # quantile bins hold about a tenth each
-    assert profile.column("income").frequencies[-1] == pytest.approx(training["income"].isna().mean())
-    children = profile.column("children")
-    assert children.edges == [0.5, 1.5, 2.5]  # few values: one bin each
-    city = profile.column("city")
-    assert city.categories == ["Oslo", "Rome", "Lima"] and len(city.frequencies) == 5  # + other + missing
-    assert profile.column("customer_id").kind is ColumnKind.ID and profile.column("customer_id").frequencies == []
-    assert profile.column("joined").kind is ColumnKind.DATETIME and len(profile.column("joined").edges) == 9
-    assert profile.fingerprint == fingerprint_table(training)
-
-
-def test_top_k_keeps_the_most_frequent_labels_and_an_other_bin():
-    data = pd.DataFrame({"code": ["a"] * 50 + ["b"] * 30 + ["c"] * 10 + ["d"] * 5 + ["e"] * 5})
-    profile = DriftProfile.from_table(data, top_k=2)
-    code = profile.column("code")
-    assert code.categories == ["a", "b"]
-    assert code.frequencies == pytest.approx([0.5, 0.3, 0.2, 0.0])
-    assert code.bin_labels() == ["a", "b", "__other__", "__missing__"]
-
-
-def test_json_round_trip_gives_the_same_measurement(profile, training):
-    restored = DriftProfile.from_json(profile.to_json())
-    assert restored == profile
-    assert DriftProfile.from_dict(profile.to_dict()) == profile
-    current = customers(800, seed=5, income_mean=60_000)
-    assert measure_drift(restored, current) == measure_drift(profile, current)
+def profile(training) -> TrainingProfile:
+    return TrainingProfile.from_table(training)
 
 
 def test_unchanged_table_has_no_drift(profile, training):
@@ -129,14 +91,14 @@ def test_schema_changes_are_reported(profile, training):
 
 def test_a_categorical_now_read_as_numbers_is_retyped():
     training = pd.DataFrame({"grade": np.random.default_rng(0).choice(["A", "B", "C"], 300)})
-    profile = DriftProfile.from_table(training)
+    profile = TrainingProfile.from_table(training)
     current = pd.DataFrame({"grade": np.random.default_rng(1).integers(1, 4, 300)})
     assert [r.name for r in measure_drift(profile, current).schema_changes.retyped] == ["grade"]
 
 
 def test_numbers_written_as_text_still_fit():
     training = pd.DataFrame({"amount": np.random.default_rng(0).normal(size=500)})
-    profile = DriftProfile.from_table(training, infer_schema(training))
+    profile = TrainingProfile.from_table(training, infer_schema(training))
     current = training.astype(str)
     report = measure_drift(profile, current)
     assert not report.schema_changes.changed and report.max_psi < 1e-9
@@ -151,21 +113,6 @@ def test_psi_properties():
     assert population_stability_index([0.5, 0.5], [0.5, 0.5]) == 0
     assert population_stability_index([0.5, 0.5], [0.6, 0.4]) == pytest.approx(0.1 * np.log(1.2) + 0.1 * np.log(1.25))
     assert np.isfinite(population_stability_index([1.0, 0.0], [0.0, 1.0]))
-
-
-def test_fingerprint_changes_with_content_and_order(training):
-    base = fingerprint_table(training)
-    assert base == fingerprint_table(training.copy())
-    assert base["row_count"] == 2000
-    assert [c["name"] for c in base["columns"]] == training.columns.tolist()
-    edited = training.copy()
-    edited.loc[5, "age"] += 1
-    assert fingerprint_table(edited)["content_hash"] != base["content_hash"]
-    assert fingerprint_table(training.iloc[::-1])["content_hash"] != base["content_hash"]
-    assert fingerprint_table(training.iloc[:-1])["content_hash"] != base["content_hash"]
-    assert fingerprint_table(training.astype({"age": "float64"}))["content_hash"] != base["content_hash"]
-    empty = fingerprint_table(training.iloc[:0])
-    assert empty["row_count"] == 0 and empty["content_hash"] != base["content_hash"]
 
 
 def test_report_as_metadata(profile):

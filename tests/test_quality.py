@@ -9,9 +9,18 @@ from pydantic import ValidationError
 
 from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError, InvalidDataError
-from synth_pipeline.quality import Gates, GateSpec, QualityReport, blocking_failures, check_gates, evaluate
+from synth_pipeline.profile import OTHER_LABEL
+from synth_pipeline.quality import (
+    Gates,
+    GateSpec,
+    QualityReport,
+    blocking_failures,
+    check_gates,
+    evaluate,
+    render_html,
+)
 from synth_pipeline.quality.accuracy import sample_triples
-from synth_pipeline.quality.binning import MISSING_LABEL, OTHER_LABEL, column_values, fit_bins
+from synth_pipeline.schema import infer_schema
 
 FAST = {"accuracy", "distances"}
 
@@ -144,6 +153,7 @@ def test_json_round_trip(tables, tmp_path):
     assert again == report
     path = report.save_json(tmp_path / "report.json")
     assert QualityReport.from_json(path.read_text()) == report
+    assert QualityReport.load_json(path) == report
     assert "plots" not in report.to_dict(plots=False)
     # every metric documents itself
     assert QualityReport.model_json_schema()["$defs"]["Distances"]["properties"]["dcr_share"]["description"]
@@ -239,7 +249,7 @@ def test_html_escapes_data_and_is_self_contained(tables, tmp_path):
     holdout = tables["holdout"].rename(columns={"level": "<b onmouseover=alert(2)>level"})
     report = evaluate(training, holdout, synthetic, target="churn")
     assert any(evil in p.labels for p in report.plots.univariate)  # the label is really in the report
-    path = report.to_html(tmp_path / "report.html")
+    path = render_html(report, tmp_path / "report.html")
     page = path.read_text(encoding="utf-8")
     assert evil not in page
     assert "alert(1)" in page  # present, but only in escaped form
@@ -248,22 +258,6 @@ def test_html_escapes_data_and_is_self_contained(tables, tmp_path):
     assert "<!--" not in page.split("var figures=", 1)[1]
     assert "Plotly.newPlot" in page and "<script src" not in page  # plotly inlined: opens offline
     assert "max_dcr_share" in page and "PASS" in page
-
-
-def test_binning_rules():
-    values = column_values(pd.Series(np.arange(100, dtype=float)), ColumnKind.NUMERIC)
-    bins = fit_bins("v", ColumnKind.NUMERIC, values)
-    assert bins.n_regular == 10
-    codes = bins.codes(np.array([-5.0, 0.0, 50.0, 99.0, 150.0, np.nan]))
-    assert list(codes) == [10, 0, 5, 9, 11, 12]  # below, first, middle, last (closed), above, missing
-    few = fit_bins("k", ColumnKind.INTEGER, np.array([1.0, 2.0, 2.0, 3.0]))
-    assert few.labels[:3] == ["1", "2", "3"]
-    labels = np.array([f"c{i}" for i in range(12) for _ in range(20 - i)] + ["rare"] * 2, dtype=object)
-    cats = fit_bins("c", ColumnKind.CATEGORICAL, labels)
-    assert cats.labels[:10] == [f"c{i}" for i in range(10)] and cats.labels[10:] == [OTHER_LABEL, MISSING_LABEL]
-    assert list(cats.codes(np.array(["c0", "c11", "unseen", None], dtype=object))) == [0, 10, 10, 11]
-    tied = fit_bins("t", ColumnKind.INTEGER, np.r_[np.zeros(900), np.arange(1, 101)].astype(float))
-    assert tied.n_regular >= 8  # a column of mostly zeros still gets its tail binned
 
 
 def test_triples_are_sampled_when_many():
@@ -328,3 +322,27 @@ def test_binary_integer_target_is_a_classification():
     report = evaluate(table.iloc[:700], table.iloc[700:1400], table.iloc[1400:], target="label", metrics={"utility"})
     assert report.utility.task == "classification"
     assert report.utility.trtr_auc > 0.8 and report.utility.tstr_auc > 0.8
+
+
+def test_the_given_schema_decides_every_metric_not_inference(tables):
+    """A column the config forces to another kind is binned and measured as that kind (issue 13's QA bug)."""
+    rng = np.random.default_rng(11)
+    training, holdout, fresh = (
+        t.assign(segment=rng.integers(1, 16, len(t))) for t in (tables["training"], tables["holdout"], tables["fresh"])
+    )
+    inferred = infer_schema(training, what="training")
+    assert inferred.kind("segment") is ColumnKind.INTEGER  # whole numbers: inference says integer
+    forced = infer_schema(training, {"segment": "categorical"}, what="training")  # a config's `columns:` override
+    by_default = evaluate(training, holdout, fresh, target="churn")
+    report = evaluate(training, holdout, fresh, target="churn", schema=forced)
+
+    def plot(r: QualityReport):
+        return next(p for p in r.plots.univariate if p.column == "segment")
+
+    assert {c.name: c.kind for c in report.columns}["segment"] == "categorical"
+    assert OTHER_LABEL in plot(report).labels and len(plot(report).labels) == 11  # top 10 labels + other
+    assert "segment" in report.similarity.chi2_statistic and "segment" not in report.similarity.ks_statistic
+    assert "segment" in report.diversity.entropy
+    assert {c.name: c.kind for c in by_default.columns}["segment"] == "integer"
+    assert OTHER_LABEL not in plot(by_default).labels and "segment" in by_default.similarity.ks_statistic
+    assert "segment" not in by_default.diversity.entropy

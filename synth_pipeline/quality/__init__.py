@@ -1,8 +1,9 @@
-"""Holdout-based quality and privacy evaluation of a synthetic table, and the publishing gates.
+"""Holdout-based quality and privacy evaluation of a synthetic table, the publishing gates, the HTML page.
 
->>> from synth_pipeline.quality import evaluate, Gates, check_gates  # doctest: +SKIP
+>>> from synth_pipeline.quality import evaluate, Gates, check_gates, render_html  # doctest: +SKIP
 >>> report = evaluate(training, holdout, synthetic, target="income")  # doctest: +SKIP
 >>> [r.message for r in check_gates(report, Gates())]  # doctest: +SKIP
+>>> render_html(report, "quality.html", gates=Gates())  # doctest: +SKIP
 """
 
 from synth_pipeline.quality.evaluate import METRICS, evaluate
@@ -13,6 +14,7 @@ from synth_pipeline.quality.gates import (
     blocking_failures,
     check_gates,
 )
+from synth_pipeline.quality.html import render_html
 from synth_pipeline.quality.report import QualityReport
 
 __all__ = [
@@ -24,4 +26,5 @@ __all__ = [
     "blocking_failures",
     "check_gates",
     "evaluate",
+    "render_html",
 ]

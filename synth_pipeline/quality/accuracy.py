@@ -13,7 +13,7 @@ from math import comb
 
 import numpy as np
 
-from synth_pipeline.quality.binning import ColumnBins
+from synth_pipeline.profile import ColumnBins
 from synth_pipeline.quality.report import (
     Accuracy,
     BivariatePlot,
@@ -62,6 +62,15 @@ def cramers_v(joint: np.ndarray) -> float:
     return float(np.sqrt(max(phi2, 0.0) / (min(r, c) - 1)))
 
 
+def association(codes: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """Cramér's V of every pair of binned columns of one table, as a symmetric matrix with a unit diagonal."""
+    n = len(sizes)
+    out = np.eye(n)
+    for i, j in itertools.combinations(range(n), 2):
+        out[i, j] = out[j, i] = cramers_v(_frequencies(codes, (i, j), sizes).reshape(sizes[i], sizes[j]))
+    return out
+
+
 @dataclass
 class AccuracyResult:
     """The accuracy section plus the pieces other sections and the HTML reuse."""
@@ -74,6 +83,9 @@ class AccuracyResult:
     bivariate_plots: list[BivariatePlot]
 
 
+_TABLES = ("training", "synthetic", "holdout")
+
+
 def compute_accuracy(
     bins: list[ColumnBins],
     codes: dict[str, np.ndarray],
@@ -82,55 +94,83 @@ def compute_accuracy(
     trivariate: bool = True,
 ) -> AccuracyResult:
     """Accuracy of ``codes["synthetic"]`` and ``codes["holdout"]`` against ``codes["training"]``."""
-    training, synthetic, holdout = codes["training"], codes["synthetic"], codes["holdout"]
     sizes = [b.size for b in bins]
-    names = [b.name for b in bins]
-    n = len(bins)
-
-    uni, uni_max, uni_plots = [], [], []
-    for j in range(n):
-        p, q, h = (_frequencies(t, (j,), sizes) for t in (training, synthetic, holdout))
-        uni.append(tvd_accuracy(p, q))
-        uni_max.append(tvd_accuracy(p, h))
-        used = (p + q + h) > 0
-        uni_plots.append(
-            UnivariatePlot(
-                column=names[j],
-                labels=[label for label, keep in zip(bins[j].labels, used, strict=True) if keep],
-                training=p[used].round(6).tolist(),
-                synthetic=q[used].round(6).tolist(),
-                holdout=h[used].round(6).tolist(),
-            )
-        )
-
-    association = {name: np.eye(n) for name in ("training", "synthetic", "holdout")}
-    pairs: list[PairAccuracy] = []
-    joints: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-    for i, j in itertools.combinations(range(n), 2):
-        p, q, h = (_frequencies(t, (i, j), sizes) for t in (training, synthetic, holdout))
-        pairs.append(PairAccuracy(columns=(names[i], names[j]), accuracy=tvd_accuracy(p, q),
-                                  accuracy_max=tvd_accuracy(p, h)))
-        for table, freq in (("training", p), ("synthetic", q), ("holdout", h)):
-            v = cramers_v(freq.reshape(sizes[i], sizes[j]))
-            association[table][i, j] = association[table][j, i] = v
-        joints[(i, j)] = (p, q)
-
-    triples = sample_triples(n, rng) if trivariate else []
+    uni, uni_max, uni_plots = _univariate(bins, codes, sizes)
+    pairs, association_of, joints = _bivariate(bins, codes, sizes)
+    triples = sample_triples(len(bins), rng) if trivariate else []
+    training, synthetic, holdout = (codes[name] for name in _TABLES)
     tri = [tvd_accuracy(_frequencies(training, t, sizes), _frequencies(synthetic, t, sizes)) for t in triples]
     tri_max = [tvd_accuracy(_frequencies(training, t, sizes), _frequencies(holdout, t, sizes)) for t in triples]
 
     def mean(values: list[float]) -> float | None:
         return float(np.mean(values)) if values else None
 
-    univariate, bivariate, trivariate_mean = mean(uni), mean([p.accuracy for p in pairs]), mean(tri)
-    univariate_max, bivariate_max = mean(uni_max), mean([p.accuracy_max for p in pairs])
-    trivariate_max = mean(tri_max)
-    overall = float(np.mean([m for m in (univariate, bivariate, trivariate_mean) if m is not None]))
-    overall_max = float(np.mean([m for m in (univariate_max, bivariate_max, trivariate_max) if m is not None]))
+    means = {"univariate": mean(uni), "bivariate": mean([p.accuracy for p in pairs]), "trivariate": mean(tri)}
+    ceilings = {"univariate": mean(uni_max), "bivariate": mean([p.accuracy_max for p in pairs]),
+                "trivariate": mean(tri_max)}
+    section = Accuracy(
+        overall=float(np.mean([m for m in means.values() if m is not None])),
+        overall_max=float(np.mean([m for m in ceilings.values() if m is not None])),
+        **means,
+        **{f"{name}_max": value for name, value in ceilings.items()},
+        n_pairs=len(pairs),
+        n_triples=len(triples),
+        pairs=[pairs[k] for k in sorted(range(len(pairs)), key=lambda k: (pairs[k].accuracy, pairs[k].columns))],
+    )
+    plots = _bivariate_plots(bins, pairs, joints, sizes)
+    return AccuracyResult(section, uni, uni_max, association_of, uni_plots, plots)
 
+
+def _univariate(
+    bins: list[ColumnBins], codes: dict[str, np.ndarray], sizes: list[int]
+) -> tuple[list[float], list[float], list[UnivariatePlot]]:
+    uni, uni_max, plots = [], [], []
+    for j, column_bins in enumerate(bins):
+        p, q, h = (_frequencies(codes[name], (j,), sizes) for name in _TABLES)
+        uni.append(tvd_accuracy(p, q))
+        uni_max.append(tvd_accuracy(p, h))
+        used = (p + q + h) > 0
+        plots.append(
+            UnivariatePlot(
+                column=column_bins.name,
+                labels=[label for label, keep in zip(column_bins.labels, used, strict=True) if keep],
+                training=p[used].round(6).tolist(),
+                synthetic=q[used].round(6).tolist(),
+                holdout=h[used].round(6).tolist(),
+            )
+        )
+    return uni, uni_max, plots
+
+
+def _bivariate(
+    bins: list[ColumnBins], codes: dict[str, np.ndarray], sizes: list[int]
+) -> tuple[list[PairAccuracy], dict[str, np.ndarray], dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]]:
+    """Accuracy of every pair, the association matrices, and the training/synthetic joints (for plots)."""
+    n = len(bins)
+    association_of = {name: np.eye(n) for name in _TABLES}
+    pairs: list[PairAccuracy] = []
+    joints: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+    for i, j in itertools.combinations(range(n), 2):
+        frequencies = {name: _frequencies(codes[name], (i, j), sizes) for name in _TABLES}
+        p, q, h = frequencies.values()
+        pairs.append(PairAccuracy(columns=(bins[i].name, bins[j].name), accuracy=tvd_accuracy(p, q),
+                                  accuracy_max=tvd_accuracy(p, h)))
+        for name, freq in frequencies.items():
+            association_of[name][i, j] = association_of[name][j, i] = cramers_v(freq.reshape(sizes[i], sizes[j]))
+        joints[(i, j)] = (p, q)
+    return pairs, association_of, joints
+
+
+def _bivariate_plots(
+    bins: list[ColumnBins],
+    pairs: list[PairAccuracy],
+    joints: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+    sizes: list[int],
+) -> list[BivariatePlot]:
+    """Heatmap data of the pairs furthest below their ceiling."""
     order = sorted(range(len(pairs)), key=lambda k: (pairs[k].accuracy - pairs[k].accuracy_max, pairs[k].columns))
-    bivariate_plots = []
-    index_of = {name: k for k, name in enumerate(names)}
+    index_of = {b.name: k for k, b in enumerate(bins)}
+    plots = []
     for k in order[:N_PLOTTED_PAIRS]:
         pair = pairs[k]
         i, j = index_of[pair.columns[0]], index_of[pair.columns[1]]
@@ -138,7 +178,7 @@ def compute_accuracy(
         p, q = p.reshape(sizes[i], sizes[j]), q.reshape(sizes[i], sizes[j])
         rows = (p + q).sum(axis=1) > 0
         cols = (p + q).sum(axis=0) > 0
-        bivariate_plots.append(
+        plots.append(
             BivariatePlot(
                 columns=pair.columns,
                 accuracy=pair.accuracy,
@@ -149,18 +189,4 @@ def compute_accuracy(
                 synthetic=q[rows][:, cols].round(6).tolist(),
             )
         )
-
-    section = Accuracy(
-        overall=overall,
-        univariate=univariate,
-        bivariate=bivariate,
-        trivariate=trivariate_mean,
-        overall_max=overall_max,
-        univariate_max=univariate_max,
-        bivariate_max=bivariate_max,
-        trivariate_max=trivariate_max,
-        n_pairs=len(pairs),
-        n_triples=len(triples),
-        pairs=[pairs[k] for k in sorted(range(len(pairs)), key=lambda k: (pairs[k].accuracy, pairs[k].columns))],
-    )
-    return AccuracyResult(section, uni, uni_max, association, uni_plots, bivariate_plots)
+    return plots

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import ColumnKind
+from synth_pipeline.columns import LABEL_KINDS, ColumnKind
 from synth_pipeline.errors import ConfigError, InvalidDataError
-from synth_pipeline.quality.accuracy import compute_accuracy, cramers_v
-from synth_pipeline.quality.binning import bin_tables, column_values
+from synth_pipeline.profile import column_values
+from synth_pipeline.quality.accuracy import association, compute_accuracy
+from synth_pipeline.quality.binning import bin_tables
 from synth_pipeline.quality.privacy import compute_distances, distinct_share
 from synth_pipeline.quality.report import (
     ColumnEntropy,
@@ -32,7 +36,6 @@ from synth_pipeline.version import __version__
 # that to seconds on a laptop and the DCR share's standard error near 0.3 pp.
 DEFAULT_MAX_DISTANCE_ROWS = 25_000
 METRICS = ("accuracy", "similarity", "distances", "utility", "diversity")
-_LABEL_KINDS = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
 
 
 def evaluate(
@@ -51,7 +54,9 @@ def evaluate(
     """Measure how faithful and how private ``synthetic`` is, against ``training`` and ``holdout``.
 
     Every metric compares synthetic with training, and holdout with training as the reference a fresh
-    real sample reaches. Tables are sampled to at most ``max_rows`` rows; holdout and synthetic are
+    real sample reaches. ``schema`` (the model's, with the config's column-kind overrides) decides how
+    every column is read, binned and measured; without it the kinds are inferred from ``training``.
+    Tables are sampled to at most ``max_rows`` rows; holdout and synthetic are
     compared on equal-sized samples, and the distances on equal-sized samples of all three of at most
     ``max_distance_rows`` rows (nearest-neighbour search grows with the square of it). Id columns
     are left out. ``metrics`` picks sections (``{"accuracy", "distances"}`` is fast); the others are None.
@@ -63,8 +68,167 @@ def evaluate(
     >>> report.accuracy.overall, report.distances.dcr_share  # doctest: +SKIP
     """
     started = time.perf_counter()
-    timings: dict[str, float] = {}
     tables = {"training": training, "holdout": holdout, "synthetic": synthetic}
+    wanted = _check_inputs(tables, max_rows, max_distance_rows, metrics, target)
+    schema = schema if schema is not None else infer_schema(training, what="training")
+    columns, excluded = _evaluated_columns(schema, training, target)
+    kinds = {c: schema.kind(c) for c in columns}
+    seeds = np.random.SeedSequence(random_state).spawn(8)
+    rngs = [np.random.default_rng(s) for s in seeds]
+    model_seed = int(seeds[7].generate_state(1)[0] % (2**31 - 1))
+    samples = _Samples.draw(tables, Schema([schema[c] for c in columns]), rngs[:3], max_rows, max_distance_rows)
+    timings = {"prepare": time.perf_counter() - started}
+    parts, plots, univariate = _sections(wanted, kinds, samples, rngs, model_seed, target, timings)
+    if rules is not None:
+        with _timed(timings, "rule_adherence"):
+            parts["rule_adherence"] = _rule_adherence(rules, synthetic, training)
+    metadata = Metadata(
+        **samples.row_counts(distances="distances" in wanted),
+        columns=columns,
+        excluded_columns=excluded,
+        target=target,
+        max_rows=max_rows,
+        max_distance_rows=max_distance_rows,
+        random_state=random_state,
+        metrics=[m for m in METRICS if m in wanted],
+        seconds=time.perf_counter() - started,
+        seconds_by_section={k: round(v, 3) for k, v in timings.items()},
+        version=__version__,
+    )
+    reports = _column_reports(kinds, samples.compare, univariate if "accuracy" in wanted else None)
+    return QualityReport(columns=reports, metadata=metadata, plots=plots, **parts)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], section: str) -> Iterator[None]:
+    clock = time.perf_counter()
+    yield
+    timings[section] = time.perf_counter() - clock
+
+
+@dataclass
+class _Samples:
+    """The tables in canonical dtypes, and the seeded samples every section measures."""
+
+    full: dict[str, pd.DataFrame]
+    order: dict[str, np.ndarray]
+    n_training: int
+    n_compare: int
+    n_distance: int
+
+    @classmethod
+    def draw(
+        cls, tables: dict[str, pd.DataFrame], schema: Schema, rngs: list[np.random.Generator], max_rows: int,
+        max_distance_rows: int,
+    ) -> _Samples:
+        full = {name: _canonical(table, schema, name) for name, table in tables.items()}
+        n_training = min(len(full["training"]), max_rows)
+        n_compare = min(len(full["holdout"]), len(full["synthetic"]), max_rows)
+        # one generator per table, in the order training, holdout, synthetic
+        order = {name: rng.permutation(len(table)) for rng, (name, table) in zip(rngs, full.items(), strict=True)}
+        return cls(full, order, n_training, n_compare, min(n_training, n_compare, max_distance_rows))
+
+    def row_counts(self, *, distances: bool) -> dict[str, int | None]:
+        """The metadata's row counts: given, and used by each section."""
+        return {
+            **{f"rows_{name}": len(table) for name, table in self.full.items()},
+            "rows_used_training": self.n_training,
+            "rows_used_comparison": self.n_compare,
+            "rows_used_distances": self.n_distance if distances else None,
+        }
+
+    def take(self, name: str, n: int) -> pd.DataFrame:
+        """The first ``n`` rows of the seeded permutation of table ``name``."""
+        return self.full[name].iloc[self.order[name][:n]].reset_index(drop=True)
+
+    @cached_property
+    def compare(self) -> dict[str, pd.DataFrame]:
+        """Training sampled to ``max_rows``; holdout and synthetic to one equal size."""
+        return {"training": self.take("training", self.n_training), "holdout": self.take("holdout", self.n_compare),
+                "synthetic": self.take("synthetic", self.n_compare)}
+
+    def equal(self) -> dict[str, pd.DataFrame]:
+        """All three tables sampled to one size, for the distances."""
+        return {name: self.take(name, self.n_distance) for name in ("training", "holdout", "synthetic")}
+
+
+def _canonical(table: pd.DataFrame, schema: Schema, name: str) -> pd.DataFrame:
+    try:
+        return apply_schema(table[schema.names], schema, what=name).reset_index(drop=True)
+    except InvalidDataError as error:
+        raise InvalidDataError(f"{name}: {error} (the kinds come from the training schema)") from None
+
+
+def _sections(
+    wanted: set[str],
+    kinds: dict[str, ColumnKind],
+    samples: _Samples,
+    rngs: list[np.random.Generator],
+    model_seed: int,
+    target: str | None,
+    timings: dict[str, float],
+) -> tuple[dict[str, Any], PlotData, tuple[list[float], list[float]] | None]:
+    """The wanted sections (by name), the plot data, and the univariate accuracy and ceiling per column."""
+    columns, sample = list(kinds), samples.compare
+    parts: dict[str, Any] = {}
+    plots = PlotData()
+    bins = codes = result = None
+    if wanted & {"accuracy", "similarity", "distances"}:
+        with _timed(timings, "binning"):
+            bins, codes = bin_tables(columns, kinds, sample)
+    if wanted & {"accuracy", "similarity"}:
+        with _timed(timings, "accuracy"):
+            result = compute_accuracy(bins, codes, rngs[3], trivariate="accuracy" in wanted)
+            if "accuracy" in wanted:
+                parts["accuracy"] = result.section
+                plots.univariate, plots.bivariate = result.univariate_plots, result.bivariate_plots
+    if "similarity" in wanted:
+        with _timed(timings, "similarity"):
+            parts["similarity"] = compute_similarity(
+                columns, kinds, sample, bins, codes, result.association, model_seed
+            )
+    if "distances" in wanted:
+        with _timed(timings, "distances"):
+            training_association = (
+                result.association["training"] if result else association(codes["training"], [b.size for b in bins])
+            )
+            parts["distances"], plots.distances = compute_distances(
+                columns, kinds, samples.equal(), training_association, rngs[4]
+            )
+    if "utility" in wanted:
+        with _timed(timings, "utility"):
+            parts["utility"] = compute_utility(columns, kinds, target, sample, model_seed)
+    if "diversity" in wanted:
+        with _timed(timings, "diversity"):
+            parts["diversity"] = _diversity(kinds, sample)
+    return parts, plots, None if result is None else (result.univariate, result.univariate_max)
+
+
+def _column_reports(
+    kinds: dict[str, ColumnKind],
+    sample: dict[str, pd.DataFrame],
+    univariate: tuple[list[float], list[float]] | None,
+) -> list[ColumnReport]:
+    accuracy, ceiling = univariate if univariate is not None else (None, None)
+    return [
+        ColumnReport(
+            name=c,
+            kind=kind.value,
+            accuracy=None if accuracy is None else accuracy[j],
+            accuracy_max=None if ceiling is None else ceiling[j],
+            missing_training=float(sample["training"][c].isna().mean()),
+            missing_holdout=float(sample["holdout"][c].isna().mean()),
+            missing_synthetic=float(sample["synthetic"][c].isna().mean()),
+        )
+        for j, (c, kind) in enumerate(kinds.items())
+    ]
+
+
+def _check_inputs(
+    tables: dict[str, pd.DataFrame], max_rows: int, max_distance_rows: int, metrics: Collection[str] | None,
+    target: str | None,
+) -> set[str]:
+    """Validate the tables and settings; return the wanted sections."""
     for name, table in tables.items():
         check_table(table, what=name)
     _check_columns(tables)
@@ -72,9 +236,11 @@ def evaluate(
         raise ConfigError(f"max_rows must be a positive number of rows, got {max_rows}")
     if max_distance_rows < 1:
         raise ConfigError(f"max_distance_rows must be a positive number of rows, got {max_distance_rows}")
-    wanted = _parse_metrics(metrics, target)
+    return _parse_metrics(metrics, target)
 
-    schema = schema if schema is not None else infer_schema(training, what="training")
+
+def _evaluated_columns(schema: Schema, training: pd.DataFrame, target: str | None) -> tuple[list[str], list[str]]:
+    """The columns measured and the id columns left out, with the target checked against them."""
     missing = [c for c in schema.names if c not in training.columns]
     if missing:
         raise InvalidDataError(f"the schema names column(s) {', '.join(map(repr, missing))} the tables lack")
@@ -88,106 +254,7 @@ def evaluate(
             raise ConfigError(f"target {target!r} is an id column; choose a column that can be predicted")
     if not columns:
         raise InvalidDataError(f"nothing to evaluate: every column is an id column ({', '.join(excluded)})")
-    kinds = {c: schema.kind(c) for c in columns}
-    evaluated_schema = Schema([schema[c] for c in columns])
-
-    seeds = np.random.SeedSequence(random_state).spawn(8)
-    rngs = [np.random.default_rng(s) for s in seeds]
-    model_seed = int(seeds[7].generate_state(1)[0] % (2**31 - 1))
-
-    def canonical(name: str) -> pd.DataFrame:
-        try:
-            return apply_schema(tables[name][columns], evaluated_schema, what=name).reset_index(drop=True)
-        except InvalidDataError as error:
-            raise InvalidDataError(f"{name}: {error} (the kinds come from the training schema)") from None
-
-    full = {name: canonical(name) for name in tables}
-    n_training = min(len(full["training"]), max_rows)
-    n_compare = min(len(full["holdout"]), len(full["synthetic"]), max_rows)
-    n_distance = min(n_training, n_compare, max_distance_rows)
-    order = {name: rngs[k].permutation(len(full[name])) for k, name in enumerate(("training", "holdout", "synthetic"))}
-
-    def take(name: str, n: int) -> pd.DataFrame:
-        return full[name].iloc[order[name][:n]].reset_index(drop=True)
-
-    sample = {"training": take("training", n_training), "holdout": take("holdout", n_compare),
-              "synthetic": take("synthetic", n_compare)}
-    timings["prepare"] = time.perf_counter() - started
-
-    report_parts: dict[str, Any] = {}
-    plots = PlotData()
-    bins = codes = association = None
-    if wanted & {"accuracy", "similarity", "distances"}:
-        clock = time.perf_counter()
-        bins, codes = bin_tables(columns, kinds, sample)
-        timings["binning"] = time.perf_counter() - clock
-    uni = uni_max = None
-    if wanted & {"accuracy", "similarity"}:
-        clock = time.perf_counter()
-        result = compute_accuracy(bins, codes, rngs[3], trivariate="accuracy" in wanted)
-        association = result.association
-        uni, uni_max = result.univariate, result.univariate_max
-        if "accuracy" in wanted:
-            report_parts["accuracy"] = result.section
-            plots.univariate, plots.bivariate = result.univariate_plots, result.bivariate_plots
-        timings["accuracy"] = time.perf_counter() - clock
-    if "similarity" in wanted:
-        clock = time.perf_counter()
-        report_parts["similarity"] = compute_similarity(columns, kinds, sample, bins, codes, association, model_seed)
-        timings["similarity"] = time.perf_counter() - clock
-    if "distances" in wanted:
-        clock = time.perf_counter()
-        training_association = association["training"] if association else _association(codes["training"], bins)
-        equal = {name: sample[name].iloc[:n_distance] if name != "training" else take("training", n_distance)
-                 for name in sample}
-        report_parts["distances"], plots.distances = compute_distances(
-            columns, kinds, equal, training_association, rngs[4]
-        )
-        timings["distances"] = time.perf_counter() - clock
-    if "utility" in wanted:
-        clock = time.perf_counter()
-        report_parts["utility"] = compute_utility(columns, kinds, target, sample, model_seed)
-        timings["utility"] = time.perf_counter() - clock
-    if "diversity" in wanted:
-        clock = time.perf_counter()
-        report_parts["diversity"] = _diversity(columns, kinds, sample)
-        timings["diversity"] = time.perf_counter() - clock
-    if rules is not None:
-        clock = time.perf_counter()
-        report_parts["rule_adherence"] = _rule_adherence(rules, synthetic, training)
-        timings["rule_adherence"] = time.perf_counter() - clock
-
-    column_reports = [
-        ColumnReport(
-            name=c,
-            kind=kinds[c].value,
-            accuracy=uni[j] if uni is not None and "accuracy" in wanted else None,
-            accuracy_max=uni_max[j] if uni_max is not None and "accuracy" in wanted else None,
-            missing_training=float(sample["training"][c].isna().mean()),
-            missing_holdout=float(sample["holdout"][c].isna().mean()),
-            missing_synthetic=float(sample["synthetic"][c].isna().mean()),
-        )
-        for j, c in enumerate(columns)
-    ]
-    metadata = Metadata(
-        rows_training=len(training),
-        rows_holdout=len(holdout),
-        rows_synthetic=len(synthetic),
-        rows_used_training=n_training,
-        rows_used_comparison=n_compare,
-        rows_used_distances=n_distance if "distances" in wanted else None,
-        columns=columns,
-        excluded_columns=excluded,
-        target=target,
-        max_rows=max_rows,
-        max_distance_rows=max_distance_rows,
-        random_state=random_state,
-        metrics=[m for m in METRICS if m in wanted],
-        seconds=time.perf_counter() - started,
-        seconds_by_section={k: round(v, 3) for k, v in timings.items()},
-        version=__version__,
-    )
-    return QualityReport(columns=column_reports, metadata=metadata, plots=plots, **report_parts)
+    return columns, excluded
 
 
 def _check_columns(tables: dict[str, pd.DataFrame]) -> None:
@@ -220,28 +287,17 @@ def _parse_metrics(metrics: Collection[str] | None, target: str | None) -> set[s
     return wanted
 
 
-def _association(training_codes: np.ndarray, bins: list) -> np.ndarray:
-    n = len(bins)
-    sizes = [b.size for b in bins]
-    out = np.eye(n)
-    for i in range(n):
-        for j in range(i + 1, n):
-            joint = np.bincount(training_codes[:, i] * sizes[j] + training_codes[:, j], minlength=sizes[i] * sizes[j])
-            out[i, j] = out[j, i] = cramers_v(joint.reshape(sizes[i], sizes[j]) / max(len(training_codes), 1))
-    return out
-
-
 def _entropy(values: np.ndarray) -> float:
     counts = pd.Series(values, dtype=object).value_counts(dropna=False).to_numpy(dtype=np.float64)
     p = counts / counts.sum()
     return float(-(p * np.log(p)).sum())
 
 
-def _diversity(columns: list[str], kinds: dict[str, ColumnKind], sample: dict[str, pd.DataFrame]) -> Diversity:
+def _diversity(kinds: dict[str, ColumnKind], sample: dict[str, pd.DataFrame]) -> Diversity:
     entropy = {
-        c: ColumnEntropy(**{name: _entropy(column_values(sample[name][c], kinds[c])) for name in sample})
-        for c in columns
-        if kinds[c] in _LABEL_KINDS
+        c: ColumnEntropy(**{name: _entropy(column_values(sample[name][c], kind)) for name in sample})
+        for c, kind in kinds.items()
+        if kind in LABEL_KINDS
     }
     return Diversity(
         entropy=entropy,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 from typing import Any
 
-from synth_pipeline.quality.gates import GateResult
-from synth_pipeline.quality.report import QualityReport
+from synth_pipeline.io import write_text
+from synth_pipeline.quality.gates import GateResult, Gates, check_gates
+from synth_pipeline.quality.report import BivariatePlot, DistanceHistogram, QualityReport
 
 _COLORS = {"training": "#4c72b0", "synthetic": "#24a36b", "holdout": "#999999"}
 _SCALES = {"training": [[0, "#f7fbff"], [1, "#08306b"]], "synthetic": [[0, "#f7fcf5"], [1, "#00441b"]]}
@@ -146,18 +148,23 @@ def _kpis(report: QualityReport) -> str:
     ) + "</div>"
 
 
-def _figures(report: QualityReport) -> tuple[str, str, str, list[dict[str, Any]]]:
-    figures: list[dict[str, Any]] = []
-    accuracy_of = {c.name: c for c in report.columns}
+class _Figures:
+    """The plotly figures of one page: each added figure gets a div id and a card to place it in."""
 
-    def figure(data: list[dict[str, Any]], layout: dict[str, Any], height: int) -> str:
-        div = f"fig{len(figures)}"
+    def __init__(self) -> None:
+        self.specs: list[dict[str, Any]] = []
+
+    def add(self, data: list[dict[str, Any]], layout: dict[str, Any], height: int) -> str:
+        div = f"fig{len(self.specs)}"
         base = {"height": height, "margin": {"l": 50, "r": 10, "t": 40, "b": 80}, "paper_bgcolor": "white",
                 "plot_bgcolor": "white", "font": {"size": 11}}
-        figures.append({"id": div, "data": data, "layout": {**base, **layout}})
+        self.specs.append({"id": div, "data": data, "layout": {**base, **layout}})
         return f'<div class="card"><div id="{div}"></div></div>'
 
-    uni = []
+
+def _univariate_figures(report: QualityReport, figures: _Figures) -> str:
+    accuracy_of = {c.name: c for c in report.columns}
+    cards = []
     for plot in report.plots.univariate:
         labels = [_label(label) for label in plot.labels]
         info = accuracy_of.get(plot.column)
@@ -168,12 +175,15 @@ def _figures(report: QualityReport) -> tuple[str, str, str, list[dict[str, Any]]
             {"type": "bar", "name": name, "x": labels, "y": getattr(plot, name), "marker": {"color": _COLORS[name]}}
             for name in ("training", "synthetic", "holdout")
         ]
-        uni.append(figure(data, {"title": {"text": title, "font": {"size": 13}}, "barmode": "group",
-                                 "xaxis": {"type": "category"}, "yaxis": {"tickformat": ".0%"},
-                                 "legend": {"orientation": "h", "y": 1.12}}, 300))
+        cards.append(figures.add(data, {"title": {"text": title, "font": {"size": 13}}, "barmode": "group",
+                                        "xaxis": {"type": "category"}, "yaxis": {"tickformat": ".0%"},
+                                        "legend": {"orientation": "h", "y": 1.12}}, 300))
+    return "".join(cards)
 
-    bi = []
-    for plot in report.plots.bivariate:
+
+def _bivariate_figures(plots: list[BivariatePlot], figures: _Figures) -> str:
+    cards = []
+    for plot in plots:
         rows = [_label(label) for label in plot.row_labels]
         cols = [_label(label) for label in plot.column_labels]
         first, second = (html.escape(c) for c in plot.columns)
@@ -184,32 +194,35 @@ def _figures(report: QualityReport) -> tuple[str, str, str, list[dict[str, Any]]
             title = f"{first} × {second}: {name}"
             if name == "synthetic":
                 title += f" (accuracy {_pct(plot.accuracy)}, ceiling {_pct(plot.accuracy_max)})"
-            bi.append(figure(data, {"title": {"text": title, "font": {"size": 13}},
-                                    "margin": {"l": 130, "r": 10, "t": 40, "b": 90},
-                                    "xaxis": {"type": "category", "title": {"text": second}, "automargin": True},
-                                    "yaxis": {"type": "category", "title": {"text": first}, "automargin": True}}, 380))
+            cards.append(figures.add(data, {"title": {"text": title, "font": {"size": 13}},
+                                            "margin": {"l": 130, "r": 10, "t": 40, "b": 90},
+                                            "xaxis": {"type": "category", "title": {"text": second},
+                                                      "automargin": True},
+                                            "yaxis": {"type": "category", "title": {"text": first},
+                                                      "automargin": True}}, 380))
+    return "".join(cards)
 
-    dist = ""
-    histogram = report.plots.distances
-    if histogram is not None:
-        centers = [(lo + hi) / 2 for lo, hi in zip(histogram.edges[:-1], histogram.edges[1:], strict=True)]
-        data = [
-            {"type": "scatter", "mode": "lines", "name": label, "x": centers, "y": getattr(histogram, key),
-             "line": {"color": color, "width": 2, "shape": "hvh"}}
-            for key, label, color in (
-                ("synthetic_training", "synthetic → training", _COLORS["synthetic"]),
-                ("synthetic_holdout", "synthetic → holdout", _COLORS["training"]),
-                ("holdout_training", "holdout → training (reference)", _COLORS["holdout"]),
-            )
-        ]
-        layout = {
-            "title": {"text": "Distance to closest record"},
-            "xaxis": {"title": {"text": "distance"}},
-            "yaxis": {"title": {"text": "share of rows"}, "tickformat": ".0%"},
-            "legend": {"orientation": "h", "y": 1.12},
-        }
-        dist = figure(data, layout, 360)
-    return "".join(uni), "".join(bi), dist, figures
+
+def _distance_figure(histogram: DistanceHistogram | None, figures: _Figures) -> str:
+    if histogram is None:
+        return ""
+    centers = [(lo + hi) / 2 for lo, hi in zip(histogram.edges[:-1], histogram.edges[1:], strict=True)]
+    data = [
+        {"type": "scatter", "mode": "lines", "name": label, "x": centers, "y": getattr(histogram, key),
+         "line": {"color": color, "width": 2, "shape": "hvh"}}
+        for key, label, color in (
+            ("synthetic_training", "synthetic → training", _COLORS["synthetic"]),
+            ("synthetic_holdout", "synthetic → holdout", _COLORS["training"]),
+            ("holdout_training", "holdout → training (reference)", _COLORS["holdout"]),
+        )
+    ]
+    layout = {
+        "title": {"text": "Distance to closest record"},
+        "xaxis": {"title": {"text": "distance"}},
+        "yaxis": {"title": {"text": "share of rows"}, "tickformat": ".0%"},
+        "legend": {"orientation": "h", "y": 1.12},
+    }
+    return figures.add(data, layout, 360)
 
 
 def _columns_table(report: QualityReport) -> str:
@@ -246,12 +259,27 @@ def _rules_table(report: QualityReport) -> str:
     return "<h2>Rule adherence (synthetic)</h2>" + _table(keys, rows)
 
 
-def render_html(report: QualityReport, gate_results: list[GateResult], *, title: str = "Synthetic data quality") -> str:
+def render_html(
+    report: QualityReport, path: str | Path, *, gates: Gates | None = None, title: str = "Synthetic data quality"
+) -> Path:
+    """Write the self-contained HTML page of ``report`` (plotly inlined, opens offline) to ``path``.
+
+    The gates (default: ``Gates()``) are checked here and shown at the top of the page.
+
+    >>> render_html(evaluate(training, holdout, synthetic), "quality.html")  # doctest: +SKIP
+    """
+    return write_text(path, _page(report, check_gates(report, gates), title=title))
+
+
+def _page(report: QualityReport, gate_results: list[GateResult], *, title: str) -> str:
     """The whole page as one string."""
     from plotly.offline import get_plotlyjs
 
     m = report.metadata
-    uni, bi, dist, figures = _figures(report)
+    figures = _Figures()
+    uni = _univariate_figures(report, figures)
+    bi = _bivariate_figures(report.plots.bivariate, figures)
+    dist = _distance_figure(report.plots.distances, figures)
     meta = (
         f"{m.rows_training:,} training, {m.rows_holdout:,} holdout, {m.rows_synthetic:,} synthetic rows; "
         f"{len(m.columns)} columns evaluated"
@@ -281,7 +309,7 @@ def render_html(report: QualityReport, gate_results: list[GateResult], *, title:
         body += ["<h2>Distances (privacy)</h2>", dist, _subsets_table(report)]
     body += ["<h2>Columns</h2>", _columns_table(report), _rules_table(report)]
     script = (
-        f"var figures={_json(figures)};"
+        f"var figures={_json(figures.specs)};"
         "figures.forEach(function(f){Plotly.newPlot(f.id,f.data,f.layout,{displayModeBar:false,responsive:true});});"
     )
     return (

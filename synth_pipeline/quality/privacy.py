@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import ColumnKind
-from synth_pipeline.quality.binning import column_values
+from synth_pipeline.columns import ORDERED_KINDS, ColumnKind
+from synth_pipeline.profile import column_values
 from synth_pipeline.quality.report import DistanceHistogram, Distances, SubsetShare
 
 MAX_ONE_HOT = 64
@@ -31,7 +31,6 @@ REFERENCE_ROWS = 10_000
 _BATCH_ELEMENTS = 1 << 24
 _TIE = 1e-9
 _FLOAT32_ERROR = 4e-6  # relative error bound of a float32 squared distance (generous)
-_NUMBER_KINDS = (ColumnKind.NUMERIC, ColumnKind.INTEGER, ColumnKind.DATETIME)
 
 
 def encode_tables(
@@ -44,7 +43,7 @@ def encode_tables(
     for column in columns:
         kind = kinds[column]
         values = {name: column_values(table[column], kind) for name, table in tables.items()}
-        if kind in _NUMBER_KINDS:
+        if kind in ORDERED_KINDS:
             encoded = _encode_number(values)
         else:
             encoded = _encode_labels(values, rng)
@@ -244,43 +243,48 @@ def compute_distances(
         SubsetShare(group=kind, columns=[columns[i] for i in members], dcr_share=share)
         for (kind, members), share in zip(groups, shares, strict=True)
     ]
-
-    def nndr_p5(found: Neighbours) -> float | None:
-        ratio = (found.closest[0] + 1e-8) / (found.second + 1e-8)
-        return None if np.isnan(ratio).any() else p5(ratio)
-
-    def p5(x: np.ndarray) -> float:
-        return float(np.quantile(x, 0.05))
-
-    dcr_t, dcr_h, dcr_ht = to_training.closest[0], to_holdout.closest[0], reference.closest[0]
+    closest = {"training": to_training, "holdout": to_holdout, "holdout_training": reference}
     section = Distances(
         n_rows=len(synthetic),
         dcr_share=max(shares),
         dcr_share_all_columns=shares[0],
         dcr_share_subsets=subsets,
-        dcr_training=float(dcr_t.mean()),
-        dcr_holdout=float(dcr_h.mean()),
-        dcr_training_p5=p5(dcr_t),
-        dcr_holdout_p5=p5(dcr_h),
-        dcr_holdout_training=float(dcr_ht.mean()),
-        dcr_holdout_training_p5=p5(dcr_ht),
-        nndr_training_p5=nndr_p5(to_training),
-        nndr_holdout_p5=nndr_p5(to_holdout),
-        nndr_holdout_training_p5=nndr_p5(reference),
+        **_distance_statistics(closest),
         ims_training=identical_share(tables["synthetic"], tables["training"]),
         ims_holdout=identical_share(tables["synthetic"], tables["holdout"]),
         ims_holdout_training=identical_share(tables["holdout"], tables["training"]),
     )
-    top = float(np.quantile(np.concatenate([dcr_t, dcr_h, dcr_ht]), 0.99)) or 1.0
+    return section, distance_histogram(*(found.closest[0] for found in closest.values()))
+
+
+def _distance_statistics(closest: dict[str, Neighbours]) -> dict[str, float | None]:
+    """Mean and 5th percentile of the closest distances, and the NNDR's 5th percentile, per comparison."""
+
+    def p5(x: np.ndarray) -> float:
+        return float(np.quantile(x, 0.05))
+
+    out: dict[str, float | None] = {}
+    for name, found in closest.items():
+        ratio = (found.closest[0] + 1e-8) / (found.second + 1e-8)
+        out[f"dcr_{name}"] = float(found.closest[0].mean())
+        out[f"dcr_{name}_p5"] = p5(found.closest[0])
+        out[f"nndr_{name}_p5"] = None if np.isnan(ratio).any() else p5(ratio)
+    return out
+
+
+def distance_histogram(
+    synthetic_training: np.ndarray, synthetic_holdout: np.ndarray, holdout_training: np.ndarray
+) -> DistanceHistogram:
+    """Shares of rows per bin of closest distance, on 30 bins shared by the three (the last holds the tail)."""
+    top = float(np.quantile(np.concatenate([synthetic_training, synthetic_holdout, holdout_training]), 0.99)) or 1.0
     edges = np.linspace(0.0, top, 31)
 
     def counts(x: np.ndarray) -> list[float]:
         return (np.histogram(np.clip(x, 0.0, top), bins=edges)[0] / max(len(x), 1)).round(6).tolist()
 
-    histogram = DistanceHistogram(
+    return DistanceHistogram(
         edges=edges.round(6).tolist(),
-        synthetic_training=counts(dcr_t),
-        synthetic_holdout=counts(dcr_h),
-        holdout_training=counts(dcr_ht),
+        synthetic_training=counts(synthetic_training),
+        synthetic_holdout=counts(synthetic_holdout),
+        holdout_training=counts(holdout_training),
     )
-    return section, histogram

@@ -1,20 +1,20 @@
 """The quality report: typed metrics, each a described pydantic field, so the JSON documents itself.
 
-A :class:`QualityReport` is what :func:`synth_pipeline.quality.evaluate` returns. Sections that were not
-computed (see ``evaluate(metrics=...)``) are ``None``. The report also carries :class:`PlotData`, the
-small binned summaries the HTML page draws; the page itself (``quality/html.py``) computes nothing.
+A :class:`QualityReport` is what :func:`synth_pipeline.quality.evaluate` returns: data only. Sections that
+were not computed (see ``evaluate(metrics=...)``) are ``None``. The report also carries :class:`PlotData`,
+the small binned summaries the HTML page draws; the page (:func:`synth_pipeline.quality.html.render_html`)
+computes nothing, and the publishing policy lives in :mod:`synth_pipeline.quality.gates`.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:  # pragma: no cover
-    from synth_pipeline.quality.gates import GateResult, Gates
+from synth_pipeline.io import write_text
 
 
 class _Model(BaseModel):
@@ -279,61 +279,41 @@ class QualityReport(_Model):
         return cls.model_validate_json(text)
 
     def save_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_json` to ``path`` and return it."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json(), encoding="utf-8")
-        return path
+        """Write :meth:`to_json` to ``path`` atomically and return it."""
+        return write_text(path, self.to_json())
+
+    @classmethod
+    def load_json(cls, path: str | Path) -> QualityReport:
+        """Read a report written by :meth:`save_json`."""
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
     def summary(self) -> dict[str, float]:
         """The headline numbers as a flat ``name -> float`` dict (Dagster metadata, snapshot catalog)."""
         out: dict[str, float] = {}
-
-        def put(name: str, value: float | None) -> None:
-            if value is not None and math.isfinite(value):
-                out[name] = float(value)
-
-        if self.accuracy is not None:
-            a = self.accuracy
-            for name in ("overall", "univariate", "bivariate", "trivariate"):
-                put(f"accuracy_{name}", getattr(a, name))
-                put(f"accuracy_{name}_max", getattr(a, f"{name}_max"))
-            if a.overall_max > 0:
-                put("accuracy_ratio", a.overall / a.overall_max)
-        if self.similarity is not None:
-            put("discriminator_auc_training_synthetic", self.similarity.discriminator_auc_training_synthetic)
-            put("discriminator_auc_training_holdout", self.similarity.discriminator_auc_training_holdout)
-            put("correlation_difference", self.similarity.correlation_difference)
-        if self.distances is not None:
-            d = self.distances
-            for name in ("dcr_share", "dcr_share_all_columns", "dcr_training", "dcr_holdout", "dcr_training_p5",
-                         "dcr_holdout_p5", "nndr_training_p5", "nndr_holdout_p5", "ims_training", "ims_holdout"):
-                put(name, getattr(d, name))
-        if self.utility is not None:
-            u = self.utility
-            for name in ("tstr_auc", "trtr_auc", "tstr_accuracy", "trtr_accuracy", "tstr_r2", "trtr_r2",
-                         "tstr_rmse", "trtr_rmse"):
-                put(name, getattr(u, name))
-        if self.diversity is not None:
-            put("distinct_rows_synthetic", self.diversity.distinct_rows_synthetic)
-        put("seconds", self.metadata.seconds)
+        for section, names in _SUMMARY_FIELDS:
+            part = getattr(self, section)
+            if part is None:
+                continue
+            for name in names:
+                value = getattr(part, name.removeprefix("accuracy_"))
+                if value is not None and math.isfinite(value):
+                    out[name] = float(value)
+            if section == "accuracy" and part.overall_max > 0:
+                out["accuracy_ratio"] = part.overall / part.overall_max
+        if math.isfinite(self.metadata.seconds):
+            out["seconds"] = float(self.metadata.seconds)
         return out
 
-    def check_gates(self, gates: Gates | None = None) -> list[GateResult]:
-        """Shortcut for :func:`synth_pipeline.quality.gates.check_gates`."""
-        from synth_pipeline.quality.gates import check_gates
 
-        return check_gates(self, gates)
-
-    def to_html(self, path: str | Path, *, gates: Gates | None = None, title: str = "Synthetic data quality") -> Path:
-        """Write the self-contained HTML report (plotly inlined, opens offline) to ``path``.
-
-        The gates (default: ``Gates()``) are checked here and shown at the top of the page.
-        """
-        from synth_pipeline.quality.gates import check_gates
-        from synth_pipeline.quality.html import render_html
-
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_html(self, check_gates(self, gates), title=title), encoding="utf-8")
-        return path
+# section -> the summary names read from it, in summary order ("accuracy_x" reads accuracy.x)
+_SUMMARY_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("accuracy", tuple(f"accuracy_{n}{m}" for n in ("overall", "univariate", "bivariate", "trivariate")
+                       for m in ("", "_max"))),
+    ("similarity", ("discriminator_auc_training_synthetic", "discriminator_auc_training_holdout",
+                    "correlation_difference")),
+    ("distances", ("dcr_share", "dcr_share_all_columns", "dcr_training", "dcr_holdout", "dcr_training_p5",
+                   "dcr_holdout_p5", "nndr_training_p5", "nndr_holdout_p5", "ims_training", "ims_holdout")),
+    ("utility", ("tstr_auc", "trtr_auc", "tstr_accuracy", "trtr_accuracy", "tstr_r2", "trtr_r2", "tstr_rmse",
+                 "trtr_rmse")),
+    ("diversity", ("distinct_rows_synthetic",)),
+)

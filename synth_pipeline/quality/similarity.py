@@ -1,7 +1,4 @@
-"""Similarity: a discriminator's AUC, association-matrix difference, KS and chi-squared per column.
-
-Also home of :func:`model_features`, the LightGBM feature matrix shared with the utility section.
-"""
+"""Similarity: a discriminator's AUC, association-matrix difference, KS and chi-squared per column."""
 
 from __future__ import annotations
 
@@ -10,39 +7,13 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import ColumnKind
-from synth_pipeline.quality.binning import ColumnBins, column_values
+from synth_pipeline.columns import ORDERED_KINDS, ColumnKind
+from synth_pipeline.profile import ColumnBins, column_values
+from synth_pipeline.quality.features import model_features
 from synth_pipeline.quality.report import Similarity
 
 DISCRIMINATOR_ROWS = 10_000
 DISCRIMINATOR_FOLDS = 3
-_NUMBER_KINDS = (ColumnKind.NUMERIC, ColumnKind.INTEGER, ColumnKind.DATETIME)
-
-
-def model_features(
-    columns: list[str], kinds: dict[str, ColumnKind], tables: list[pd.DataFrame]
-) -> tuple[list[np.ndarray], list[int]]:
-    """Float feature matrices for LightGBM (labels as codes over the tables' joint vocabulary).
-
-    Returns the matrices (one per table) and the indices of the categorical features.
-    """
-    parts: list[list[np.ndarray]] = [[] for _ in tables]
-    categorical = []
-    for j, column in enumerate(columns):
-        kind = kinds[column]
-        values = [column_values(table[column], kind) for table in tables]
-        if kind in _NUMBER_KINDS:
-            for part, v in zip(parts, values, strict=True):
-                part.append(v.astype(np.float64))
-        else:
-            categorical.append(j)
-            vocabulary = pd.Index(pd.unique(np.concatenate([pd.Series(v).dropna().to_numpy() for v in values])))
-            for part, v in zip(parts, values, strict=True):
-                codes = vocabulary.get_indexer(pd.Series(v).fillna("\x00").to_numpy()).astype(np.float64)
-                codes[pd.isna(v)] = np.nan
-                part.append(codes)
-    matrices = [np.column_stack(part) if part else np.empty((len(t), 0)) for part, t in zip(parts, tables, strict=True)]
-    return matrices, categorical
 
 
 def discriminator_auc(
@@ -106,37 +77,39 @@ def compute_similarity(
     features, categorical = model_features(
         columns, kinds, [tables["training"], tables["synthetic"], tables["holdout"]]
     )
-    auc_synthetic = discriminator_auc(features[0], features[1], categorical, seed)
-    auc_holdout = discriminator_auc(features[0], features[2], categorical, seed)
-
     upper = np.triu_indices(len(columns), k=1)
-    if len(upper[0]):
-        difference = float(np.abs(association["training"] - association["synthetic"])[upper].mean())
-        difference_holdout = float(np.abs(association["training"] - association["holdout"])[upper].mean())
-    else:
-        difference = difference_holdout = None
 
-    ks, ks_holdout, chi2, chi2_p, chi2_holdout = {}, {}, {}, {}, {}
-    for j, column in enumerate(columns):
-        kind = kinds[column]
-        if kind in _NUMBER_KINDS:
+    def difference(other: str) -> float | None:
+        if not len(upper[0]):
+            return None
+        return float(np.abs(association["training"] - association[other])[upper].mean())
+
+    return Similarity(
+        discriminator_auc_training_synthetic=discriminator_auc(features[0], features[1], categorical, seed),
+        discriminator_auc_training_holdout=discriminator_auc(features[0], features[2], categorical, seed),
+        correlation_difference=difference("synthetic"),
+        correlation_difference_holdout=difference("holdout"),
+        **_two_sample_statistics(kinds, tables, bins, codes),
+    )
+
+
+def _two_sample_statistics(
+    kinds: dict[str, ColumnKind], tables: dict[str, pd.DataFrame], bins: list[ColumnBins], codes: dict[str, np.ndarray]
+) -> dict[str, dict[str, float]]:
+    """KS per number or datetime column, chi-squared per label column (``kinds`` in column order), vs training."""
+    out: dict[str, dict[str, float]] = {
+        key: {} for key in ("ks_statistic", "ks_statistic_holdout", "chi2_statistic", "chi2_pvalue",
+                            "chi2_statistic_holdout")
+    }
+    for j, (column, kind) in enumerate(kinds.items()):
+        if kind in ORDERED_KINDS:
             t, s, h = (column_values(tables[name][column], kind) for name in ("training", "synthetic", "holdout"))
-            if (value := _ks(t, s)) is not None:
-                ks[column] = value
-            if (value := _ks(t, h)) is not None:
-                ks_holdout[column] = value
+            for key, other in (("ks_statistic", s), ("ks_statistic_holdout", h)):
+                if (value := _ks(t, other)) is not None:
+                    out[key][column] = value
         else:
             size = bins[j].size
-            chi2[column], chi2_p[column] = _chi2(codes["training"][:, j], codes["synthetic"][:, j], size)
-            chi2_holdout[column] = _chi2(codes["training"][:, j], codes["holdout"][:, j], size)[0]
-    return Similarity(
-        discriminator_auc_training_synthetic=auc_synthetic,
-        discriminator_auc_training_holdout=auc_holdout,
-        correlation_difference=difference,
-        correlation_difference_holdout=difference_holdout,
-        ks_statistic=ks,
-        ks_statistic_holdout=ks_holdout,
-        chi2_statistic=chi2,
-        chi2_pvalue=chi2_p,
-        chi2_statistic_holdout=chi2_holdout,
-    )
+            statistic, pvalue = _chi2(codes["training"][:, j], codes["synthetic"][:, j], size)
+            out["chi2_statistic"][column], out["chi2_pvalue"][column] = statistic, pvalue
+            out["chi2_statistic_holdout"][column] = _chi2(codes["training"][:, j], codes["holdout"][:, j], size)[0]
+    return out
