@@ -6,7 +6,7 @@ order::
 
     source = ingest(dataset, ConfiguredSource(dataset.source))
     halves = split(dataset, source.table)
-    trained = train(dataset, halves.training, source, models)
+    trained = train(dataset, halves.training, source.table, models, source_probe=source.probe)
     sampled = sample_snapshot(dataset, trained.model, models, warehouse)
     assessment = assess(dataset, halves.training, halves.holdout, sampled.table, trained.model, models,
                         warehouse.reports_dir(dataset.name))
@@ -143,35 +143,42 @@ def make_dataset_generator(dataset: DatasetConfig) -> Generator:
     )
 
 
-def train(dataset: DatasetConfig, training: pd.DataFrame, source: Ingested, model_store: ModelStore) -> TrainResult:
-    """Fit the configured generator on ``training``, measure drift against the previous model, save it."""
+def train(
+    dataset: DatasetConfig,
+    training: pd.DataFrame,
+    source: pd.DataFrame,
+    model_store: ModelStore,
+    *,
+    source_probe: dict[str, Any],
+) -> TrainResult:
+    """Fit the configured generator on ``training``, measure the source's drift from the previous model, save it.
+
+    ``source`` (the whole real table) is fingerprinted and scored against the
+    previous model's profile; ``source_probe`` is stored for the record.
+    """
     generator = make_dataset_generator(dataset).fit(training)
     profile = DriftProfile.from_table(training, generator.schema_)
+    fingerprint = fingerprint_table(source)
     previous_id = model_store.latest_id(dataset.name)
-    previous_profile = (
-        model_store.info(dataset.name, previous_id).metadata.get(DRIFT_PROFILE_KEY) if previous_id else None
-    )
-    drift = measure_drift(DriftProfile.from_dict(previous_profile), source.table) if previous_profile else None
-    info = model_store.save(
-        dataset.name,
-        generator,
-        {
-            "config_hash": dataset.config_hash(),
-            SOURCE_FINGERPRINT_KEY: source.fingerprint,
-            DRIFT_PROFILE_KEY: profile.to_dict(),
-            "source_probe": source.probe,
-            "training_rows": len(training),
-            "source_rows": len(source.table),
-        },
-    )
+    previous = model_store.info(dataset.name, previous_id).metadata.get(DRIFT_PROFILE_KEY) if previous_id else None
+    drift = measure_drift(DriftProfile.from_dict(previous), source) if previous is not None else None
+    metadata = {
+        "config_hash": dataset.config_hash(),
+        SOURCE_FINGERPRINT_KEY: fingerprint,
+        DRIFT_PROFILE_KEY: profile.to_dict(),
+        "source_probe": source_probe,
+        "training_rows": len(training),
+        "source_rows": len(source),
+    }
+    info = model_store.save(dataset.name, generator, metadata)
     record = ModelRecord(
         model_id=info.model_id,
         generator=generator.name,
-        source_rows=len(source.table),
-        source_fingerprint=source.fingerprint["content_hash"],
+        source_rows=len(source),
+        source_fingerprint=fingerprint["content_hash"],
         rules=generator.rules_.to_dicts(),
     )
-    return TrainResult(record, generator, info, profile, source.fingerprint, previous_id, drift)
+    return TrainResult(record, generator, info, profile, fingerprint, previous_id, drift)
 
 
 # -- sample ---------------------------------------------------------------------------------
