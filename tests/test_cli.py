@@ -134,6 +134,9 @@ def test_help_lists_run_and_the_core_commands(capsys):
 
 
 def test_the_core_command_imports_neither_dagster_nor_assets():
-    code = "import sys, synth_pipeline.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'assets')))"
+    code = (
+        "import sys, synth_pipeline.cli\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'assets')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert out.strip() == "[]"
