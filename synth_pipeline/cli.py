@@ -22,8 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from synth_pipeline.config import DEFAULT_GENERATOR, DEFAULT_WAREHOUSE
+from synth_pipeline.constraints import RuleSet
+from synth_pipeline.constraints.enforcement import check_rules
+from synth_pipeline.constraints.expectations import validate_rules
+from synth_pipeline.constraints.inference import infer_rules
 from synth_pipeline.errors import ConfigError, SynthPipelineError
+from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.registry import make_generator
+from synth_pipeline.io import read_table, write_batches, write_table
+from synth_pipeline.quality import evaluate
+from synth_pipeline.schema import apply_schema, infer_schema
+from synth_pipeline.warehouse import SnapshotStore
 
 log = logging.getLogger("synth_pipeline.cli")
 
@@ -75,14 +87,9 @@ def parse_rebalance(text: str) -> dict[str, dict[str, float]]:
 
 # -- commands ----------------------------------------------------------------------------
 def _fit(args: argparse.Namespace) -> int:
-    from synth_pipeline.generators.registry import make_generator
-    from synth_pipeline.io import read_table
-
     training = read_table(args.data)
     settings = {k: _setting_value(v) for k, v in _key_values(args.setting, option="--setting").items()}
     if args.rules:
-        from synth_pipeline.constraints import RuleSet
-
         settings["rules"] = RuleSet.from_yaml(Path(args.rules)).to_dicts()
     generator = make_generator(
         args.generator,
@@ -102,15 +109,9 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    from synth_pipeline.constraints import RuleSet
-    from synth_pipeline.io import read_table
-    from synth_pipeline.schema import infer_schema
-
     table = read_table(args.data)
     schema = infer_schema(table, _key_values(args.column_kind, option="--column-kind"))
     if args.action == "infer":
-        from synth_pipeline.constraints.inference import infer_rules
-
         rules = infer_rules(table, schema)
         text = rules.to_yaml(
             header=f"Rules that hold in every row of {args.data} ({len(table)} rows), proposed by synth-pipeline.\n"
@@ -124,9 +125,6 @@ def _rules(args: argparse.Namespace) -> int:
         return 0
     if not args.rules:
         raise ConfigError("rules check needs --rules FILE.yaml")
-    from synth_pipeline.constraints.enforcement import check_rules
-    from synth_pipeline.constraints.expectations import validate_rules
-    from synth_pipeline.schema import apply_schema
 
     rules = RuleSet.from_yaml(Path(args.rules))
     check_rules(rules, schema)
@@ -138,9 +136,6 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from synth_pipeline.generators.base import Generator
-    from synth_pipeline.io import read_table, write_batches
-
     generator = Generator.load(args.model_dir)
     seed_data = read_table(args.seed_data) if args.seed_data else None
     rebalance = parse_rebalance(args.rebalance) if args.rebalance else None
@@ -168,9 +163,6 @@ def _logged(batches: Any, total: int) -> Any:
 
 
 def _impute(args: argparse.Namespace) -> int:
-    from synth_pipeline.generators.base import Generator
-    from synth_pipeline.io import read_table, write_table
-
     generator = Generator.load(args.model_dir)
     data = read_table(args.data)
     filled = generator.impute(data, random_state=args.seed)
@@ -180,9 +172,6 @@ def _impute(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from synth_pipeline.io import read_table
-    from synth_pipeline.quality import evaluate
-
     report = evaluate(
         read_table(args.training),
         read_table(args.holdout),
@@ -201,18 +190,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from synth_pipeline.io import read_table
-    from synth_pipeline.schema import infer_schema
-
     schema = infer_schema(read_table(args.data), _key_values(args.column_kind, option="--column-kind"))
     print(schema.describe().to_string(index=False))
     return 0
 
 
 def _snapshots(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from synth_pipeline.warehouse import SnapshotStore
 
     store = SnapshotStore(args.warehouse)
     if args.action == "list":

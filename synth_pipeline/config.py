@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from synth_pipeline.columns import ColumnKind, validate_dataset_name
 from synth_pipeline.constraints.rules import Rule
 from synth_pipeline.errors import ConfigError
+from synth_pipeline.generators.registry import check_generator_settings
 from synth_pipeline.quality.gates import Gates
 
 DEFAULT_WAREHOUSE = ".synth/warehouse.duckdb"
@@ -81,8 +82,6 @@ class GeneratorConfig(_Strict):
     @model_validator(mode="after")
     def _known(self) -> GeneratorConfig:
         # checks the name and the settings without importing the generator (argn imports torch)
-        from synth_pipeline.generators.registry import check_generator_settings
-
         try:
             check_generator_settings(self.name, self.settings)
         except ConfigError as error:
