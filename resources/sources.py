@@ -6,7 +6,6 @@ Each is a thin wrapper over the core's :class:`synth_pipeline.sources.Configured
 one a dataset's ``source:`` setting names.
 """
 
-
 from dagster import ConfigurableResource
 
 from synth_pipeline.config import SimulatedSource, SourceConfig

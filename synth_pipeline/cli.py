@@ -32,7 +32,7 @@ from synth_pipeline.constraints.inference import infer_rules
 from synth_pipeline.errors import ConfigError, SynthPipelineError
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
-from synth_pipeline.io import read_table, write_batches, write_table
+from synth_pipeline.io import read_table, write_batches, write_table, write_text
 from synth_pipeline.quality import evaluate
 from synth_pipeline.schema import apply_schema, infer_schema
 from synth_pipeline.warehouse import SnapshotStore
@@ -118,7 +118,7 @@ def _rules(args: argparse.Namespace) -> int:
             "Review them: delete what is a coincidence, set blocking: false for warnings."
         )
         if args.out:
-            Path(args.out).write_text(text)
+            write_text(args.out, text)
             print(f"wrote {len(rules)} rules to {args.out}")
         else:
             print(text, end="")

@@ -133,6 +133,18 @@ def test_crash_during_publish_leaves_the_warehouse_unchanged(tmp_path):
     assert "churn__v2" not in tables
 
 
+def publish_alone(config):
+    """Materialize only published_snapshot, over whatever its inputs hold in the private store."""
+    defs = build_definitions(config)
+    return materialize(
+        list(defs.assets),
+        selection=[AssetKey(["churn", "published_snapshot"])],
+        resources=defs.resources,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
 def test_publishing_refuses_a_table_its_quality_report_did_not_judge(tmp_path):
     """published_snapshot alone, over a synthetic table changed after its quality report: nothing is published."""
     config = make_config(tmp_path)
@@ -141,14 +153,7 @@ def test_publishing_refuses_a_table_its_quality_report_did_not_judge(tmp_path):
     synthetic = pd.read_parquet(tables / "synthetic.parquet")
     synthetic.loc[0, "monthly_charges"] = 1e6  # one cell changed: not the table the report judged
     synthetic.to_parquet(tables / "synthetic.parquet", index=False)
-    defs = build_definitions(config)
-    result = materialize(
-        list(defs.assets),
-        selection=[AssetKey(["churn", "published_snapshot"])],
-        resources=defs.resources,
-        instance=DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    result = publish_alone(config)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "not the one its quality report judged" in failure.event_specific_data.error.message
@@ -160,13 +165,7 @@ def test_publishing_refuses_a_table_its_quality_report_did_not_judge(tmp_path):
     report["synthetic_hash"] = content_hash(synthetic)
     report["gate_results"][0].update(passed=False, blocking=True)
     (tables / "quality_report.json").write_text(json.dumps(report))
-    result = materialize(
-        list(defs.assets),
-        selection=[AssetKey(["churn", "published_snapshot"])],
-        resources=defs.resources,
-        instance=DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    result = publish_alone(config)
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     gate = report["gate_results"][0]["name"]
     assert f"blocking quality gates failed, not publishing: ['{gate}']" in failure.event_specific_data.error.message
