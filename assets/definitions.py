@@ -1,21 +1,33 @@
 """Build the Dagster ``Definitions`` from a pipeline config: one asset group per dataset."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from assets.checks import build_quality_check
-from assets.lifecycle import asset_key, build_lifecycle_assets
+from assets.lifecycle import build_lifecycle_assets
+from assets.metadata import asset_key
 from assets.rule_checks import build_rule_check
 from assets.schedules import build_schedules
 from assets.sensors import build_drift_sensor
-from resources import PrivateParquetIOManager, PrivateStoreResource, WarehouseResource
+from resources import (
+    PrivateParquetIOManager,
+    PrivateStoreResource,
+    WarehouseResource,
+    source_resource,
+    source_resource_key,
+)
 from synth_pipeline.config import DatasetConfig, PipelineConfig
 
 
 def lifecycle_job_name(dataset: str) -> str:
+    """The name of a dataset's full lifecycle job."""
     return f"{dataset}_lifecycle"
 
 
 def refresh_job_name(dataset: str) -> str:
+    """The name of a dataset's refresh job (sample, check and publish from the current model)."""
     return f"{dataset}_refresh"
 
 
@@ -29,15 +41,22 @@ def build_dataset_jobs(dataset: DatasetConfig) -> list:
     )
     refresh = define_asset_job(
         refresh_job_name(name),
-        selection=AssetSelection.assets(asset_key(name, "synthetic"), asset_key(name, "published_snapshot")),
+        selection=AssetSelection.assets(
+            *(asset_key(name, step) for step in ("synthetic", "quality_report", "published_snapshot"))
+        ),
         description=f"{name}: sample a new snapshot from the current model, check and publish (no retraining).",
     )
     return [lifecycle, refresh]
 
 
-def build_definitions(config: PipelineConfig) -> Definitions:
-    """Assets, checks and jobs for every dataset of ``config``, with the stores it names."""
+def build_definitions(config: PipelineConfig, *, resources: Mapping[str, Any] | None = None) -> Definitions:
+    """Assets, checks and jobs for every dataset of ``config``, with the stores and sources it names.
+
+    ``resources`` replaces resources by key (e.g. ``{"churn_source": FileSourceResource(path=...)}``),
+    for a deployment or a test that points them elsewhere.
+    """
     assets, checks, jobs, sensors, schedules = [], [], [], [], []
+    sources = {source_resource_key(name): source_resource(dataset.source) for name, dataset in config.datasets.items()}
     for dataset in config.datasets.values():
         assets += build_lifecycle_assets(dataset)
         checks.append(build_quality_check(dataset))
@@ -55,9 +74,11 @@ def build_definitions(config: PipelineConfig) -> Definitions:
         sensors=sensors,
         schedules=schedules,
         resources={
+            **sources,
             "warehouse": WarehouseResource(path=config.warehouse),
             "private": PrivateStoreResource(root=config.private_dir),
             "private_io": PrivateParquetIOManager(root=config.private_dir),
+            **(resources or {}),
         },
         # Steps are short and share big imports (torch): one process beats a subprocess per step.
         executor=in_process_executor,

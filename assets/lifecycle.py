@@ -1,179 +1,130 @@
-"""The assets of one dataset: source -> (training, holdout) -> generator_model -> synthetic -> published_snapshot.
+"""The assets of one dataset, one lifecycle step each.
 
-Each asset calls the core library and attaches metadata so the Dagster UI
-tells the story. Tables travel between assets as Parquet in the private store
-(``PrivateParquetIOManager``); only ``published_snapshot`` writes to the
-warehouse, and only a synthetic table whose quality gates passed.
+The graph: source -> training, holdout -> generator_model -> synthetic -> quality_report -> published_snapshot.
+
+Each asset calls one step of :mod:`synth_pipeline.lifecycle` and attaches
+metadata so the Dagster UI tells the story. Tables travel between assets as
+Parquet in the private store, records (the model, the assessment) as JSON
+(``PrivateParquetIOManager``). Only ``published_snapshot`` writes to the
+warehouse, and the core's ``publish`` refuses a table that is not the one the
+``quality_report`` judged, or whose verdict is not a pass.
 """
-
-import json
-import time
 
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetIn,
-    AssetKey,
     AssetOut,
     AssetsDefinition,
     Failure,
     MaterializeResult,
-    MetadataValue,
     Output,
     asset,
     multi_asset,
 )
 
 from assets.log_forwarding import forward_logs
-from resources import PrivateStoreResource, WarehouseResource
-from synth_pipeline.config import DatasetConfig
-from synth_pipeline.drift import (
-    DRIFT_PROFILE_KEY,
-    SOURCE_FINGERPRINT_KEY,
-    DriftProfile,
-    fingerprint_table,
-    measure_drift,
+from assets.metadata import (
+    IO_MANAGER,
+    assessment_metadata,
+    asset_key,
+    ingested_metadata,
+    model_metadata,
+    published_metadata,
+    sampled_metadata,
+    table_metadata,
 )
-from synth_pipeline.pipeline import load_source, make_dataset_generator, snapshot_seed
-from synth_pipeline.schema import Schema
-from synth_pipeline.sources import source_probe
-from synth_pipeline.split import split_holdout
-
-IO_MANAGER = "private_io"
+from resources import PrivateStoreResource, WarehouseResource, source_resource_key
+from synth_pipeline import lifecycle
+from synth_pipeline.config import DatasetConfig
+from synth_pipeline.lifecycle import Assessment, ModelRecord, PublishRefusedError
 
 
-def asset_key(dataset: str, step: str) -> AssetKey:
-    return AssetKey([dataset, step])
-
-
-def _schema_markdown(schema: Schema) -> MetadataValue:
-    lines = ["| column | kind | missing | why |", "|---|---|---|---|"]
-    lines += [
-        f"| {c.name} | {c.kind.value} | {'yes' if c.has_missing else 'no'} | {c.reason} |" for c in schema.columns
-    ]
-    return MetadataValue.md("\n".join(lines))
-
-
-def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
-    """The five lifecycle assets of one dataset, in the dataset's asset group."""
-    name = dataset.name
-    key = lambda step: asset_key(name, step)  # noqa: E731
+def source_asset(dataset: DatasetConfig) -> AssetsDefinition:
+    """The real table, read through the dataset's source resource and kept in the private store."""
+    source_key = source_resource_key(dataset.name)
 
     @asset(
-        key=key("source"),
-        group_name=name,
+        key=asset_key(dataset.name, "source"),
+        group_name=dataset.name,
         io_manager_key=IO_MANAGER,
+        required_resource_keys={source_key},
         description=f"The real table ({dataset.source.describe()}), kept in the private store.",
     )
     def source(context: AssetExecutionContext) -> pd.DataFrame:
-        started = time.perf_counter()
         with forward_logs(context):
-            table, schema = load_source(dataset)
-        fingerprint = fingerprint_table(table)
-        context.add_output_metadata(
-            {
-                "rows": len(table),
-                "columns": table.shape[1],
-                "seconds": round(time.perf_counter() - started, 3),
-                "content_hash": fingerprint["content_hash"],
-                "probe": MetadataValue.json(source_probe(dataset.source)),
-                "schema": _schema_markdown(schema),
-            }
-        )
-        return table
+            ingested = lifecycle.ingest(dataset, getattr(context.resources, source_key).reader())
+        context.add_output_metadata(ingested_metadata(ingested))
+        return ingested.table
+
+    return source
+
+
+def split_asset(dataset: DatasetConfig) -> AssetsDefinition:
+    """The training and holdout halves of the source."""
+    name = dataset.name
 
     @multi_asset(
         name=f"{name}__split",
         group_name=name,
-        ins={"source": AssetIn(key("source"))},
+        ins={"source": AssetIn(asset_key(name, "source"))},
         outs={
             "training": AssetOut(
-                key=key("training"), io_manager_key=IO_MANAGER, description="The rows the generator learns from."
+                key=asset_key(name, "training"),
+                io_manager_key=IO_MANAGER,
+                description="The rows the generator learns from.",
             ),
             "holdout": AssetOut(
-                key=key("holdout"),
+                key=asset_key(name, "holdout"),
                 io_manager_key=IO_MANAGER,
                 description="Rows the generator never sees: the yardstick for fidelity and privacy.",
             ),
         },
     )
     def split(context: AssetExecutionContext, source: pd.DataFrame):
-        training, holdout = split_holdout(
-            source,
-            fraction=dataset.holdout.fraction,
-            random_state=dataset.holdout.seed,
-            stratify=dataset.holdout.stratify,
-        )
-        context.log.info(f"{name}: {len(training)} training rows, {len(holdout)} holdout rows")
-        yield Output(training, "training", metadata={"rows": len(training), "columns": training.shape[1]})
-        yield Output(holdout, "holdout", metadata={"rows": len(holdout), "columns": holdout.shape[1]})
+        halves = lifecycle.split(dataset, source)
+        context.log.info(f"{name}: {len(halves.training)} training rows, {len(halves.holdout)} holdout rows")
+        yield Output(halves.training, "training", metadata=table_metadata(halves.training))
+        yield Output(halves.holdout, "holdout", metadata=table_metadata(halves.holdout))
+
+    return split
+
+
+def generator_model_asset(dataset: DatasetConfig) -> AssetsDefinition:
+    """The generator trained on the training rows and saved in the model store (its record travels as JSON)."""
+    name = dataset.name
+    source_key = source_resource_key(name)
 
     @asset(
-        key=key("generator_model"),
+        key=asset_key(name, "generator_model"),
         group_name=name,
         io_manager_key=IO_MANAGER,
-        ins={"training": AssetIn(key("training")), "source": AssetIn(key("source"))},
+        ins={"training": AssetIn(asset_key(name, "training")), "source": AssetIn(asset_key(name, "source"))},
+        # resources by key: the source resource's key is per dataset, so it cannot be a typed parameter
+        required_resource_keys={source_key, "private"},
         description=f"The {dataset.generator.name} generator trained on the training rows, in the model store.",
     )
-    def generator_model(
-        context: AssetExecutionContext, training: pd.DataFrame, source: pd.DataFrame, private: PrivateStoreResource
-    ) -> dict:
-        generator = make_dataset_generator(dataset)
+    def generator_model(context: AssetExecutionContext, training: pd.DataFrame, source: pd.DataFrame) -> dict:
+        probe = getattr(context.resources, source_key).reader().probe()
+        models = context.resources.private.models()
         with forward_logs(context):
-            generator.fit(training)
-        profile = DriftProfile.from_table(training, generator.schema_)
-        fingerprint = fingerprint_table(source)
-        # How far this source moved from what the previous model learned: per-column PSI in the UI.
-        drift_metadata = {}
-        models = private.models()
-        previous = models.latest_id(name)
-        previous_profile = models.info(name, previous).metadata.get(DRIFT_PROFILE_KEY) if previous else None
-        if previous_profile is not None:
-            report = measure_drift(DriftProfile.from_dict(previous_profile), source)
-            drift_metadata = {
-                "previous_model_id": previous,
-                "drift_max_psi": round(report.max_psi, 4),
-                "drift_summary": report.summary,
-                "drift_vs_previous_model": MetadataValue.json(report.as_metadata()),
-            }
-        info = models.save(
-            name,
-            generator,
-            {
-                "config_hash": dataset.config_hash(),
-                SOURCE_FINGERPRINT_KEY: fingerprint,
-                DRIFT_PROFILE_KEY: profile.to_dict(),
-                "source_probe": source_probe(dataset.source),
-                "training_rows": len(training),
-                "source_rows": len(source),
-            },
-        )
-        context.add_output_metadata(
-            {
-                "model_id": info.model_id,
-                "generator": generator.name,
-                "fit_seconds": round(generator.fit_seconds_, 2),
-                "rules": len(generator.rules_),
-                "training_rows": len(training),
-                "path": MetadataValue.path(str(info.path)),
-                **drift_metadata,
-            }
-        )
-        return {
-            "model_id": info.model_id,
-            "generator": generator.name,
-            "source_rows": len(source),
-            "source_fingerprint": fingerprint["content_hash"],
-            # the effective rules (declared + inferred) the model honours: the rule check validates these
-            "rules": generator.rules_.to_dicts(),
-        }
+            trained = lifecycle.train(dataset, training, source, models, source_probe=probe)
+        context.add_output_metadata(model_metadata(trained, len(training)))
+        return trained.model.model_dump()
+
+    return generator_model
+
+
+def synthetic_asset(dataset: DatasetConfig) -> AssetsDefinition:
+    """The next snapshot's rows, sampled from the current model."""
+    name = dataset.name
 
     @asset(
-        key=key("synthetic"),
+        key=asset_key(name, "synthetic"),
         group_name=name,
         io_manager_key=IO_MANAGER,
-        ins={"generator_model": AssetIn(key("generator_model"))},
-        description="Rows sampled from the current model; checked by the quality gates before publishing.",
+        ins={"generator_model": AssetIn(asset_key(name, "generator_model"))},
+        description="Rows sampled from the current model; judged by quality_report before publishing.",
     )
     def synthetic(
         context: AssetExecutionContext,
@@ -181,81 +132,91 @@ def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
         private: PrivateStoreResource,
         warehouse: WarehouseResource,
     ) -> pd.DataFrame:
-        generator, _ = private.models().load(name, generator_model["model_id"])
-        version = (warehouse.store().latest_version(name, passing_only=False) or 0) + 1
-        n_rows = dataset.rows or generator_model["source_rows"]
-        seed = snapshot_seed(dataset.seed, version)
-        started = time.perf_counter()
+        model = ModelRecord.model_validate(generator_model)
         with forward_logs(context):
-            table, enforcement = generator.sample(n_rows, random_state=seed, return_report=True)
-        seconds = time.perf_counter() - started
-        context.add_output_metadata(
-            {
-                "rows": len(table),
-                "columns": table.shape[1],
-                "model_id": generator_model["model_id"],
-                "sampling_seed": seed,
-                "sample_seconds": round(seconds, 3),
-                "rows_per_second": round(len(table) / max(seconds, 1e-9)),
-            }
-        )
-        if enforcement is not None:
-            # how many rows the rules made the generator redraw or repair
-            context.add_output_metadata({"rule_enforcement": MetadataValue.json(enforcement)})
-        return table
+            sampled = lifecycle.sample_snapshot(dataset, model, private.models(), warehouse.store())
+        context.add_output_metadata(sampled_metadata(sampled))
+        return sampled.table
+
+    return synthetic
+
+
+def quality_report_asset(dataset: DatasetConfig) -> AssetsDefinition:
+    """The verdict on the synthetic table: QA report, gate and rule results, the content hash of the rows judged."""
+    name = dataset.name
 
     @asset(
-        key=key("published_snapshot"),
+        key=asset_key(name, "quality_report"),
         group_name=name,
-        ins={"synthetic": AssetIn(key("synthetic")), "generator_model": AssetIn(key("generator_model"))},
+        io_manager_key=IO_MANAGER,
+        ins={
+            "synthetic": AssetIn(asset_key(name, "synthetic")),
+            "training": AssetIn(asset_key(name, "training")),
+            "holdout": AssetIn(asset_key(name, "holdout")),
+            "generator_model": AssetIn(asset_key(name, "generator_model")),
+        },
+        description="Holdout-based accuracy and privacy of the synthetic table, its gates and rules; checked by the "
+        "blocking quality_gates (and rule_adherence) checks.",
+    )
+    def quality_report(
+        context: AssetExecutionContext,
+        synthetic: pd.DataFrame,
+        training: pd.DataFrame,
+        holdout: pd.DataFrame,
+        generator_model: dict,
+        private: PrivateStoreResource,
+        warehouse: WarehouseResource,
+    ) -> dict:
+        model, reports = ModelRecord.model_validate(generator_model), warehouse.store().reports_dir(name)
+        with forward_logs(context):
+            assessment = lifecycle.assess(dataset, training, holdout, synthetic, model, private.models(), reports)
+        context.add_output_metadata(assessment_metadata(assessment))
+        return assessment.to_record()
+
+    return quality_report
+
+
+def published_snapshot_asset(dataset: DatasetConfig) -> AssetsDefinition:
+    """The synthetic table published to the warehouse, if it is the one its quality_report judged and passed."""
+    name = dataset.name
+
+    @asset(
+        key=asset_key(name, "published_snapshot"),
+        group_name=name,
+        ins={
+            "quality_report": AssetIn(asset_key(name, "quality_report")),
+            "synthetic": AssetIn(asset_key(name, "synthetic")),
+            "generator_model": AssetIn(asset_key(name, "generator_model")),
+        },
         description="The synthetic table published to the warehouse as a new version, with its lineage.",
     )
     def published_snapshot(
         context: AssetExecutionContext,
+        quality_report: dict,
         synthetic: pd.DataFrame,
         generator_model: dict,
-        private: PrivateStoreResource,
         warehouse: WarehouseResource,
     ) -> MaterializeResult:
-        record_path = private.quality_record(name)
-        record = json.loads(record_path.read_text()) if record_path.is_file() else None
-        if record is None or record.get("synthetic_hash") != fingerprint_table(synthetic)["content_hash"]:
-            raise Failure(f"{name}: the synthetic table has not passed through the quality gates; run its check first")
-        if not record["passed"]:
-            raise Failure(f"{name}: blocking quality gates failed, not publishing: {record['failed']}")
-        store = warehouse.store()
-        info = store.publish(
-            name,
-            synthetic,
-            {
-                "source_fingerprint": generator_model["source_fingerprint"],
-                "generator": generator_model["generator"],
-                "model_id": generator_model["model_id"],
-                "config_hash": dataset.config_hash(),
-                "accuracy": record["qa_summary"].get("accuracy_overall"),
-                "dcr_share": record["qa_summary"].get("dcr_share"),
-                "gates_passed": True,
-                "gate_results": record["gate_results"],
-                "qa_summary": record["qa_summary"],
-                "report_path": record["report_path"],
-            },
-        )
-        removed = []
-        if dataset.retention.keep_last or dataset.retention.keep_days:
-            removed = store.apply_retention(
-                name, keep_last=dataset.retention.keep_last, keep_days=dataset.retention.keep_days
-            )
+        assessment, model = Assessment.from_record(quality_report), ModelRecord.model_validate(generator_model)
+        try:
+            published = lifecycle.publish(dataset, assessment, synthetic, model, warehouse.store())
+        except PublishRefusedError as error:
+            raise Failure(str(error)) from None
+        info = published.info
         context.log.info(f"{name}: published version {info.version} ({info.row_count} rows) to {warehouse.path}")
-        return MaterializeResult(
-            metadata={
-                "version": info.version,
-                "table": info.table_name,
-                "rows": info.row_count,
-                "warehouse": MetadataValue.path(str(warehouse.path)),
-                "model_id": generator_model["model_id"],
-                "removed_versions": MetadataValue.json(removed),
-                "report": MetadataValue.path(record["report_path"]),
-            }
-        )
+        return MaterializeResult(metadata=published_metadata(published, assessment, model.model_id))
 
-    return [source, split, generator_model, synthetic, published_snapshot]
+    return published_snapshot
+
+
+def build_lifecycle_assets(dataset: DatasetConfig) -> list[AssetsDefinition]:
+    """The lifecycle assets of one dataset, in the dataset's asset group."""
+    factories = (
+        source_asset,
+        split_asset,
+        generator_model_asset,
+        synthetic_asset,
+        quality_report_asset,
+        published_snapshot_asset,
+    )
+    return [factory(dataset) for factory in factories]

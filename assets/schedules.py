@@ -11,18 +11,16 @@ schedule; the drift sensor still watches it.
 """
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 
 from synth_pipeline.config import DatasetConfig
+from synth_pipeline.drift_decision import TAG_PREFIX
 from synth_pipeline.errors import ConfigError
-
-TAG_PREFIX = "synth_pipeline"
 
 
 def _check_timezone(dataset_cfg: DatasetConfig) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     timezone = dataset_cfg.schedules.timezone
     try:
         ZoneInfo(timezone)

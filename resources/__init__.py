@@ -1,8 +1,9 @@
-"""Dagster resources: the published warehouse, the private store, and the IO manager between assets.
+"""Dagster resources: the sources, the published warehouse, the private store, and the IO manager between assets.
 
 Two stores, never mixed: :class:`WarehouseResource` is what consumers read
 (synthetic snapshots and their catalog only); :class:`PrivateStoreResource`
-holds the real tables, the models and the QA bookkeeping.
+holds the real tables and the models. Each resource is a thin wrapper that
+hands the core object (a store, a source reader) to the lifecycle steps.
 """
 
 import json
@@ -12,8 +13,16 @@ from typing import Any
 import pandas as pd
 from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext
 
+from resources.sources import (
+    FileSourceResource,
+    SimulatedSourceResource,
+    SourceResource,
+    SqlSourceResource,
+    source_resource,
+    source_resource_key,
+)
 from synth_pipeline.config import DEFAULT_PRIVATE_DIR, DEFAULT_WAREHOUSE
-from synth_pipeline.io import write_table
+from synth_pipeline.io import write_table, write_text
 from synth_pipeline.model_store import ModelStore
 from synth_pipeline.warehouse import SnapshotStore
 
@@ -25,24 +34,18 @@ class WarehouseResource(ConfigurableResource):
     lock_timeout_seconds: float = 60.0
 
     def store(self) -> SnapshotStore:
+        """The core's warehouse object."""
         return SnapshotStore(self.path, lock_timeout_seconds=self.lock_timeout_seconds)
-
-    def reports_dir(self, dataset: str) -> Path:
-        """QA reports are published beside the snapshots they judge."""
-        return Path(self.path).parent / "reports" / dataset
 
 
 class PrivateStoreResource(ConfigurableResource):
-    """The private work area: real tables, trained models, QA bookkeeping."""
+    """The private work area: real tables and trained models."""
 
     root: str = DEFAULT_PRIVATE_DIR
 
     def models(self) -> ModelStore:
+        """The core's model store."""
         return ModelStore(Path(self.root) / "models")
-
-    def quality_record(self, dataset: str) -> Path:
-        """Where the quality check leaves its verdict on the current synthetic table for publishing."""
-        return Path(self.root) / "quality" / f"{dataset}.json"
 
 
 class PrivateParquetIOManager(ConfigurableIOManager):
@@ -63,10 +66,7 @@ class PrivateParquetIOManager(ConfigurableIOManager):
         if isinstance(obj, pd.DataFrame):
             write_table(obj, base.with_suffix(".parquet"))
         elif isinstance(obj, dict):
-            base.parent.mkdir(parents=True, exist_ok=True)
-            tmp = base.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(obj, indent=1, default=str))
-            tmp.replace(base.with_suffix(".json"))
+            write_text(base.with_suffix(".json"), json.dumps(obj, indent=1, default=str))
         elif obj is not None:
             raise TypeError(f"{context.asset_key.to_user_string()}: cannot store a {type(obj).__name__}")
 
@@ -82,4 +82,14 @@ class PrivateParquetIOManager(ConfigurableIOManager):
         )
 
 
-__all__ = ["PrivateParquetIOManager", "PrivateStoreResource", "WarehouseResource"]
+__all__ = [
+    "FileSourceResource",
+    "PrivateParquetIOManager",
+    "PrivateStoreResource",
+    "SimulatedSourceResource",
+    "SourceResource",
+    "SqlSourceResource",
+    "WarehouseResource",
+    "source_resource",
+    "source_resource_key",
+]

@@ -33,9 +33,10 @@ _EXPORTS = {
     "PipelineConfig": "synth_pipeline.config",
     "DatasetConfig": "synth_pipeline.config",
     "read_table": "synth_pipeline.io",
-    "read_source": "synth_pipeline.io",
+    "read_source": "synth_pipeline.sources",
+    "ConfiguredSource": "synth_pipeline.sources",
     "write_table": "synth_pipeline.io",
-    "ColumnKind": "synth_pipeline.schema",
+    "ColumnKind": "synth_pipeline.columns",
     "Schema": "synth_pipeline.schema",
     "infer_schema": "synth_pipeline.schema",
     "split_holdout": "synth_pipeline.split",
@@ -58,12 +59,23 @@ _EXPORTS = {
     "infer_rules": "synth_pipeline.constraints.inference",
     "validate_rules": "synth_pipeline.constraints.expectations",
     "build_suite": "synth_pipeline.constraints.expectations",
+    # the lifecycle steps (the Dagster assets call these)
+    "ingest": "synth_pipeline.lifecycle",
+    "train": "synth_pipeline.lifecycle",
+    "sample_snapshot": "synth_pipeline.lifecycle",
+    "assess": "synth_pipeline.lifecycle",
+    "publish": "synth_pipeline.lifecycle",
+    "Assessment": "synth_pipeline.lifecycle",
+    "PublishRefusedError": "synth_pipeline.lifecycle",
     # snapshots, models, drift
     "SnapshotStore": "synth_pipeline.warehouse",
     "ModelStore": "synth_pipeline.model_store",
     "DriftProfile": "synth_pipeline.drift",
     "measure_drift": "synth_pipeline.drift",
     "fingerprint_table": "synth_pipeline.drift",
+    "check_source": "synth_pipeline.drift_decision",
+    "DriftDecision": "synth_pipeline.drift_decision",
+    "SchemaChangeError": "synth_pipeline.drift_decision",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -2,6 +2,12 @@
 
 Every user mistake ends in one line ``error: ...`` and exit status 2; a quality
 gate that blocks publishing exits with status 1.
+
+This module is the core's part of the command: a table of commands (name ->
+its arguments and what it does), the parser built from a table, and
+:func:`main`. The ``run`` command executes the Dagster lifecycle job, so it
+lives in the Dagster layer (``assets.cli``), which adds it to this table; the
+console script is ``assets.cli:main``.
 """
 
 from __future__ import annotations
@@ -11,23 +17,38 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from synth_pipeline.config import DEFAULT_GENERATOR, DEFAULT_WAREHOUSE
+from synth_pipeline.constraints import RuleSet
+from synth_pipeline.constraints.enforcement import check_rules
+from synth_pipeline.constraints.expectations import validate_rules
+from synth_pipeline.constraints.inference import infer_rules
 from synth_pipeline.errors import ConfigError, SynthPipelineError
+from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.registry import make_generator
+from synth_pipeline.io import read_table, write_batches, write_table, write_text
+from synth_pipeline.quality import evaluate
+from synth_pipeline.schema import apply_schema, infer_schema
+from synth_pipeline.warehouse import SnapshotStore
 
 log = logging.getLogger("synth_pipeline.cli")
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+DESCRIPTION = __doc__.splitlines()[0]
 
 
-def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
-    def register(function: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-        COMMANDS[name] = function
-        return function
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its help line, the arguments it takes, and what it does (returns the exit status)."""
 
-    return register
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    execute: Callable[[argparse.Namespace], int]
 
 
 def _key_values(items: Sequence[str] | None, *, option: str) -> dict[str, str]:
@@ -65,64 +86,10 @@ def parse_rebalance(text: str) -> dict[str, dict[str, float]]:
 
 
 # -- commands ----------------------------------------------------------------------------
-@command("run")
-def _run(args: argparse.Namespace) -> int:
-    from dagster import DagsterInstance
-
-    from assets.definitions import build_definitions, lifecycle_job_name
-    from synth_pipeline.config import load_config
-    from synth_pipeline.warehouse import SnapshotStore
-
-    config = load_config(args.config)
-    names = [args.dataset] if args.dataset else list(config.datasets)
-    unknown = [n for n in names if n not in config.datasets]
-    if unknown:
-        raise ConfigError(f"--dataset {unknown[0]!r} is not in {args.config}; it declares {', '.join(config.datasets)}")
-    defs = build_definitions(config)
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    status = 0
-    for name in names:
-        result = defs.resolve_job_def(lifecycle_job_name(name)).execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING" if args.quiet else "INFO"}}}},
-        )
-        failed_checks = [
-            e.asset_check_evaluation_data
-            for e in result.all_events
-            if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
-        ]
-        if result.success:
-            version = SnapshotStore(config.warehouse).latest_version(name)
-            print(
-                f"{name}: published version {version} to {config.warehouse} "
-                f"(table {name}__v{version}, view {name}_latest)"
-            )
-            for check in failed_checks:
-                print(f"{name}: warning: {check.description}")
-            continue
-        status = 1
-        errors = [e.event_specific_data.error for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        if failed_checks:
-            print(f"{name}: NOT published: a blocking quality gate failed", file=sys.stderr)
-            for check in failed_checks:
-                print(f"  {check.description}", file=sys.stderr)
-        for error in errors:
-            message = error.cause.message if error.cause is not None else error.message
-            print(f"{name}: NOT published: {message.strip().splitlines()[-1]}", file=sys.stderr)
-    return status
-
-
-@command("fit")
 def _fit(args: argparse.Namespace) -> int:
-    from synth_pipeline.generators.registry import make_generator
-    from synth_pipeline.io import read_table
-
     training = read_table(args.data)
     settings = {k: _setting_value(v) for k, v in _key_values(args.setting, option="--setting").items()}
     if args.rules:
-        from synth_pipeline.constraints import RuleSet
-
         settings["rules"] = RuleSet.from_yaml(Path(args.rules)).to_dicts()
     generator = make_generator(
         args.generator,
@@ -141,33 +108,23 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("rules")
 def _rules(args: argparse.Namespace) -> int:
-    from synth_pipeline.constraints import RuleSet
-    from synth_pipeline.io import read_table
-    from synth_pipeline.schema import infer_schema
-
     table = read_table(args.data)
     schema = infer_schema(table, _key_values(args.column_kind, option="--column-kind"))
     if args.action == "infer":
-        from synth_pipeline.constraints.inference import infer_rules
-
         rules = infer_rules(table, schema)
         text = rules.to_yaml(
             header=f"Rules that hold in every row of {args.data} ({len(table)} rows), proposed by synth-pipeline.\n"
             "Review them: delete what is a coincidence, set blocking: false for warnings."
         )
         if args.out:
-            Path(args.out).write_text(text)
+            write_text(args.out, text)
             print(f"wrote {len(rules)} rules to {args.out}")
         else:
             print(text, end="")
         return 0
     if not args.rules:
         raise ConfigError("rules check needs --rules FILE.yaml")
-    from synth_pipeline.constraints.enforcement import check_rules
-    from synth_pipeline.constraints.expectations import validate_rules
-    from synth_pipeline.schema import apply_schema
 
     rules = RuleSet.from_yaml(Path(args.rules))
     check_rules(rules, schema)
@@ -178,11 +135,7 @@ def _rules(args: argparse.Namespace) -> int:
     return 1 if any(r.blocking and not r.passed for r in results) else 0
 
 
-@command("sample")
 def _sample(args: argparse.Namespace) -> int:
-    from synth_pipeline.generators.base import Generator
-    from synth_pipeline.io import read_table, write_batches
-
     generator = Generator.load(args.model_dir)
     seed_data = read_table(args.seed_data) if args.seed_data else None
     rebalance = parse_rebalance(args.rebalance) if args.rebalance else None
@@ -209,11 +162,7 @@ def _logged(batches: Any, total: int) -> Any:
         yield batch
 
 
-@command("impute")
 def _impute(args: argparse.Namespace) -> int:
-    from synth_pipeline.generators.base import Generator
-    from synth_pipeline.io import read_table, write_table
-
     generator = Generator.load(args.model_dir)
     data = read_table(args.data)
     filled = generator.impute(data, random_state=args.seed)
@@ -222,11 +171,7 @@ def _impute(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("evaluate")
 def _evaluate(args: argparse.Namespace) -> int:
-    from synth_pipeline.io import read_table
-    from synth_pipeline.quality import evaluate
-
     report = evaluate(
         read_table(args.training),
         read_table(args.holdout),
@@ -244,21 +189,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("schema")
 def _schema(args: argparse.Namespace) -> int:
-    from synth_pipeline.io import read_table
-    from synth_pipeline.schema import infer_schema
-
     schema = infer_schema(read_table(args.data), _key_values(args.column_kind, option="--column-kind"))
     print(schema.describe().to_string(index=False))
     return 0
 
 
-@command("snapshots")
 def _snapshots(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from synth_pipeline.warehouse import SnapshotStore
 
     store = SnapshotStore(args.warehouse)
     if args.action == "list":
@@ -296,19 +233,8 @@ def _snapshots(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- parser ---------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    from synth_pipeline.config import DEFAULT_GENERATOR, DEFAULT_WAREHOUSE
-
-    parser = argparse.ArgumentParser(prog="synth-pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("run", help="run the whole lifecycle of a config in process and publish")
-    p.add_argument("config", help="pipeline YAML, e.g. examples/demo.yaml")
-    p.add_argument("--dataset", help="only this dataset of the config")
-
-    p = sub.add_parser("fit", help="train a generator on a table and save it")
+# -- arguments -------------------------------------------------------------------------------
+def _fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="training table (.csv, .csv.gz, .parquet)")
     p.add_argument("--model-dir", required=True)
     p.add_argument("--generator", default=DEFAULT_GENERATOR, help="argn (default, the flagship) or copula (fast)")
@@ -318,14 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="YAML file of business rules the generated rows must follow")
     p.add_argument("--infer-rules", action="store_true", help="also follow every rule inferred from the data")
 
-    p = sub.add_parser("rules", help="infer business rules from a table, or check a table against rules")
+
+def _rules_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["infer", "check"])
     p.add_argument("--data", required=True, help="table (.csv, .csv.gz, .parquet)")
     p.add_argument("--out", help="infer: write the YAML here instead of printing it")
     p.add_argument("--rules", help="check: the rules YAML (exit status 1 when a blocking rule is violated)")
     p.add_argument("--column-kind", action="append", metavar="COLUMN=KIND", help="override an inferred kind")
 
-    p = sub.add_parser("sample", help="sample rows from a saved generator (streamed to the file)")
+
+def _sample_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-dir", required=True)
     p.add_argument("--rows", type=int)
     p.add_argument("--out", required=True, help="output .parquet or .csv")
@@ -335,13 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--batch-rows", type=int, default=100_000, help="rows held in memory at once")
 
-    p = sub.add_parser("impute", help="fill missing values from a saved generator")
+
+def _impute_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-dir", required=True)
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=None)
 
-    p = sub.add_parser("evaluate", help="QA report of a synthetic table against training and holdout")
+
+def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--training", required=True)
     p.add_argument("--holdout", required=True)
     p.add_argument("--synthetic", required=True)
@@ -351,11 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-rows", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=0)
 
-    p = sub.add_parser("schema", help="show the inferred column kinds of a table and why")
+
+def _schema_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--column-kind", action="append", metavar="COLUMN=KIND")
 
-    p = sub.add_parser("snapshots", help="list, show or export published snapshots")
+
+def _snapshots_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["list", "show", "export"])
     p.add_argument("dataset", nargs="?")
     p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
@@ -363,14 +295,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="newest passing snapshot at or before this time (ISO 8601, UTC)")
     p.add_argument("--out", help="export: .parquet or .csv")
     p.add_argument("--head", type=int, default=20, help="show: rows to print")
+
+
+# The core's commands, in the order ``--help`` lists them.
+COMMANDS: dict[str, Command] = {
+    "fit": Command("train a generator on a table and save it", _fit_arguments, _fit),
+    "rules": Command("infer business rules from a table, or check a table against rules", _rules_arguments, _rules),
+    "sample": Command("sample rows from a saved generator (streamed to the file)", _sample_arguments, _sample),
+    "impute": Command("fill missing values from a saved generator", _impute_arguments, _impute),
+    "evaluate": Command("QA report of a synthetic table against training and holdout", _evaluate_arguments, _evaluate),
+    "schema": Command("show the inferred column kinds of a table and why", _schema_arguments, _schema),
+    "snapshots": Command("list, show or export published snapshots", _snapshots_arguments, _snapshots),
+}
+
+
+def build_parser(commands: Mapping[str, Command] = COMMANDS) -> argparse.ArgumentParser:
+    """The ``synth-pipeline`` argument parser for ``commands`` (the core's by default)."""
+    parser = argparse.ArgumentParser(prog="synth-pipeline", description=DESCRIPTION)
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, command in commands.items():
+        command.arguments(sub.add_parser(name, help=command.help))
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``synth-pipeline`` console script."""
+def main(argv: Sequence[str] | None = None, *, commands: Mapping[str, Command] = COMMANDS) -> int:
+    """Run one ``synth-pipeline`` command of ``commands``; returns the exit status."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    args = build_parser().parse_args(argv)
+    args = build_parser(commands).parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(name)s: %(message)s",
@@ -378,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        return COMMANDS[args.command](args)
+        return commands[args.command].execute(args)
     except SynthPipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -391,4 +344,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["build_parser", "main", "parse_rebalance"]
+__all__ = ["COMMANDS", "Command", "build_parser", "main", "parse_rebalance"]

@@ -23,9 +23,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from synth_pipeline.columns import DATASET_NAME, ColumnKind
+from synth_pipeline.columns import ColumnKind, validate_dataset_name
 from synth_pipeline.constraints.rules import Rule
 from synth_pipeline.errors import ConfigError
+from synth_pipeline.generators.registry import check_generator_settings
 from synth_pipeline.quality.gates import Gates
 
 DEFAULT_WAREHOUSE = ".synth/warehouse.duckdb"
@@ -81,8 +82,6 @@ class GeneratorConfig(_Strict):
     @model_validator(mode="after")
     def _known(self) -> GeneratorConfig:
         # checks the name and the settings without importing the generator (argn imports torch)
-        from synth_pipeline.generators.registry import check_generator_settings
-
         try:
             check_generator_settings(self.name, self.settings)
         except ConfigError as error:
@@ -176,11 +175,10 @@ class PipelineConfig(_Strict):
             raise ValueError("declare at least one dataset as a mapping name -> settings")
         named = {}
         for name, settings in value.items():
-            if not isinstance(name, str) or not DATASET_NAME.match(name):
-                raise ValueError(
-                    f"dataset name {name!r} must start with a letter or _ and hold only letters, digits and _ "
-                    "(it becomes a table and asset name)"
-                )
+            try:
+                validate_dataset_name(name)
+            except ConfigError as error:
+                raise ValueError(str(error)) from None
             if isinstance(settings, dict):
                 settings = {**settings, "name": name}
             named[name] = settings

@@ -18,14 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from synth_pipeline.columns import json_default, validate_dataset_name
 from synth_pipeline.errors import ConfigError, StoreError
+from synth_pipeline.generators.base import Generator
 from synth_pipeline.version import __version__
-
-if TYPE_CHECKING:  # pragma: no cover
-    from synth_pipeline.generators.base import Generator
 
 MODEL_METADATA_FILE = "metadata.json"
 
@@ -144,8 +142,6 @@ class ModelStore:
 
     def load(self, dataset: str, model_id: str | None = None) -> tuple[Generator, dict[str, Any]]:
         """Load a saved generator (the newest by default) and its metadata."""
-        from synth_pipeline.generators.base import Generator
-
         info = self.info(dataset, model_id)
         return Generator.load(info.path), dict(info.metadata)
 

@@ -1,14 +1,17 @@
 """The real table a dataset config points at: a file, a DuckDB query or a simulated table.
 
 :func:`read_source` loads it; :func:`source_probe` is the cheap signature the
-drift sensor polls before it reads anything.
+drift sensor polls before it reads anything. The lifecycle and the drift
+decision read through a :class:`SourceReader` (``read`` and ``probe``), so the
+Dagster layer can hand them a resource and a notebook a :class:`ConfiguredSource`.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -57,4 +60,31 @@ def source_probe(source: SourceConfig) -> dict[str, Any]:
     return {"kind": "simulate", **source.simulate.model_dump()}
 
 
-__all__ = ["read_source", "read_sql", "source_probe"]
+class SourceReader(Protocol):
+    """Where a dataset's real table comes from: a full read and a cheap probe."""
+
+    def read(self) -> pd.DataFrame:
+        """The whole table."""
+        ...
+
+    def probe(self) -> dict[str, Any]:
+        """A cheap signature that changes when the content may have changed."""
+        ...
+
+
+@dataclass(frozen=True)
+class ConfiguredSource:
+    """The source a :class:`SourceConfig` names, read with :func:`read_source` and probed with :func:`source_probe`."""
+
+    config: SourceConfig
+
+    def read(self) -> pd.DataFrame:
+        """The whole table."""
+        return read_source(self.config)
+
+    def probe(self) -> dict[str, Any]:
+        """See :func:`source_probe`."""
+        return source_probe(self.config)
+
+
+__all__ = ["ConfiguredSource", "SourceReader", "read_source", "read_sql", "source_probe"]

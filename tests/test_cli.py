@@ -2,12 +2,15 @@
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from synth_pipeline.cli import main, parse_rebalance
+from assets.cli import main
+from synth_pipeline.cli import parse_rebalance
 from synth_pipeline.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -19,6 +22,7 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.integration
 def test_run_demo_then_list_show_export(workdir, capsys):
     config = workdir / "demo.yaml"
     shutil.copy(REPO / "examples" / "demo.yaml", config)
@@ -35,6 +39,7 @@ def test_run_demo_then_list_show_export(workdir, capsys):
     assert "(800 rows)" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_fit_sample_impute_evaluate(workdir, churn, capsys):
     churn.to_csv("churn.csv", index=False)
     assert main(["-q", "fit", "--data", "churn.csv", "--model-dir", "model", "--seed", "3"]) == 0
@@ -118,3 +123,20 @@ def test_rebalance_syntax():
     assert parse_rebalance("c=a:0.2,b:0.3") == {"c": {"a": 0.2, "b": 0.3}}
     with pytest.raises(ConfigError, match="VALUE:SHARE"):
         parse_rebalance("income=>50K")
+
+
+def test_help_lists_run_and_the_core_commands(capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        main(["--help"])
+    assert exit_status.value.code == 0
+    listed = capsys.readouterr().out
+    assert "{run,fit,rules,sample,impute,evaluate,schema,snapshots}" in listed
+
+
+def test_the_core_command_imports_neither_dagster_nor_assets():
+    code = (
+        "import sys, synth_pipeline.cli\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'assets')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    assert out.strip() == "[]"

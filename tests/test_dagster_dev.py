@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.integration,
     pytest.mark.skipif(os.environ.get("SYNTH_SLOW_TESTS") != "1", reason="slow: set SYNTH_SLOW_TESTS=1"),
 ]
 

@@ -1,17 +1,21 @@
 """The whole Dagster lifecycle, materialized in process into a tmp warehouse."""
 
+import json
 import re
 
 import duckdb
 import pandas as pd
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance, materialize
 
-import synth_pipeline.warehouse as store_module
 from assets.definitions import build_definitions, lifecycle_job_name, refresh_job_name
+from resources import FileSourceResource, WarehouseResource
 from synth_pipeline.config import parse_config
 from synth_pipeline.errors import ConfigError
+from synth_pipeline.lifecycle import content_hash
 from synth_pipeline.warehouse import SnapshotStore
+
+pytestmark = pytest.mark.integration
 
 
 def make_config(tmp_path, **dataset):
@@ -30,8 +34,8 @@ def make_config(tmp_path, **dataset):
     )
 
 
-def run(config, job="churn_lifecycle", instance=None):
-    defs = build_definitions(config)
+def run(config, job="churn_lifecycle", instance=None, resources=None):
+    defs = build_definitions(config, resources=resources)
     return defs.resolve_job_def(job).execute_in_process(
         instance=instance or DagsterInstance.ephemeral(), raise_on_error=False
     )
@@ -105,23 +109,86 @@ def test_warning_gate_still_publishes(tmp_path):
     assert SnapshotStore(config.warehouse).latest_version("churn") == 1
 
 
-def test_crash_during_publish_leaves_the_warehouse_unchanged(tmp_path, monkeypatch):
+class CrashingWarehouse(WarehouseResource):
+    """The real warehouse, with a publish that fails after the data table was created."""
+
+    def store(self) -> SnapshotStore:
+        def crash(stage, info):
+            if stage == "table_created":
+                raise RuntimeError("disk on fire")
+
+        return SnapshotStore(self.path, on_publish_stage=crash)
+
+
+def test_crash_during_publish_leaves_the_warehouse_unchanged(tmp_path):
     config = make_config(tmp_path)
     assert run(config).success
     store = SnapshotStore(config.warehouse)
     before = store.read("churn")
-
-    def crash(stage, info):
-        if stage == "table_created":
-            raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(store_module, "_publish_hook", crash)
-    assert not run(config).success
+    assert not run(config, resources={"warehouse": CrashingWarehouse(path=config.warehouse)}).success
     assert store.snapshots("churn").version.tolist() == [1]
     pd.testing.assert_frame_equal(store.read("churn"), before)
     with duckdb.connect(config.warehouse, read_only=True) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
     assert "churn__v2" not in tables
+
+
+def publish_alone(config):
+    """Materialize only published_snapshot, over whatever its inputs hold in the private store."""
+    defs = build_definitions(config)
+    return materialize(
+        list(defs.assets),
+        selection=[AssetKey(["churn", "published_snapshot"])],
+        resources=defs.resources,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def test_publishing_refuses_a_table_its_quality_report_did_not_judge(tmp_path):
+    """published_snapshot alone, over a synthetic table changed after its quality report: nothing is published."""
+    config = make_config(tmp_path)
+    assert run(config).success
+    tables = tmp_path / "private" / "tables" / "churn"
+    synthetic = pd.read_parquet(tables / "synthetic.parquet")
+    synthetic.loc[0, "monthly_charges"] = 1e6  # one cell changed: not the table the report judged
+    synthetic.to_parquet(tables / "synthetic.parquet", index=False)
+    result = publish_alone(config)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "not the one its quality report judged" in failure.event_specific_data.error.message
+    assert SnapshotStore(config.warehouse).snapshots("churn").version.tolist() == [1]
+
+    # a report that judged this very table but did not pass is refused too
+    report = json.loads((tables / "quality_report.json").read_text())
+    synthetic = pd.read_parquet(tables / "synthetic.parquet")
+    report["synthetic_hash"] = content_hash(synthetic)
+    report["gate_results"][0].update(passed=False, blocking=True)
+    (tables / "quality_report.json").write_text(json.dumps(report))
+    result = publish_alone(config)
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    gate = report["gate_results"][0]["name"]
+    assert f"blocking quality gates failed, not publishing: ['{gate}']" in failure.event_specific_data.error.message
+    assert SnapshotStore(config.warehouse).snapshots("churn").version.tolist() == [1]
+
+
+def test_the_source_asset_reads_through_its_resource(tmp_path, churn):
+    path = tmp_path / "elsewhere.csv"
+    churn.head(500).to_csv(path, index=False)
+    config = make_config(tmp_path)
+    result = run(config, resources={"churn_source": FileSourceResource(path=str(path))})
+    assert result.success
+    assert len(pd.read_parquet(tmp_path / "private" / "tables" / "churn" / "source.parquet")) == 500
+
+
+def test_the_quality_report_judges_with_the_models_schema(tmp_path):
+    """A config's kind override reaches QA: support_calls forced categorical is scored as a category."""
+    config = make_config(tmp_path, columns={"support_calls": "categorical"})
+    assert run(config).success
+    report = json.loads((tmp_path / "private" / "tables" / "churn" / "quality_report.json").read_text())["report"]
+    kinds = {column["name"]: column["kind"] for column in report["columns"]}
+    assert kinds["support_calls"] == "categorical"
+    assert kinds["tenure_months"] != "categorical"
 
 
 def test_bad_input_fails_the_source_step_with_a_clear_error(tmp_path):

@@ -1,9 +1,8 @@
-"""The rule_adherence asset check: wired per dataset, lists every expectation, blocks publishing."""
+"""The rule_adherence asset check on quality_report: wired per dataset, lists every expectation, blocks publishing."""
 
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from dagster import AssetCheckSeverity, DagsterInstance
 
@@ -80,6 +79,7 @@ def test_no_rules_no_check(tmp_path):
     assert checks == ["quality_gates"]
 
 
+@pytest.mark.integration
 def test_compliant_model_publishes_and_the_check_lists_every_expectation(tmp_path):
     # the source breaks the (non-blocking) ordering rule, so the model must enforce it to pass cleanly
     config = make_config(tmp_path)
@@ -94,9 +94,11 @@ def test_compliant_model_publishes_and_the_check_lists_every_expectation(tmp_pat
     assert {r["rule"] for r in results} >= {"monthly_charges >= 0", "support_calls <= tenure_months"}
     assert all(r["success_share"] == 1.0 and r["expectation"] for r in results)
     assert "expect_column_values_to_be_between" in metadata["expectations"].value
-    # the QA report carries the rule-adherence section
-    record = json.loads((tmp_path / "private" / "quality" / "churn.json").read_text())
-    report = json.loads(Path(record["report_path"]).with_suffix(".json").read_text())
+    # the quality report asset carries the verdict, and the QA report its rule-adherence section
+    record = json.loads((tmp_path / "private" / "tables" / "churn" / "quality_report.json").read_text())
+    assert record["passed"] and record["failed_blocking"] == []
+    assert [r["rule"] for r in record["rule_results"]] == [r["rule"] for r in results]
+    report = json.loads(Path(record["report_json_path"]).read_text())
     adherence = report["rule_adherence"]
     assert len(adherence["synthetic"]) == len(results)
     assert all(entry["success_share"] == 1.0 for entry in adherence["synthetic"])
@@ -107,6 +109,7 @@ def test_compliant_model_publishes_and_the_check_lists_every_expectation(tmp_pat
     assert enforcement["rows"] == 600 and enforcement["rows_redrawn"] + enforcement["rows_repaired"] > 0
 
 
+@pytest.mark.integration
 def test_a_violated_blocking_rule_stops_publishing(tmp_path):
     config = make_config(tmp_path, generator="test_rule_breaking")
     result = run(config)
@@ -121,8 +124,12 @@ def test_a_violated_blocking_rule_stops_publishing(tmp_path):
     assert by_rule["monthly_charges >= 0"]["success_share"] == pytest.approx(1 - 5 / checked)
     assert "published_snapshot" not in materialized(result)
     assert SnapshotStore(config.warehouse).latest_version("churn") is None
+    # the verdict itself fails, so publishing would be refused even without the check
+    record = json.loads((tmp_path / "private" / "tables" / "churn" / "quality_report.json").read_text())
+    assert not record["passed"] and "monthly_charges >= 0" in record["failed_blocking"]
 
 
+@pytest.mark.integration
 def test_a_violated_warning_rule_warns_and_publishes(tmp_path):
     rules = [{**RULES[0], "blocking": False}]
     config = make_config(tmp_path, generator="test_rule_breaking", rules=rules, infer_rules=False)
@@ -131,4 +138,6 @@ def test_a_violated_warning_rule_warns_and_publishes(tmp_path):
     assert not evaluation.passed and evaluation.severity == AssetCheckSeverity.WARN
     assert "published_snapshot" in materialized(result)
     assert len(SnapshotStore(config.warehouse).read("churn")) == 600
-    assert isinstance(pd.DataFrame(evaluation.metadata["results"].value), pd.DataFrame)
+    (warned,) = evaluation.metadata["results"].value
+    assert (warned["rule"], warned["blocking"], warned["violations"]) == ("monthly_charges >= 0", False, 5)
+    assert "monthly_charges >= 0 (5 rows, warning)" in evaluation.description

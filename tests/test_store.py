@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synth_pipeline import warehouse as store_module
 from synth_pipeline.errors import ConfigError, InvalidDataError, StoreError
 from synth_pipeline.model_store import ModelStore
 from synth_pipeline.warehouse import SnapshotStore
@@ -181,9 +180,8 @@ def test_bad_input_and_lineage_are_refused_before_writing(tmp_path):
     assert not store.path.exists()
 
 
-def test_exception_during_publish_leaves_warehouse_unchanged(tmp_path, monkeypatch):
-    store = SnapshotStore(tmp_path / "wh.duckdb")
-    store.publish("churn", table(3), {})
+def test_exception_during_publish_leaves_warehouse_unchanged(tmp_path):
+    SnapshotStore(tmp_path / "wh.duckdb").publish("churn", table(3), {})
 
     for stage in ("table_created", "catalog_written"):
 
@@ -191,13 +189,12 @@ def test_exception_during_publish_leaves_warehouse_unchanged(tmp_path, monkeypat
             if current == stage:
                 raise RuntimeError(f"injected failure at {stage}")
 
-        monkeypatch.setattr(store_module, "_publish_hook", explode)
+        store = SnapshotStore(tmp_path / "wh.duckdb", on_publish_stage=explode)
         with pytest.raises(RuntimeError, match="injected"):
             store.publish("churn", table(4), {})
         assert catalog_rows(store.path) == [("churn", 1, 3, "churn__v1")]
         assert "churn__v2" not in tables_in(store.path)
-    monkeypatch.setattr(store_module, "_publish_hook", None)
-    assert store.publish("churn", table(4), {}).version == 2
+    assert SnapshotStore(tmp_path / "wh.duckdb").publish("churn", table(4), {}).version == 2
 
 
 # -- retention ------------------------------------------------------------------------
@@ -289,7 +286,6 @@ WORKER = textwrap.dedent(
     """
     import sys, time, json
     import numpy as np, pandas as pd
-    from synth_pipeline import warehouse as store_module
     from synth_pipeline.warehouse import SnapshotStore
 
     path, name, n_publishes, hold, go_file, timeout, hold_stage = sys.argv[1:8]
@@ -297,8 +293,7 @@ WORKER = textwrap.dedent(
         if stage == hold_stage:
             print(json.dumps({"stage": stage, "version": info["version"]}), flush=True)
             time.sleep(float(hold))
-    store_module._publish_hook = hook
-    store = SnapshotStore(path, lock_timeout_seconds=float(timeout))
+    store = SnapshotStore(path, lock_timeout_seconds=float(timeout), on_publish_stage=hook)
     print(json.dumps({"ready": name}), flush=True)
     while go_file != "-" and not __import__("os").path.exists(go_file):
         time.sleep(0.01)

@@ -1,0 +1,368 @@
+"""The lifecycle of one dataset, step by step: ingest, split, train, sample a snapshot, assess, publish.
+
+Each step is a plain function over plain values and returns a typed result;
+the Dagster assets call exactly one step each, a notebook can call them in
+order::
+
+    source = ingest(dataset, ConfiguredSource(dataset.source))
+    halves = split(dataset, source.table)
+    trained = train(dataset, halves.training, source.table, models, source_probe=source.probe)
+    sampled = sample_snapshot(dataset, trained.model, models, warehouse)
+    assessment = assess(dataset, halves.training, halves.holdout, sampled.table, trained.model, models,
+                        warehouse.reports_dir(dataset.name))
+    info = publish(dataset, assessment, sampled.table, trained.model, warehouse)
+
+Data flows one way. Only :func:`publish` writes to the warehouse, and it
+refuses a table that is not the one :func:`assess` judged (content hash) or
+whose verdict is not a pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from synth_pipeline.config import DatasetConfig
+from synth_pipeline.constraints import RuleResult, RuleSet
+from synth_pipeline.drift import (
+    DRIFT_PROFILE_KEY,
+    SOURCE_FINGERPRINT_KEY,
+    DriftProfile,
+    DriftReport,
+    fingerprint_table,
+    measure_drift,
+)
+from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.registry import make_generator
+from synth_pipeline.model_store import ModelInfo, ModelStore
+from synth_pipeline.quality import GateResult, QualityReport, check_gates, evaluate
+from synth_pipeline.schema import Schema, infer_schema
+from synth_pipeline.sources import SourceReader
+from synth_pipeline.split import split_holdout
+from synth_pipeline.warehouse import SnapshotInfo, SnapshotStore
+
+
+class PublishRefusedError(SynthPipelineError):
+    """A synthetic table was not published: it is not the assessed one, or its assessment did not pass."""
+
+
+def content_hash(table: pd.DataFrame) -> str:
+    """The content hash of a table: what ties an assessment to the exact rows it judged."""
+    return fingerprint_table(table)["content_hash"]
+
+
+# -- ingest ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ingested:
+    """The real table as read, with its inferred schema, fingerprint and cheap probe."""
+
+    table: pd.DataFrame
+    schema: Schema
+    fingerprint: dict[str, Any]
+    probe: dict[str, Any]
+    seconds: float
+
+
+def ingest(dataset: DatasetConfig, source: SourceReader) -> Ingested:
+    """Read a dataset's source and check it against the config (column names, kinds)."""
+    started = time.perf_counter()
+    table = source.read()
+    dataset.check_columns([str(c) for c in table.columns])
+    schema = infer_schema(table, _column_kinds(dataset), what=f"source of {dataset.name!r}")
+    fingerprint = fingerprint_table(table)
+    return Ingested(table, schema, fingerprint, source.probe(), time.perf_counter() - started)
+
+
+# -- split ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Halves:
+    """The rows a generator learns from, and the rows it never sees."""
+
+    training: pd.DataFrame
+    holdout: pd.DataFrame
+
+
+def split(dataset: DatasetConfig, source: pd.DataFrame) -> Halves:
+    """The reproducible training/holdout split the dataset's ``holdout`` settings ask for."""
+    training, holdout = split_holdout(
+        source, fraction=dataset.holdout.fraction, random_state=dataset.holdout.seed, stratify=dataset.holdout.stratify
+    )
+    return Halves(training, holdout)
+
+
+# -- train ----------------------------------------------------------------------------------
+class ModelRecord(BaseModel):
+    """What the later steps need to know about a trained model (JSON between steps)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model_id: str
+    generator: str
+    source_rows: int
+    source_fingerprint: str
+    rules: list[dict[str, Any]] | None = Field(
+        None, description="the effective rules (declared + inferred) the model honours"
+    )
+
+    def rule_set(self, dataset: DatasetConfig) -> RuleSet | None:
+        """The rules the model honours (the config's when the record has none); None when there are none."""
+        rules = RuleSet.from_dicts(self.rules) if self.rules is not None else RuleSet(dataset.rules)
+        return rules if len(rules) else None
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A trained and saved model, its training profile, and how far the source moved since the previous model."""
+
+    model: ModelRecord
+    generator: Generator
+    info: ModelInfo
+    profile: DriftProfile
+    fingerprint: dict[str, Any]
+    previous_model_id: str | None
+    drift: DriftReport | None
+
+
+def make_dataset_generator(dataset: DatasetConfig) -> Generator:
+    """The configured generator, seeded with the dataset's seed and its column kind overrides."""
+    return make_generator(
+        dataset.generator.name,
+        random_state=dataset.seed,
+        column_kinds=_column_kinds(dataset),
+        rules=[rule.to_dict() for rule in dataset.rules],
+        infer_rules=dataset.infer_rules,
+        **dataset.generator.settings,
+    )
+
+
+def train(
+    dataset: DatasetConfig,
+    training: pd.DataFrame,
+    source: pd.DataFrame,
+    model_store: ModelStore,
+    *,
+    source_probe: dict[str, Any],
+) -> TrainResult:
+    """Fit the configured generator on ``training``, measure the source's drift from the previous model, save it.
+
+    ``source`` (the whole real table) is fingerprinted and scored against the
+    previous model's profile; ``source_probe`` is stored for the record.
+    """
+    generator = make_dataset_generator(dataset).fit(training)
+    profile = DriftProfile.from_table(training, generator.schema_)
+    fingerprint = fingerprint_table(source)
+    previous_id = model_store.latest_id(dataset.name)
+    previous = model_store.info(dataset.name, previous_id).metadata.get(DRIFT_PROFILE_KEY) if previous_id else None
+    drift = measure_drift(DriftProfile.from_dict(previous), source) if previous is not None else None
+    metadata = {
+        "config_hash": dataset.config_hash(),
+        SOURCE_FINGERPRINT_KEY: fingerprint,
+        DRIFT_PROFILE_KEY: profile.to_dict(),
+        "source_probe": source_probe,
+        "training_rows": len(training),
+        "source_rows": len(source),
+    }
+    info = model_store.save(dataset.name, generator, metadata)
+    record = ModelRecord(
+        model_id=info.model_id,
+        generator=generator.name,
+        source_rows=len(source),
+        source_fingerprint=fingerprint["content_hash"],
+        rules=generator.rules_.to_dicts(),
+    )
+    return TrainResult(record, generator, info, profile, fingerprint, previous_id, drift)
+
+
+# -- sample ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sampled:
+    """One snapshot's rows, the seed that drew them, and what rule enforcement did."""
+
+    table: pd.DataFrame
+    model_id: str
+    version: int
+    seed: int
+    rule_report: dict[str, Any] | None
+    seconds: float
+
+
+def snapshot_seed(seed: int, version: int) -> int:
+    """The sampling seed of snapshot ``version``: reproducible, and different for every snapshot."""
+    digest = hashlib.sha256(f"{seed}:{version}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def sample_snapshot(
+    dataset: DatasetConfig, model: ModelRecord, model_store: ModelStore, warehouse: SnapshotStore
+) -> Sampled:
+    """Sample the next snapshot version's rows from ``model`` (as many as the source unless ``rows`` is set)."""
+    generator, _ = model_store.load(dataset.name, model.model_id)
+    version = (warehouse.latest_version(dataset.name, passing_only=False) or 0) + 1
+    seed = snapshot_seed(dataset.seed, version)
+    started = time.perf_counter()
+    table, rule_report = generator.sample(dataset.rows or model.source_rows, random_state=seed, return_report=True)
+    return Sampled(table, model.model_id, version, seed, rule_report, time.perf_counter() - started)
+
+
+# -- assess ---------------------------------------------------------------------------------
+class Assessment(BaseModel):
+    """The verdict on one synthetic table: QA report, gate and rule results, and the hash of the rows judged.
+
+    ``passed`` and ``failed_blocking`` are derived from the results, so a
+    stored assessment cannot claim a pass its results do not support.
+    """
+
+    dataset: str
+    synthetic_hash: str = Field(description="content hash of the synthetic table this assessment judged")
+    gate_results: list[GateResult]
+    rule_results: list[RuleResult] = Field(default_factory=list, description="the rules validated on synthetic")
+    qa_summary: dict[str, float]
+    report_path: str = Field(description="the HTML report")
+    report_json_path: str
+    report: QualityReport
+
+    @computed_field
+    @property
+    def failed_blocking(self) -> list[str]:
+        """Names of the blocking gates and rules that failed."""
+        gates = [r.name for r in self.gate_results if r.blocking and not r.passed]
+        return gates + [r.rule for r in self.rule_results if r.blocking and not r.passed]
+
+    @computed_field
+    @property
+    def passed(self) -> bool:
+        """True when no blocking gate or rule failed: the table may be published."""
+        return not self.failed_blocking
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready data (what travels between the Dagster assets)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Assessment:
+        """Read back :meth:`to_record`."""
+        return cls.model_validate(record)
+
+
+def assess(
+    dataset: DatasetConfig,
+    training: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    model: ModelRecord,
+    model_store: ModelStore,
+    reports_dir: Path,
+) -> Assessment:
+    """QA report of ``synthetic`` (with the model's schema), its gates and rules, written as HTML and JSON."""
+    from synth_pipeline.constraints.expectations import validate_rules  # Great Expectations is heavy
+
+    generator, _ = model_store.load(dataset.name, model.model_id)
+    rules = model.rule_set(dataset)
+    report = evaluate(
+        training,
+        holdout,
+        synthetic,
+        target=dataset.target,
+        schema=generator.schema_,
+        max_rows=dataset.quality_max_rows,
+        random_state=dataset.seed,
+        rules=rules,
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    html = report.to_html(
+        reports_dir / f"{stamp}.html", gates=dataset.gates, title=f"{dataset.name}: synthetic data quality"
+    )
+    json_path = report.save_json(reports_dir / f"{stamp}.json")
+    return Assessment(
+        dataset=dataset.name,
+        synthetic_hash=content_hash(synthetic),
+        gate_results=check_gates(report, dataset.gates),
+        rule_results=validate_rules(synthetic, rules) if rules is not None else [],
+        qa_summary=report.summary(),
+        report_path=str(html),
+        report_json_path=str(json_path),
+        report=report,
+    )
+
+
+# -- publish --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Published:
+    """The snapshot version written, and the old versions retention removed."""
+
+    info: SnapshotInfo
+    removed_versions: list[int]
+
+
+def publish(
+    dataset: DatasetConfig,
+    assessment: Assessment,
+    synthetic: pd.DataFrame,
+    model: ModelRecord,
+    warehouse: SnapshotStore,
+) -> Published:
+    """Publish ``synthetic`` as the next version, if it is the table ``assessment`` judged and passed.
+
+    Raises :class:`PublishRefusedError` otherwise; nothing is written then.
+    """
+    name = dataset.name
+    if assessment.dataset != name or assessment.synthetic_hash != content_hash(synthetic):
+        raise PublishRefusedError(
+            f"{name}: the synthetic table is not the one its quality report judged (content hash differs); "
+            "materialize quality_report for it before publishing"
+        )
+    if not assessment.passed:
+        raise PublishRefusedError(
+            f"{name}: blocking quality gates failed, not publishing: {assessment.failed_blocking}"
+        )
+    lineage = {
+        "source_fingerprint": model.source_fingerprint,
+        "generator": model.generator,
+        "model_id": model.model_id,
+        "config_hash": dataset.config_hash(),
+        "accuracy": assessment.qa_summary.get("accuracy_overall"),
+        "dcr_share": assessment.qa_summary.get("dcr_share"),
+        "gates_passed": True,
+        "gate_results": [r.model_dump() for r in assessment.gate_results],
+        "qa_summary": assessment.qa_summary,
+        "report_path": assessment.report_path,
+    }
+    info = warehouse.publish(name, synthetic, lineage)
+    retention = dataset.retention
+    removed = []
+    if retention.keep_last or retention.keep_days:
+        removed = warehouse.apply_retention(name, keep_last=retention.keep_last, keep_days=retention.keep_days)
+    return Published(info, removed)
+
+
+def _column_kinds(dataset: DatasetConfig) -> dict[str, str]:
+    return {column: kind.value for column, kind in dataset.columns.items()}
+
+
+__all__ = [
+    "Assessment",
+    "Halves",
+    "Ingested",
+    "ModelRecord",
+    "PublishRefusedError",
+    "Published",
+    "Sampled",
+    "TrainResult",
+    "assess",
+    "content_hash",
+    "ingest",
+    "make_dataset_generator",
+    "publish",
+    "sample_snapshot",
+    "snapshot_seed",
+    "split",
+    "train",
+]

@@ -1,0 +1,130 @@
+"""The lifecycle steps in the core, called as a notebook would, without Dagster."""
+
+import json
+
+import pandas as pd
+import pytest
+
+import synth_pipeline
+from synth_pipeline import lifecycle
+from synth_pipeline.config import parse_config
+from synth_pipeline.lifecycle import Assessment, ModelRecord, PublishRefusedError
+from synth_pipeline.model_store import ModelStore
+from synth_pipeline.sources import ConfiguredSource
+from synth_pipeline.warehouse import SnapshotStore
+
+
+def dataset_config(tmp_path, **settings):
+    config = parse_config(
+        {
+            "warehouse": str(tmp_path / "warehouse.duckdb"),
+            "private_dir": str(tmp_path / "private"),
+            "datasets": {
+                "churn": {
+                    "source": {"simulate": {"rows": 400, "seed": 1}},
+                    "generator": {"name": "copula"},
+                    "target": "churn",
+                    "quality_max_rows": 400,
+                    **settings,
+                }
+            },
+        }
+    )
+    return config.datasets["churn"]
+
+
+@pytest.fixture(scope="module")
+def steps(tmp_path_factory):
+    """One pass through every step, into tmp stores."""
+    tmp_path = tmp_path_factory.mktemp("lifecycle")
+    dataset = dataset_config(tmp_path)
+    models, warehouse = ModelStore(tmp_path / "models"), SnapshotStore(tmp_path / "warehouse.duckdb")
+    source = lifecycle.ingest(dataset, ConfiguredSource(dataset.source))
+    halves = lifecycle.split(dataset, source.table)
+    trained = lifecycle.train(dataset, halves.training, source.table, models, source_probe=source.probe)
+    sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse)
+    assessment = lifecycle.assess(
+        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse.reports_dir("churn")
+    )
+    return dataset, models, warehouse, source, halves, trained, sampled, assessment
+
+
+def test_each_step_returns_what_the_next_needs(steps):
+    dataset, models, warehouse, source, halves, trained, sampled, assessment = steps
+    assert len(source.table) == 400 and source.schema.kind("churn").value == "categorical"
+    assert source.probe == {"kind": "simulate", "spec": "churn", "rows": 400, "seed": 1}
+    assert len(halves.training) + len(halves.holdout) == 400
+    assert trained.model.model_id == models.latest_id("churn") and trained.drift is None
+    assert trained.model.source_fingerprint == source.fingerprint["content_hash"]
+    assert (sampled.version, len(sampled.table)) == (1, 400) and sampled.seed == lifecycle.snapshot_seed(0, 1)
+    assert assessment.synthetic_hash == lifecycle.content_hash(sampled.table)
+    assert {r.name for r in assessment.gate_results} >= {"min_accuracy_ratio", "max_dcr_share"}
+    assert assessment.passed == all(r.passed or not r.blocking for r in assessment.gate_results)
+
+
+def test_an_assessment_survives_its_json_record(steps):
+    assessment = steps[-1]
+    record = json.loads(json.dumps(assessment.to_record(), default=str))
+    assert record["passed"] == assessment.passed and record["failed_blocking"] == assessment.failed_blocking
+    again = Assessment.from_record(record)
+    assert again.synthetic_hash == assessment.synthetic_hash and again.gate_results == assessment.gate_results
+    assert again.report.summary() == assessment.report.summary()
+
+
+def test_publish_refuses_a_table_that_was_not_assessed(steps):
+    dataset, models, warehouse, source, halves, trained, sampled, assessment = steps
+    changed = sampled.table.copy()
+    changed.loc[0, "tenure_months"] = 999
+    with pytest.raises(PublishRefusedError, match="not the one its quality report judged"):
+        lifecycle.publish(dataset, assessment, changed, trained.model, warehouse)
+    other = assessment.model_copy(update={"dataset": "other"})
+    with pytest.raises(PublishRefusedError, match="not the one its quality report judged"):
+        lifecycle.publish(dataset, other, sampled.table, trained.model, warehouse)
+    assert warehouse.latest_version("churn", passing_only=False) is None
+
+
+def test_publish_refuses_a_failed_verdict(steps):
+    dataset, models, warehouse, source, halves, trained, sampled, assessment = steps
+    gate = assessment.gate_results[0].model_copy(update={"passed": False, "blocking": True})
+    failed = assessment.model_copy(update={"gate_results": [gate, *assessment.gate_results[1:]]})
+    assert not failed.passed and failed.failed_blocking == [gate.name]
+    with pytest.raises(PublishRefusedError, match=rf"blocking quality gates failed, not publishing: \['{gate.name}'\]"):
+        lifecycle.publish(dataset, failed, sampled.table, trained.model, warehouse)
+    assert warehouse.latest_version("churn", passing_only=False) is None
+
+
+def test_publish_writes_the_assessed_table_with_its_lineage(tmp_path, steps):
+    dataset, models, _, source, halves, trained, sampled, assessment = steps
+    assert assessment.passed  # the default gates, on the simulated table
+    warehouse = SnapshotStore(tmp_path / "w.duckdb")
+    published = lifecycle.publish(dataset, assessment, sampled.table, trained.model, warehouse)
+    assert published.info.version == 1 and published.removed_versions == []
+    row = warehouse.snapshots("churn").iloc[0]
+    assert (row.model_id, row.source_fingerprint) == (trained.model.model_id, trained.model.source_fingerprint)
+    assert row.report_path == assessment.report_path
+    pd.testing.assert_frame_equal(warehouse.read("churn"), sampled.table.reset_index(drop=True), check_dtype=False)
+
+
+def test_retraining_measures_drift_against_the_previous_model(tmp_path):
+    dataset = dataset_config(tmp_path)
+    models = ModelStore(tmp_path / "models")
+    source = lifecycle.ingest(dataset, ConfiguredSource(dataset.source))
+    first = lifecycle.train(dataset, source.table, source.table, models, source_probe=source.probe)
+    moved = source.table.assign(monthly_charges=source.table.monthly_charges * 3)
+    second = lifecycle.train(dataset, source.table, moved, models, source_probe=source.probe)
+    assert second.previous_model_id == first.model.model_id
+    assert second.drift is not None and second.drift.max_psi_column == "monthly_charges"
+    assert models.info("churn", second.model.model_id).metadata["source_probe"] == source.probe
+
+
+def test_a_model_record_names_the_rules_the_model_honours(tmp_path):
+    rules = [{"type": "range", "column": "monthly_charges", "min": 0}]
+    dataset = dataset_config(tmp_path, rules=rules)
+    record = ModelRecord(model_id="m", generator="copula", source_rows=3, source_fingerprint="f")
+    assert [r.describe() for r in record.rule_set(dataset)] == ["monthly_charges >= 0"]
+    assert ModelRecord(**{**record.model_dump(), "rules": []}).rule_set(dataset) is None
+
+
+def test_every_public_name_of_the_package_resolves():
+    for name in synth_pipeline.__all__:
+        assert getattr(synth_pipeline, name) is not None, name
