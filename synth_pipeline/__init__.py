@@ -51,6 +51,7 @@ _EXPORTS = {
     "ARGNGenerator": "synth_pipeline.generators.argn",
     # quality
     "evaluate": "synth_pipeline.quality",
+    "render_html": "synth_pipeline.quality",
     "QualityReport": "synth_pipeline.quality",
     "Gates": "synth_pipeline.quality",
     "check_gates": "synth_pipeline.quality",
@@ -70,9 +71,9 @@ _EXPORTS = {
     # snapshots, models, drift
     "SnapshotStore": "synth_pipeline.warehouse",
     "ModelStore": "synth_pipeline.model_store",
-    "DriftProfile": "synth_pipeline.drift",
+    "TrainingProfile": "synth_pipeline.profile",
     "measure_drift": "synth_pipeline.drift",
-    "fingerprint_table": "synth_pipeline.drift",
+    "fingerprint_table": "synth_pipeline.profile",
     "check_source": "synth_pipeline.drift_decision",
     "DriftDecision": "synth_pipeline.drift_decision",
     "SchemaChangeError": "synth_pipeline.drift_decision",

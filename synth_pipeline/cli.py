@@ -33,7 +33,7 @@ from synth_pipeline.errors import ConfigError, SynthPipelineError
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.io import read_table, write_batches, write_table, write_text
-from synth_pipeline.quality import evaluate
+from synth_pipeline.quality import evaluate, render_html
 from synth_pipeline.schema import apply_schema, infer_schema
 from synth_pipeline.warehouse import SnapshotStore
 
@@ -183,7 +183,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         report.save_json(args.json)
     if args.html:
-        report.to_html(args.html)
+        render_html(report, args.html)
     for name, value in report.summary().items():
         print(f"{name:40s} {value:.4f}")
     return 0

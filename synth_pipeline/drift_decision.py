@@ -7,7 +7,7 @@ One check (:func:`check_source`), as a drift sensor tick runs it:
    same as at the last check, skip at once, repeating the last measured drift;
 2. otherwise read the source and fingerprint it. A source identical to the one
    the model was trained on (or to the last check's) needs no statistics;
-3. otherwise score it against the model's stored :class:`DriftProfile`
+3. otherwise score it against the model's stored :class:`~synth_pipeline.profile.TrainingProfile`
    (:func:`synth_pipeline.drift.measure_drift`) and ask for retraining when the
    largest PSI passes the dataset's ``drift.threshold`` or the schema changed,
    else skip with the measured drift.
@@ -31,16 +31,10 @@ from typing import Any
 import pandas as pd
 
 from synth_pipeline.config import DatasetConfig
-from synth_pipeline.drift import (
-    DRIFT_PROFILE_KEY,
-    SOURCE_FINGERPRINT_KEY,
-    DriftProfile,
-    DriftReport,
-    fingerprint_table,
-    measure_drift,
-)
+from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftReport, measure_drift
 from synth_pipeline.errors import ConfigError, StoreError
 from synth_pipeline.model_store import ModelStore
+from synth_pipeline.profile import TrainingProfile, fingerprint_table
 from synth_pipeline.sources import ConfiguredSource, SourceReader
 
 log = logging.getLogger(__name__)
@@ -195,7 +189,7 @@ def _measure(
             f"dataset {dataset!r}: model {model_id} has no drift profile in its metadata, so drift cannot be "
             "measured; retrain it with the pipeline (which stores one)"
         )
-    report = measure_drift(DriftProfile.from_dict(metadata[DRIFT_PROFILE_KEY]), table)
+    report = measure_drift(TrainingProfile.from_dict(metadata[DRIFT_PROFILE_KEY]), table)
     check_schema_absorbable(dataset_cfg, report, [str(c) for c in table.columns])
     cursor_out = {**base, "summary": report.summary, "max_psi": report.max_psi}
     if not report.needs_retraining(threshold):

@@ -31,19 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.constraints import RuleResult, RuleSet
-from synth_pipeline.drift import (
-    DRIFT_PROFILE_KEY,
-    SOURCE_FINGERPRINT_KEY,
-    DriftProfile,
-    DriftReport,
-    fingerprint_table,
-    measure_drift,
-)
+from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftReport, measure_drift
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.model_store import ModelInfo, ModelStore
-from synth_pipeline.quality import GateResult, QualityReport, check_gates, evaluate
+from synth_pipeline.profile import TrainingProfile, fingerprint_table
+from synth_pipeline.quality import GateResult, QualityReport, check_gates, evaluate, render_html
 from synth_pipeline.schema import Schema, infer_schema
 from synth_pipeline.sources import SourceReader
 from synth_pipeline.split import split_holdout
@@ -125,7 +119,7 @@ class TrainResult:
     model: ModelRecord
     generator: Generator
     info: ModelInfo
-    profile: DriftProfile
+    profile: TrainingProfile
     fingerprint: dict[str, Any]
     previous_model_id: str | None
     drift: DriftReport | None
@@ -157,11 +151,11 @@ def train(
     previous model's profile; ``source_probe`` is stored for the record.
     """
     generator = make_dataset_generator(dataset).fit(training)
-    profile = DriftProfile.from_table(training, generator.schema_)
+    profile = TrainingProfile.from_table(training, generator.schema_)
     fingerprint = fingerprint_table(source)
     previous_id = model_store.latest_id(dataset.name)
     previous = model_store.info(dataset.name, previous_id).metadata.get(DRIFT_PROFILE_KEY) if previous_id else None
-    drift = measure_drift(DriftProfile.from_dict(previous), source) if previous is not None else None
+    drift = measure_drift(TrainingProfile.from_dict(previous), source) if previous is not None else None
     metadata = {
         "config_hash": dataset.config_hash(),
         SOURCE_FINGERPRINT_KEY: fingerprint,
@@ -277,8 +271,8 @@ def assess(
         rules=rules,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    html = report.to_html(
-        reports_dir / f"{stamp}.html", gates=dataset.gates, title=f"{dataset.name}: synthetic data quality"
+    html = render_html(
+        report, reports_dir / f"{stamp}.html", gates=dataset.gates, title=f"{dataset.name}: synthetic data quality"
     )
     json_path = report.save_json(reports_dir / f"{stamp}.json")
     return Assessment(

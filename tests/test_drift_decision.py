@@ -8,7 +8,7 @@ import pytest
 
 from synth_pipeline import drift_decision
 from synth_pipeline.config import parse_config
-from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftProfile, fingerprint_table
+from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY
 from synth_pipeline.drift_decision import (
     SchemaChangeError,
     check_source,
@@ -17,6 +17,7 @@ from synth_pipeline.drift_decision import (
 )
 from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.model_store import ModelStore
+from synth_pipeline.profile import TrainingProfile, fingerprint_table
 from synth_pipeline.schema import infer_schema
 from synth_pipeline.sources import ConfiguredSource, read_source
 
@@ -59,7 +60,7 @@ def train(dataset_cfg, models: ModelStore) -> str:
     generator = make_generator("copula", random_state=0).fit(training, schema=schema)
     metadata = {
         SOURCE_FINGERPRINT_KEY: fingerprint_table(source),
-        DRIFT_PROFILE_KEY: DriftProfile.from_table(training, schema).to_dict(),
+        DRIFT_PROFILE_KEY: TrainingProfile.from_table(training, schema).to_dict(),
         "config_hash": dataset_cfg.config_hash(),
     }
     return models.save(dataset_cfg.name, generator, metadata).model_id
