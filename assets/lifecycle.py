@@ -13,7 +13,6 @@ warehouse, and the core's ``publish`` refuses a table that is not the one the
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    AssetIn,
     AssetOut,
     AssetsDefinition,
     Failure,
@@ -27,6 +26,7 @@ from assets.log_forwarding import forward_logs
 from assets.metadata import (
     IO_MANAGER,
     assessment_metadata,
+    asset_inputs,
     asset_key,
     ingested_metadata,
     model_metadata,
@@ -67,7 +67,7 @@ def split_asset(dataset: DatasetConfig) -> AssetsDefinition:
     @multi_asset(
         name=f"{name}__split",
         group_name=name,
-        ins={"source": AssetIn(asset_key(name, "source"))},
+        ins=asset_inputs(name, "source"),
         outs={
             "training": AssetOut(
                 key=asset_key(name, "training"),
@@ -99,7 +99,7 @@ def generator_model_asset(dataset: DatasetConfig) -> AssetsDefinition:
         key=asset_key(name, "generator_model"),
         group_name=name,
         io_manager_key=IO_MANAGER,
-        ins={"training": AssetIn(asset_key(name, "training")), "source": AssetIn(asset_key(name, "source"))},
+        ins=asset_inputs(name, "training", "source"),
         # resources by key: the source resource's key is per dataset, so it cannot be a typed parameter
         required_resource_keys={source_key, "private"},
         description=f"The {dataset.generator.name} generator trained on the training rows, in the model store.",
@@ -123,7 +123,7 @@ def synthetic_asset(dataset: DatasetConfig) -> AssetsDefinition:
         key=asset_key(name, "synthetic"),
         group_name=name,
         io_manager_key=IO_MANAGER,
-        ins={"generator_model": AssetIn(asset_key(name, "generator_model"))},
+        ins=asset_inputs(name, "generator_model"),
         description="Rows sampled from the current model; judged by quality_report before publishing.",
     )
     def synthetic(
@@ -149,12 +149,7 @@ def quality_report_asset(dataset: DatasetConfig) -> AssetsDefinition:
         key=asset_key(name, "quality_report"),
         group_name=name,
         io_manager_key=IO_MANAGER,
-        ins={
-            "synthetic": AssetIn(asset_key(name, "synthetic")),
-            "training": AssetIn(asset_key(name, "training")),
-            "holdout": AssetIn(asset_key(name, "holdout")),
-            "generator_model": AssetIn(asset_key(name, "generator_model")),
-        },
+        ins=asset_inputs(name, "synthetic", "training", "holdout", "generator_model"),
         description="Holdout-based accuracy and privacy of the synthetic table, its gates and rules; checked by the "
         "blocking quality_gates (and rule_adherence) checks.",
     )
@@ -183,11 +178,7 @@ def published_snapshot_asset(dataset: DatasetConfig) -> AssetsDefinition:
     @asset(
         key=asset_key(name, "published_snapshot"),
         group_name=name,
-        ins={
-            "quality_report": AssetIn(asset_key(name, "quality_report")),
-            "synthetic": AssetIn(asset_key(name, "synthetic")),
-            "generator_model": AssetIn(asset_key(name, "generator_model")),
-        },
+        ins=asset_inputs(name, "quality_report", "synthetic", "generator_model"),
         description="The synthetic table published to the warehouse as a new version, with its lineage.",
     )
     def published_snapshot(

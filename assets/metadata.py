@@ -7,7 +7,7 @@ results; no decision is taken here (the verdicts come from ``lifecycle.assess``)
 from typing import Any
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, AssetKey, MetadataValue
 
 from synth_pipeline.lifecycle import Assessment, Ingested, Published, Sampled, TrainResult
 from synth_pipeline.schema import Schema
@@ -18,6 +18,11 @@ IO_MANAGER = "private_io"
 def asset_key(dataset: str, step: str) -> AssetKey:
     """The key of one lifecycle asset: ``[dataset, step]``."""
     return AssetKey([dataset, step])
+
+
+def asset_inputs(dataset: str, *steps: str) -> dict[str, AssetIn]:
+    """Inputs of an asset from earlier lifecycle steps of the same dataset, each under its step's name."""
+    return {step: AssetIn(asset_key(dataset, step)) for step in steps}
 
 
 def schema_markdown(schema: Schema) -> MetadataValue:

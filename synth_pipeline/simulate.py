@@ -194,73 +194,75 @@ def simulate(spec: TableSpec | dict, n_rows: int, *, random_state: int | None = 
     return table
 
 
+#: The textbook telecom customer-churn table: contracts, tenure, charges, churn (a :class:`TableSpec` as data).
+CHURN_SPEC: dict = {
+    "columns": {
+        "customer_id": {"kind": "id", "prefix": "C", "width": 6},
+        "gender": {"kind": "categorical", "shares": {"Female": 0.5, "Male": 0.5}},
+        "senior_citizen": {"kind": "boolean", "p_true": 0.16},
+        "partner": {"kind": "categorical", "shares": {"No": 0.52, "Yes": 0.48}},
+        "tenure_months": {"kind": "numeric", "distribution": "uniform", "low": 0, "high": 72, "integer": True},
+        "contract": {
+            "kind": "categorical",
+            "shares": {"Month-to-month": 0.55, "One year": 0.21, "Two year": 0.24},
+        },
+        "internet_service": {"kind": "categorical", "shares": {"No": 0.22, "DSL": 0.34, "Fiber optic": 0.44}},
+        "payment_method": {
+            "kind": "categorical",
+            "shares": {
+                "Mailed check": 0.23,
+                "Electronic check": 0.34,
+                "Bank transfer": 0.22,
+                "Credit card": 0.21,
+            },
+        },
+        "monthly_charges": {
+            "kind": "numeric",
+            "distribution": "normal",
+            "mean": 65,
+            "std": 30,
+            "clip_min": 18.25,
+            "clip_max": 118.75,
+            "decimals": 2,
+        },
+        "support_calls": {
+            "kind": "numeric",
+            "distribution": "gamma",
+            "mean": 1.5,
+            "shape": 1.2,
+            "integer": True,
+        },
+        "signup_date": {"kind": "datetime", "start": "2018-01-01", "end": "2024-12-31"},
+    },
+    "correlations": [
+        {"a": "tenure_months", "b": "contract", "rho": 0.65},
+        {"a": "tenure_months", "b": "partner", "rho": 0.35},
+        {"a": "tenure_months", "b": "signup_date", "rho": -0.9},
+        {"a": "monthly_charges", "b": "internet_service", "rho": 0.8},
+        {"a": "senior_citizen", "b": "internet_service", "rho": 0.2},
+        {"a": "support_calls", "b": "internet_service", "rho": 0.3},
+        {"a": "payment_method", "b": "contract", "rho": -0.3},
+    ],
+    "label": {
+        "name": "churn",
+        "intercept": -1.6,
+        "coefficients": {
+            "tenure_months": -0.9,
+            "monthly_charges": 0.5,
+            "contract=Month-to-month": 1.1,
+            "internet_service=Fiber optic": 0.5,
+            "payment_method=Electronic check": 0.6,
+            "support_calls": 0.4,
+            "senior_citizen": 0.2,
+        },
+    },
+    "missing": {"monthly_charges": 0.02, "payment_method": 0.03, "support_calls": 0.05},
+}
+
+
 def churn_spec() -> TableSpec:
     """The textbook telecom customer-churn table: contracts, tenure, charges, churn."""
-    return TableSpec.model_validate(
-        {
-            "columns": {
-                "customer_id": {"kind": "id", "prefix": "C", "width": 6},
-                "gender": {"kind": "categorical", "shares": {"Female": 0.5, "Male": 0.5}},
-                "senior_citizen": {"kind": "boolean", "p_true": 0.16},
-                "partner": {"kind": "categorical", "shares": {"No": 0.52, "Yes": 0.48}},
-                "tenure_months": {"kind": "numeric", "distribution": "uniform", "low": 0, "high": 72, "integer": True},
-                "contract": {
-                    "kind": "categorical",
-                    "shares": {"Month-to-month": 0.55, "One year": 0.21, "Two year": 0.24},
-                },
-                "internet_service": {"kind": "categorical", "shares": {"No": 0.22, "DSL": 0.34, "Fiber optic": 0.44}},
-                "payment_method": {
-                    "kind": "categorical",
-                    "shares": {
-                        "Mailed check": 0.23,
-                        "Electronic check": 0.34,
-                        "Bank transfer": 0.22,
-                        "Credit card": 0.21,
-                    },
-                },
-                "monthly_charges": {
-                    "kind": "numeric",
-                    "distribution": "normal",
-                    "mean": 65,
-                    "std": 30,
-                    "clip_min": 18.25,
-                    "clip_max": 118.75,
-                    "decimals": 2,
-                },
-                "support_calls": {
-                    "kind": "numeric",
-                    "distribution": "gamma",
-                    "mean": 1.5,
-                    "shape": 1.2,
-                    "integer": True,
-                },
-                "signup_date": {"kind": "datetime", "start": "2018-01-01", "end": "2024-12-31"},
-            },
-            "correlations": [
-                {"a": "tenure_months", "b": "contract", "rho": 0.65},
-                {"a": "tenure_months", "b": "partner", "rho": 0.35},
-                {"a": "tenure_months", "b": "signup_date", "rho": -0.9},
-                {"a": "monthly_charges", "b": "internet_service", "rho": 0.8},
-                {"a": "senior_citizen", "b": "internet_service", "rho": 0.2},
-                {"a": "support_calls", "b": "internet_service", "rho": 0.3},
-                {"a": "payment_method", "b": "contract", "rho": -0.3},
-            ],
-            "label": {
-                "name": "churn",
-                "intercept": -1.6,
-                "coefficients": {
-                    "tenure_months": -0.9,
-                    "monthly_charges": 0.5,
-                    "contract=Month-to-month": 1.1,
-                    "internet_service=Fiber optic": 0.5,
-                    "payment_method=Electronic check": 0.6,
-                    "support_calls": 0.4,
-                    "senior_citizen": 0.2,
-                },
-            },
-            "missing": {"monthly_charges": 0.02, "payment_method": 0.03, "support_calls": 0.05},
-        }
-    )
+    return TableSpec.model_validate(CHURN_SPEC)
 
 
 def simulate_churn(n_rows: int = 5000, *, random_state: int | None = 0) -> pd.DataFrame:
