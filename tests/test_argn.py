@@ -10,7 +10,7 @@ import torch
 from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn import ARGNGenerator
-from synth_pipeline.generators.argn.encoding import RARE_LABEL, TableEncoder, fit_column
+from synth_pipeline.generators.argn.encoders import RARE_LABEL, EncoderSettings, TableEncoder, fit_column
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
 
@@ -58,13 +58,13 @@ def fitted(table: pd.DataFrame) -> ARGNGenerator:
 # -- encoding --------------------------------------------------------------------------------
 
 
-def _kwargs() -> dict:
-    return {"rare_threshold": 3, "n_bins": 16, "n_levels": 8, "max_exact_values": 20}
+def _settings() -> EncoderSettings:
+    return EncoderSettings(rare_threshold=3, n_bins=16, n_levels=8, max_exact_values=20)
 
 
 def test_categorical_encoding_round_trip_with_missing_and_rare() -> None:
     values = pd.Series(["a"] * 5 + ["b"] * 4 + ["once"] + [None] * 2, dtype=object)
-    encoder = fit_column("c", ColumnKind.CATEGORICAL, values, **_kwargs())
+    encoder = fit_column("c", ColumnKind.CATEGORICAL, values, _settings())
     codes = encoder.encode(values)
     decoded = encoder.decode(codes, np.zeros(len(values)))
     assert decoded[:9].tolist() == values[:9].tolist()
@@ -76,7 +76,7 @@ def test_categorical_encoding_round_trip_with_missing_and_rare() -> None:
 
 def test_boolean_encoding_round_trip_with_missing() -> None:
     values = pd.Series([True, False, None, True], dtype="boolean")
-    encoder = fit_column("b", ColumnKind.BOOLEAN, values, **_kwargs())
+    encoder = fit_column("b", ColumnKind.BOOLEAN, values, _settings())
     decoded = encoder.decode(encoder.encode(values), np.zeros(4))
     assert str(decoded.dtype) == "boolean"
     assert decoded[:2].tolist() == [True, False] and decoded.isna().tolist() == [False, False, True, False]
@@ -86,7 +86,7 @@ def test_integer_encoding_keeps_atoms_exact_and_bins_whole_and_in_bin() -> None:
     rng = np.random.default_rng(1)
     raw = np.concatenate([np.zeros(300), rng.integers(1, 10_000, 700)]).astype(float)
     values = pd.Series(pd.array(np.append(raw, np.nan), dtype="Float64").astype("Int64"))
-    encoder = fit_column("i", ColumnKind.INTEGER, values, **_kwargs())
+    encoder = fit_column("i", ColumnKind.INTEGER, values, _settings())
     assert 0.0 in encoder.atoms and encoder.n_bins > 1
     codes = encoder.encode(values)
     for uniform in (np.zeros(len(values)), np.full(len(values), 0.999)):
@@ -104,7 +104,7 @@ def test_integer_encoding_keeps_atoms_exact_and_bins_whole_and_in_bin() -> None:
 def test_numeric_encoding_rounds_to_training_decimals() -> None:
     rng = np.random.default_rng(2)
     values = pd.Series(np.round(rng.normal(100, 15, 500), 2))
-    encoder = fit_column("x", ColumnKind.NUMERIC, values, **_kwargs())
+    encoder = fit_column("x", ColumnKind.NUMERIC, values, _settings())
     assert encoder.decimals == 2
     decoded = encoder.decode(encoder.encode(values), rng.random(len(values)))
     assert np.allclose(decoded, np.round(decoded, 2))
@@ -114,14 +114,14 @@ def test_numeric_encoding_rounds_to_training_decimals() -> None:
 
 def test_datetime_encoding_round_trip() -> None:
     dates = pd.Series(pd.to_datetime(["2020-01-01", "2020-01-01", "2021-06-30", None] * 5))
-    encoder = fit_column("d", ColumnKind.DATETIME, dates, **_kwargs())
+    encoder = fit_column("d", ColumnKind.DATETIME, dates, _settings())
     assert encoder.time_unit == "day"
     decoded = encoder.decode(encoder.encode(dates), np.zeros(len(dates)))
     assert str(decoded.dtype) == "datetime64[ns]"
     assert decoded.isna().tolist() == dates.isna().tolist()
     assert (decoded.dropna() == dates.dropna()).all()
     stamps = pd.Series(pd.Timestamp("2024-03-01 10:00:00") + pd.to_timedelta(np.arange(50) * 3671, unit="s"))
-    encoder = fit_column("t", ColumnKind.DATETIME, stamps, **_kwargs())
+    encoder = fit_column("t", ColumnKind.DATETIME, stamps, _settings())
     assert encoder.time_unit == "second"
     decoded = encoder.decode(encoder.encode(stamps), np.full(50, 0.5))
     assert decoded.min() >= stamps.min() and decoded.max() <= stamps.max() + pd.Timedelta(seconds=1)

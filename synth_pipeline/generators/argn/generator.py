@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.generators.argn.encoding import TableEncoder
+from synth_pipeline.generators.argn.encoders import TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
 from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.training import (
@@ -35,7 +35,7 @@ class ARGNGenerator(Generator):
     rest in table order), so any set of columns can condition the others:
     seeded sampling, rebalancing and imputation are exact conditional sampling,
     not rejection. Plain sampling uses the table order. See
-    :mod:`synth_pipeline.generators.argn.encoding` for how each column kind is
+    :mod:`synth_pipeline.generators.argn.encoders` for how each column kind is
     encoded and how rare values are protected.
 
     Settings (all keyword-only, defaults meant for tables nobody tuned):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from synth_pipeline.generators.argn.encoding import Equality
+from synth_pipeline.generators.argn.encoders import Equality
 from synth_pipeline.generators.argn.model import ARGNNetwork, group_bounds
 
 log = logging.getLogger("synth_pipeline.generators.argn")
