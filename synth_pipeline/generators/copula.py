@@ -29,18 +29,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from scipy import special
 
-from synth_pipeline.columns import ColumnKind
-from synth_pipeline.errors import ConfigError
+from synth_pipeline.columns import SECONDS_PER_DAY, ColumnKind, json_value, to_numbers
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.request import SamplingRequest
+from synth_pipeline.generators.settings import GeneratorSettings, Integer
 
 log = logging.getLogger(__name__)
 
 _EPS = 1e-6
-_NS_PER_SECOND = 1_000_000_000
-_SECONDS_PER_DAY = 86_400
 
 
 def _ndtri(u: np.ndarray) -> np.ndarray:
@@ -63,17 +62,13 @@ class _Marginal:
 
     # -- numbers <-> floats ---------------------------------------------------------
     def to_float(self, series: pd.Series) -> np.ndarray:
-        if self.kind == ColumnKind.DATETIME.value:
-            stamps = series.astype("datetime64[ns]")
-            out = stamps.astype("int64").to_numpy().astype(float) / _NS_PER_SECOND
-            out[stamps.isna().to_numpy()] = np.nan
-            return out
-        return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+        """The column as numbers (datetimes in seconds since 1970), NaN where missing."""
+        return to_numbers(series)
 
     def from_float(self, numbers: np.ndarray) -> pd.Series:
         if self.kind == ColumnKind.DATETIME.value:
-            seconds = numbers / _SECONDS_PER_DAY if self.day_resolution else numbers
-            seconds = np.round(seconds) * (_SECONDS_PER_DAY if self.day_resolution else 1)
+            seconds = numbers / SECONDS_PER_DAY if self.day_resolution else numbers
+            seconds = np.round(seconds) * (SECONDS_PER_DAY if self.day_resolution else 1)
             return pd.Series(pd.to_datetime(seconds, unit="s"))
         if self.kind == ColumnKind.INTEGER.value:
             return pd.Series(np.round(numbers)).astype("Int64")
@@ -152,6 +147,16 @@ class _Marginal:
         return cls(**state)
 
 
+class CopulaSettings(GeneratorSettings):
+    """The settings of :class:`GaussianCopulaGenerator`."""
+
+    max_quantiles: Integer = Field(1000, ge=10, description="points of a number column's quantile grid")
+    discrete_threshold: Integer = Field(
+        30, ge=0, description="numbers with at most this many distinct values are modelled as discrete values"
+    )
+    ordering_rounds: Integer = Field(2, ge=0, description="rounds of learning the category orders (0: by frequency)")
+
+
 class GaussianCopulaGenerator(Generator):
     """Gaussian copula over mixed column kinds (fast; the flagship is ``argn``).
 
@@ -163,28 +168,7 @@ class GaussianCopulaGenerator(Generator):
 
     name = "copula"
 
-    def __init__(
-        self,
-        *,
-        random_state: int | None = None,
-        column_kinds: dict[str, str] | None = None,
-        rules: Any = None,
-        infer_rules: bool = False,
-        max_quantiles: int = 1000,
-        discrete_threshold: int = 30,
-        ordering_rounds: int = 2,
-    ) -> None:
-        super().__init__(random_state=random_state, column_kinds=column_kinds, rules=rules, infer_rules=infer_rules)
-        self.max_quantiles = max_quantiles
-        self.discrete_threshold = discrete_threshold
-        self.ordering_rounds = ordering_rounds
-
-    def _validate_params(self) -> None:
-        super()._validate_params()
-        for setting, low in (("max_quantiles", 10), ("discrete_threshold", 0), ("ordering_rounds", 0)):
-            value = getattr(self, setting)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise ConfigError(f"copula setting {setting} must be an integer >= {low}, got {value!r}")
+    settings_model = CopulaSettings
 
     # -- fit ---------------------------------------------------------------------
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
@@ -217,7 +201,7 @@ class GaussianCopulaGenerator(Generator):
             counts = present.astype(str).value_counts()
         else:
             counts = pd.Series(marginal.to_float(present)).value_counts().sort_index()
-        marginal.values = [_plain(v) for v in counts.index]
+        marginal.values = [json_value(v) for v in counts.index]
         marginal.cumulative = np.cumsum(counts.to_numpy()) / counts.sum()
         return marginal
 
@@ -346,12 +330,6 @@ class GaussianCopulaGenerator(Generator):
     def _set_state(self, state: dict[str, Any]) -> None:
         self.marginals_ = [_Marginal.from_state(m) for m in state["marginals"]]
         self.correlation_ = np.asarray(state["correlation"])
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _correlation(latents: np.ndarray) -> np.ndarray:
