@@ -76,27 +76,32 @@ class _Marginal:
 
     # -- value -> latent -------------------------------------------------------------
     def latent(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        """Latents of the observed values (NaN where missing)."""
-        present = series.notna().to_numpy()
+        """Latents of the observed values (NaN where missing): uniform draws inside each value's interval."""
         out = np.full(len(series), np.nan)
+        present, left, right = self._intervals(series)
+        out[present] = _ndtri(left + rng.random(len(left)) * (right - left))
+        return out
+
+    def _intervals(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Present rows, and the probability interval [left, right] of each present value."""
+        present = series.notna().to_numpy()
         if not present.any():
-            return out
+            return present, np.zeros(0), np.zeros(0)
         if self.mode == "discrete":
             codes = self._codes(series[present])
             right = self.cumulative[codes]
             left = np.where(codes > 0, self.cumulative[np.maximum(codes - 1, 0)], 0.0)
-        else:
-            numbers = self.to_float(series[present])
-            left = np.interp(numbers, self.grid, self.probabilities, left=0.0, right=1.0)
-            # a value held by many rows spans a flat stretch of the grid: spread over all of it
-            upper = np.searchsorted(self.grid, numbers, side="right")
-            lower = np.searchsorted(self.grid, numbers, side="left")
-            tied = upper - lower > 1
-            right = left.copy()
-            right[tied] = self.probabilities[upper[tied] - 1]
-            left[tied] = self.probabilities[lower[tied]]
-        out[present] = _ndtri(left + rng.random(len(left)) * (right - left))
-        return out
+            return present, left, right
+        numbers = self.to_float(series[present])
+        left = np.interp(numbers, self.grid, self.probabilities, left=0.0, right=1.0)
+        # a value held by many rows spans a flat stretch of the grid: spread over all of it
+        upper = np.searchsorted(self.grid, numbers, side="right")
+        lower = np.searchsorted(self.grid, numbers, side="left")
+        tied = upper - lower > 1
+        right = left.copy()
+        right[tied] = self.probabilities[upper[tied] - 1]
+        left[tied] = self.probabilities[lower[tied]]
+        return present, left, right
 
     def _codes(self, series: pd.Series) -> np.ndarray:
         """Positions of the values in ``self.values``; unseen numbers take the nearest value's."""
@@ -241,7 +246,9 @@ class GaussianCopulaGenerator(Generator):
         shares = np.diff(np.concatenate([[0.0], marginal.cumulative]))
         centred = means - shares @ means
         _, _, vt = np.linalg.svd(centred * np.sqrt(shares)[:, None], full_matrices=False)
-        order = np.argsort(centred @ vt[0], kind="stable")
+        # the direction's sign is LAPACK's choice: fix it, so the order is the same on every machine
+        direction = _canonical_signs(vt[:1].T)[:, 0]
+        order = np.argsort(centred @ direction, kind="stable")
         marginal.values = [marginal.values[j] for j in order]
         marginal.cumulative = np.cumsum(shares[order])
         marginal.cumulative[-1] = 1.0
@@ -346,6 +353,22 @@ def _correlation(latents: np.ndarray) -> np.ndarray:
 
 
 def _cholesky(covariance: np.ndarray) -> np.ndarray:
+    """A factor ``L`` with ``L @ L.T == covariance``: the Cholesky factor, which is unique.
+
+    Unlike an eigen decomposition (whose vectors' signs and order within near-equal
+    eigenvalues are the LAPACK build's choice), it gives the same samples on every
+    machine. A covariance that is only semi-definite (a latent fixed by the others)
+    falls back to eigenvectors with a canonical sign.
+    """
     covariance = (covariance + covariance.T) / 2
-    values, vectors = np.linalg.eigh(covariance)
-    return vectors @ np.diag(np.sqrt(np.clip(values, 0.0, None)))
+    try:
+        return np.linalg.cholesky(covariance)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(covariance)
+        return _canonical_signs(vectors) @ np.diag(np.sqrt(np.clip(values, 0.0, None)))
+
+
+def _canonical_signs(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` (as columns) each flipped so that its largest entry by size is positive."""
+    largest = vectors[np.argmax(np.abs(vectors), axis=0), np.arange(vectors.shape[1])]
+    return vectors * np.where(largest < 0, -1.0, 1.0)
