@@ -82,6 +82,17 @@ class _Marginal:
         out[present] = _ndtri(left + rng.random(len(left)) * (right - left))
         return out
 
+    def attenuation(self, series: pd.Series) -> float:
+        """How much drawing latents inside intervals weakens correlations: the variance of each row's interval mean.
+
+        A column of distinct numbers has 1. A value interval of a discrete column (or a
+        tie, or a missing cell, whose latent is pure noise) hides where its rows lie
+        inside it, so the latent correlates with any other less than the underlying
+        normal does: by this factor, to first order (the polychoric relation).
+        """
+        present, left, right = self._intervals(series)
+        return float(np.sum(_interval_mean(left, right) ** 2) / max(len(series), 1))
+
     def _intervals(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Present rows, and the probability interval [left, right] of each present value."""
         present = series.notna().to_numpy()
@@ -186,7 +197,9 @@ class GaussianCopulaGenerator(Generator):
             for i in categorical:
                 self._reorder(i, training[self.marginals_[i].name], latents)
             latents = self._latent_matrix(training, rng)
-        self.correlation_ = _correlation(latents)
+        attenuation = [m.attenuation(training[m.name]) for m in self.marginals_]
+        attenuation += [_indicator_attenuation(m.missing_share) for m in self.marginals_ if m.missing_share > 0]
+        self.correlation_ = _correlation(latents, np.asarray(attenuation))
 
     def _fit_marginal(self, series: pd.Series) -> _Marginal:
         kind = self.schema_.kind(str(series.name)).value
@@ -339,17 +352,34 @@ class GaussianCopulaGenerator(Generator):
         self.correlation_ = np.asarray(state["correlation"])
 
 
-def _correlation(latents: np.ndarray) -> np.ndarray:
-    """Correlation of the latents, nudged to be positive definite."""
+def _correlation(latents: np.ndarray, attenuation: np.ndarray) -> np.ndarray:
+    """Correlation of the underlying normals: the latents' correlation corrected for ``attenuation``, nudged to be
+    positive definite."""
     if latents.shape[1] == 1:
         return np.ones((1, 1))
     matrix = np.corrcoef(latents, rowvar=False)
     matrix = np.nan_to_num(matrix, nan=0.0)
+    scale = np.outer(attenuation, attenuation)
+    matrix = np.clip(np.divide(matrix, scale, out=np.zeros_like(matrix), where=scale > 0), -1.0, 1.0)
     np.fill_diagonal(matrix, 1.0)
     values, vectors = np.linalg.eigh(matrix)
     matrix = vectors @ np.diag(np.clip(values, 1e-4, None)) @ vectors.T
     scale = np.sqrt(np.diag(matrix))
     return matrix / np.outer(scale, scale)
+
+
+def _interval_mean(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Mean of a standard normal restricted to the probability interval [left, right] (its point when empty)."""
+    width = right - left
+    wide = width > 1e-12
+    density = np.exp(-0.5 * special.ndtri(np.stack([left, right])) ** 2) / np.sqrt(2 * np.pi)
+    return np.where(wide, (density[0] - density[1]) / np.where(wide, width, 1.0), _ndtri(left))
+
+
+def _indicator_attenuation(missing_share: float) -> float:
+    """:meth:`_Marginal.attenuation` of a missing indicator: a two-valued latent split at ``1 - missing_share``."""
+    density = np.exp(-0.5 * special.ndtri(1 - missing_share) ** 2) / np.sqrt(2 * np.pi)
+    return float(density**2 / (missing_share * (1 - missing_share)))
 
 
 def _cholesky(covariance: np.ndarray) -> np.ndarray:
