@@ -11,7 +11,6 @@ from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn import ARGNGenerator
 from synth_pipeline.generators.argn.encoders import RARE_LABEL, EncoderSettings, TableEncoder, fit_column
-from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
 
 FAST = {"max_epochs": 25, "patience": 3, "random_state": 7}
@@ -138,12 +137,9 @@ def test_registered_and_settings_validated() -> None:
             ARGNGenerator(**{setting: value}).fit(_table(100))
 
 
-def test_plain_sampling_kinds_and_rare_values(fitted: ARGNGenerator, table: pd.DataFrame) -> None:
+def test_plain_sampling_structure_and_rare_values(fitted: ARGNGenerator, table: pd.DataFrame) -> None:
+    # (kinds, columns and ids: tests/test_generator_contract.py)
     synthetic = fitted.sample(3000)
-    assert len(synthetic) == 3000 and list(synthetic.columns) == list(table.columns)
-    assert str(synthetic["age"].dtype) == "Int64" and str(synthetic["amount"].dtype) == "Int64"
-    assert str(synthetic["signup"].dtype) == "datetime64[ns]"
-    assert str(synthetic["active"].dtype) == "boolean"
     assert "ZZ-unique" not in set(synthetic["country"]) and RARE_LABEL not in set(synthetic["country"])
     assert set(synthetic["country"].dropna()) <= {"NO", "IT", "DE"}
     # continuous integers are not limited to training values
@@ -180,36 +176,13 @@ def test_rebalancing_hits_share(fitted: ARGNGenerator) -> None:
     assert premium["income"].dropna().median() > 65_000
 
 
-def test_imputation_fills_missing_and_keeps_observed(fitted: ARGNGenerator, table: pd.DataFrame) -> None:
-    data = table.drop(columns=["customer_id"]).head(400).astype({"age": "Int64", "active": "boolean"})
-    rng = np.random.default_rng(3)
-    for column in ["country", "age", "income", "active", "signup"]:
-        data.loc[rng.random(len(data)) < 0.2, column] = None
+def test_imputation_never_fills_in_a_rare_value(fitted: ARGNGenerator, table: pd.DataFrame) -> None:
+    # (observed cells unchanged, missing ones filled: tests/test_generator_contract.py)
+    data = table.drop(columns=["customer_id"]).head(400).copy()
+    data.loc[np.random.default_rng(3).random(len(data)) < 0.2, "country"] = None
     imputed = fitted.impute(data)
-    assert imputed.index.equals(data.index)
-    for column in data.columns:
-        assert imputed[column].notna().all(), column
-        observed = data[column].notna()
-        assert (imputed.loc[observed, column].astype(str) == data.loc[observed, column].astype(str)).all(), column
-    assert "ZZ-unique" not in set(imputed["country"][data["country"].isna()])
-
-
-def test_save_load_gives_identical_samples(fitted: ARGNGenerator, tmp_path) -> None:
-    fitted.save(tmp_path / "model")
-    loaded = Generator.load(tmp_path / "model")
-    assert isinstance(loaded, ARGNGenerator)
-    pd.testing.assert_frame_equal(loaded.sample(500, random_state=11), fitted.sample(500, random_state=11))
-    seed = pd.DataFrame({"plan": ["basic", "premium"] * 20})
-    pd.testing.assert_frame_equal(
-        loaded.sample(seed_data=seed, random_state=2), fitted.sample(seed_data=seed, random_state=2)
-    )
-
-
-def test_same_seed_same_model_and_rows(fitted: ARGNGenerator, table: pd.DataFrame) -> None:
-    again = ARGNGenerator(**FAST).fit(table)
-    pd.testing.assert_frame_equal(again.sample(400, random_state=5), fitted.sample(400, random_state=5))
-    other = ARGNGenerator(**{**FAST, "random_state": 8}).fit(table)
-    assert not other.sample(400, random_state=5).equals(fitted.sample(400, random_state=5))
+    filled = imputed["country"][data["country"].isna()]
+    assert filled.notna().all() and set(filled) <= {"NO", "IT", "DE"}
 
 
 def test_two_threads_train_the_same_weights_twice() -> None:
@@ -221,12 +194,8 @@ def test_two_threads_train_the_same_weights_twice() -> None:
         assert torch.equal(weights, second[name]), name
 
 
-def test_streamed_batches_and_temperature(fitted: ARGNGenerator) -> None:
-    batches = list(fitted.sample_batches(2500, batch_rows=1000))
-    assert [len(b) for b in batches] == [1000, 1000, 500]
-    assert batches[2]["customer_id"].iloc[-1] != batches[0]["customer_id"].iloc[-1]
+def test_low_temperature_concentrates_on_likely_values(fitted: ARGNGenerator) -> None:
     cold = fitted.sample(2000, temperature=0.3)
-    # a cold sample concentrates on the most likely values
     assert (cold["country"] == "NO").mean() > 0.6
 
 
