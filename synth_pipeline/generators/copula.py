@@ -32,7 +32,7 @@ import pandas as pd
 from pydantic import Field
 from scipy import special
 
-from synth_pipeline.columns import SECONDS_PER_DAY, ColumnKind, json_value, to_numbers
+from synth_pipeline.columns import SECONDS_PER_DAY, ColumnKind, from_seconds, json_value, to_numbers
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.generators.settings import GeneratorSettings, Integer
@@ -66,10 +66,10 @@ class _Marginal:
         return to_numbers(series)
 
     def from_float(self, numbers: np.ndarray) -> pd.Series:
+        """Numbers back to the column's values: whole seconds (or days) for datetimes, whole integers."""
         if self.kind == ColumnKind.DATETIME.value:
-            seconds = numbers / SECONDS_PER_DAY if self.day_resolution else numbers
-            seconds = np.round(seconds) * (SECONDS_PER_DAY if self.day_resolution else 1)
-            return pd.Series(pd.to_datetime(seconds, unit="s"))
+            unit = SECONDS_PER_DAY if self.day_resolution else 1
+            return from_seconds(np.round(numbers / unit) * unit)
         if self.kind == ColumnKind.INTEGER.value:
             return pd.Series(np.round(numbers)).astype("Int64")
         return pd.Series(numbers)
