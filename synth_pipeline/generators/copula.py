@@ -16,7 +16,10 @@ Each column is mapped to a standard-normal latent through its own marginal:
   latents), not taken alphabetically;
 * missing values: one extra binary latent per column that had any.
 
-The latents' correlation matrix is the model. Sampling draws correlated
+The correlation matrix of the underlying normals is the model, estimated
+from each row's *score* (its expected latent given its value) and corrected
+for what an interval hides (see :func:`_correlation`), so dependence between
+discrete columns keeps its strength. Sampling draws correlated
 normals; conditioning on fixed cells (seed data, rebalancing, imputation)
 uses the exact Gaussian conditional distribution given their latents.
 """
@@ -82,16 +85,17 @@ class _Marginal:
         out[present] = _ndtri(left + rng.random(len(left)) * (right - left))
         return out
 
-    def attenuation(self, series: pd.Series) -> float:
-        """How much drawing latents inside intervals weakens correlations: the variance of each row's interval mean.
+    def scores(self, series: pd.Series) -> np.ndarray:
+        """Each row's expected latent given its value: the mean of the normal over the value's interval (0 if missing).
 
-        A column of distinct numbers has 1. A value interval of a discrete column (or a
-        tie, or a missing cell, whose latent is pure noise) hides where its rows lie
-        inside it, so the latent correlates with any other less than the underlying
-        normal does: by this factor, to first order (the polychoric relation).
+        Unlike a latent drawn inside the interval, the score adds no noise, so
+        correlations estimated from scores (see :func:`_correlation`) stay stable
+        for rare values.
         """
+        out = np.zeros(len(series))
         present, left, right = self._intervals(series)
-        return float(np.sum(_interval_mean(left, right) ** 2) / max(len(series), 1))
+        out[present] = _interval_mean(left, right)
+        return out
 
     def _intervals(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Present rows, and the probability interval [left, right] of each present value."""
@@ -189,17 +193,14 @@ class GaussianCopulaGenerator(Generator):
     # -- fit ---------------------------------------------------------------------
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         self.marginals_ = [self._fit_marginal(training[name]) for name in training.columns]
-        latents = self._latent_matrix(training, rng)
         categorical = [
             i for i, m in enumerate(self.marginals_) if m.kind == ColumnKind.CATEGORICAL.value and len(m.values) > 2
         ]
         for _ in range(self.ordering_rounds if categorical else 0):
+            latents = self._latent_matrix(training, rng)
             for i in categorical:
                 self._reorder(i, training[self.marginals_[i].name], latents)
-            latents = self._latent_matrix(training, rng)
-        attenuation = [m.attenuation(training[m.name]) for m in self.marginals_]
-        attenuation += [_indicator_attenuation(m.missing_share) for m in self.marginals_ if m.missing_share > 0]
-        self.correlation_ = _correlation(latents, np.asarray(attenuation))
+        self.correlation_ = _correlation(self._score_matrix(training))
 
     def _fit_marginal(self, series: pd.Series) -> _Marginal:
         kind = self.schema_.kind(str(series.name)).value
@@ -235,6 +236,17 @@ class GaussianCopulaGenerator(Generator):
             if marginal.missing_share > 0:
                 indicators.append(self._indicator_latent(missing, marginal.missing_share, rng))
         return np.column_stack(columns + indicators)
+
+    def _score_matrix(self, table: pd.DataFrame) -> np.ndarray:
+        """Scores (expected latents) of a table: value scores, then missing indicators' scores."""
+        columns = [marginal.scores(table[marginal.name]) for marginal in self.marginals_]
+        for marginal in self.marginals_:
+            if marginal.missing_share > 0:
+                missing = table[marginal.name].isna().to_numpy()
+                split = 1 - marginal.missing_share
+                present_score, missing_score = _interval_mean(np.array([0.0, split]), np.array([split, 1.0]))
+                columns.append(np.where(missing, missing_score, present_score))
+        return np.column_stack(columns)
 
     @staticmethod
     def _indicator_latent(missing: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
@@ -352,15 +364,22 @@ class GaussianCopulaGenerator(Generator):
         self.correlation_ = np.asarray(state["correlation"])
 
 
-def _correlation(latents: np.ndarray, attenuation: np.ndarray) -> np.ndarray:
-    """Correlation of the underlying normals: the latents' correlation corrected for ``attenuation``, nudged to be
-    positive definite."""
-    if latents.shape[1] == 1:
+def _correlation(scores: np.ndarray) -> np.ndarray:
+    """Correlation of the underlying normals from the rows' scores, nudged to be positive definite.
+
+    A score is a column's expected latent given the row's value (see :meth:`_Marginal.scores`).
+    For underlying normals with correlation rho, the scores' mean product is, to first
+    order, rho times the product of their mean squares (1 for a column of distinct
+    numbers, less for a few values, ties or missing cells: the polychoric relation), so
+    dividing by those recovers rho. Correlating latents drawn inside the intervals
+    instead would leave dependence between discrete columns at about half its strength.
+    """
+    if scores.shape[1] == 1:
         return np.ones((1, 1))
-    matrix = np.corrcoef(latents, rowvar=False)
-    matrix = np.nan_to_num(matrix, nan=0.0)
-    scale = np.outer(attenuation, attenuation)
-    matrix = np.clip(np.divide(matrix, scale, out=np.zeros_like(matrix), where=scale > 0), -1.0, 1.0)
+    products = scores.T @ scores / max(len(scores), 1)
+    strength = np.diag(products).copy()
+    scale = np.outer(strength, strength)
+    matrix = np.clip(np.divide(products, scale, out=np.zeros_like(products), where=scale > 1e-12), -1.0, 1.0)
     np.fill_diagonal(matrix, 1.0)
     values, vectors = np.linalg.eigh(matrix)
     matrix = vectors @ np.diag(np.clip(values, 1e-4, None)) @ vectors.T
@@ -374,12 +393,6 @@ def _interval_mean(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     wide = width > 1e-12
     density = np.exp(-0.5 * special.ndtri(np.stack([left, right])) ** 2) / np.sqrt(2 * np.pi)
     return np.where(wide, (density[0] - density[1]) / np.where(wide, width, 1.0), _ndtri(left))
-
-
-def _indicator_attenuation(missing_share: float) -> float:
-    """:meth:`_Marginal.attenuation` of a missing indicator: a two-valued latent split at ``1 - missing_share``."""
-    density = np.exp(-0.5 * special.ndtri(1 - missing_share) ** 2) / np.sqrt(2 * np.pi)
-    return float(density**2 / (missing_share * (1 - missing_share)))
 
 
 def _cholesky(covariance: np.ndarray) -> np.ndarray:
