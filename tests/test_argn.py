@@ -242,7 +242,8 @@ def _equal_table(n_rows: int = 1200, seed: int = 3) -> pd.DataFrame:
 def test_equal_to_earlier_column_is_found_and_round_trips() -> None:
     table = _equal_table()
     kinds = {"bill": ColumnKind.NUMERIC, "segment": ColumnKind.CATEGORICAL, "paid": ColumnKind.NUMERIC}
-    encoder = TableEncoder.fit(table, kinds, rare_threshold=5, n_bins=32, n_levels=8, max_exact_values=16)
+    settings = EncoderSettings(rare_threshold=5, n_bins=32, n_levels=8, max_exact_values=16)
+    encoder = TableEncoder.fit(table, kinds, settings)
     paid = encoder.encoders[2]
     assert paid.references == ["bill"] and encoder.encoders[0].references == []
     codes = encoder.encode(table)

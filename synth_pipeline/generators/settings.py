@@ -49,7 +49,7 @@ Flag = Annotated[bool, BeforeValidator(_flag)]
 class GeneratorSettings(BaseModel):
     """The settings every generator has."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     random_state: Integer | None = Field(None, description="seed of fit and sample (None: fresh randomness)")
     column_kinds: dict[str, str] | None = Field(None, description="column name -> kind, overriding inference")

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.generators.argn.encoders import TableEncoder
+from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
 from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.settings import ARGNSettings
@@ -66,14 +66,13 @@ class ARGNGenerator(Generator):
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         settings = self._settings()
         kinds = {name: self.schema_.kind(name) for name in training.columns}
-        self.encoder_ = TableEncoder.fit(
-            training,
-            kinds,
+        encoding = EncoderSettings(
             rare_threshold=settings.rare_category_threshold,
             n_bins=settings.n_bins,
             n_levels=settings.n_levels,
             max_exact_values=settings.max_exact_values,
         )
+        self.encoder_ = TableEncoder.fit(training, kinds, encoding)
         plain_codes = self.encoder_.encode(training, equalities=False)
         codes = self.encoder_.code_equalities(plain_codes, training)
         n_rows, n_sub = codes.shape

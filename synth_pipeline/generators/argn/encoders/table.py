@@ -29,20 +29,10 @@ class TableEncoder:
         self.reference_columns = [[position[name] for name in references_of(e)] for e in encoders]
 
     @classmethod
-    def fit(
-        cls,
-        training: pd.DataFrame,
-        kinds: dict[str, ColumnKind],
-        *,
-        rare_threshold: int,
-        n_bins: int,
-        n_levels: int,
-        max_exact_values: int,
-    ) -> TableEncoder:
+    def fit(cls, training: pd.DataFrame, kinds: dict[str, ColumnKind], settings: EncoderSettings) -> TableEncoder:
         """Learn every column's encoding, then the "equal to an earlier column" references."""
-        settings = EncoderSettings(rare_threshold, n_bins, n_levels, max_exact_values)
         encoders = [fit_column(name, kinds[name], training[name], settings) for name in training.columns]
-        find_references(encoders, training, rare_threshold=rare_threshold)
+        find_references(encoders, training, rare_threshold=settings.rare_threshold)
         return cls(encoders)
 
     def code_positions(self) -> list[np.ndarray]:
