@@ -138,6 +138,7 @@ class _Marginal:
 
     # -- latent -> value --------------------------------------------------------------
     def value(self, latent: np.ndarray) -> pd.Series:
+        """The column's values for standard-normal ``latent`` draws."""
         u = special.ndtr(latent)
         if self.mode == "discrete":
             codes = np.minimum(np.searchsorted(self.cumulative, u, side="right"), len(self.values) - 1)
@@ -149,6 +150,7 @@ class _Marginal:
         return self.from_float(np.interp(u, self.probabilities, self.grid))
 
     def to_state(self) -> dict[str, Any]:
+        """The marginal as JSON values and arrays."""
         state = {
             "name": self.name,
             "kind": self.kind,
@@ -164,6 +166,7 @@ class _Marginal:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> _Marginal:
+        """The marginal :meth:`to_state` wrote."""
         return cls(**state)
 
 

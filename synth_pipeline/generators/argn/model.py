@@ -204,6 +204,7 @@ class ARGNNetwork(nn.Module):
 
     # -- persistence -----------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
+        """The sizes that rebuild the network's shape."""
         return {
             "cardinalities": self.cardinalities,
             "embedding_dim": self.embedding_dim,
@@ -211,10 +212,12 @@ class ARGNNetwork(nn.Module):
         }
 
     def numpy_state(self) -> dict[str, np.ndarray]:
+        """The weights as numpy arrays (keys without dots, for the npz file)."""
         return {key.replace(".", "__"): value.detach().cpu().numpy().copy() for key, value in self.state_dict().items()}
 
     @classmethod
     def from_numpy_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> ARGNNetwork:
+        """The network :meth:`config` and :meth:`numpy_state` describe."""
         network = cls(config["cardinalities"], embedding_dim=config["embedding_dim"], hidden_size=config["hidden_size"])
         state = {key.replace("__", "."): torch.as_tensor(np.asarray(value)) for key, value in arrays.items()}
         network.load_state_dict(state)
