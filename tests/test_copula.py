@@ -3,10 +3,9 @@ import pandas as pd
 import pytest
 
 from synth_pipeline.columns import ColumnKind
-from synth_pipeline.errors import ConfigError, InvalidDataError, NotFittedError
-from synth_pipeline.generators.base import Generator
+from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.copula import GaussianCopulaGenerator
-from synth_pipeline.generators.registry import generator_names, make_generator
+from synth_pipeline.generators.registry import generator_names
 
 
 @pytest.fixture(scope="module")
@@ -14,16 +13,9 @@ def fitted(churn):
     return GaussianCopulaGenerator(random_state=0).fit(churn)
 
 
-def test_output_has_the_training_kinds_and_values(churn, fitted):
+def test_missing_rates_and_numbers_beyond_training_values(churn, fitted):
+    # (kinds, columns and ids: tests/test_generator_contract.py)
     synthetic = fitted.sample(3000)
-    assert list(synthetic.columns) == list(churn.columns) and len(synthetic) == 3000
-    assert str(synthetic.tenure_months.dtype) == "Int64"
-    assert pd.api.types.is_datetime64_any_dtype(synthetic.signup_date)
-    assert (synthetic.signup_date.dt.normalize() == synthetic.signup_date).all()  # dates stay dates
-    assert set(synthetic.contract) <= set(churn.contract)
-    assert set(synthetic.payment_method.dropna()) <= set(churn.payment_method.dropna())
-    assert synthetic.senior_citizen.dtype == "boolean"
-    assert synthetic.customer_id.is_unique
     # missing values come back at about their training rate
     assert synthetic.monthly_charges.isna().mean() == pytest.approx(churn.monthly_charges.isna().mean(), abs=0.015)
     # numbers are not limited to training values
@@ -52,74 +44,18 @@ def test_point_masses_are_kept():
     assert (synthetic.gain == 0).mean() == pytest.approx(0.9, abs=0.02)
 
 
-def test_same_seed_same_rows_and_save_load(tmp_path, churn, fitted):
-    first = fitted.sample(500, random_state=11)
-    pd.testing.assert_frame_equal(first, fitted.sample(500, random_state=11))
-    pd.testing.assert_frame_equal(
-        first, GaussianCopulaGenerator(random_state=0).fit(churn).sample(500, random_state=11)
-    )
-    assert not first.equals(fitted.sample(500, random_state=12))
-    fitted.save(tmp_path / "model")
-    loaded = Generator.load(tmp_path / "model")
-    assert isinstance(loaded, GaussianCopulaGenerator)
-    pd.testing.assert_frame_equal(first, loaded.sample(500, random_state=11))
-
-
-def test_streamed_batches_make_up_the_table(fitted):
-    batches = list(fitted.sample_batches(2500, random_state=3, batch_rows=1000))
-    assert [len(b) for b in batches] == [1000, 1000, 500]
-    table = pd.concat(batches, ignore_index=True)
-    assert table.customer_id.is_unique  # ids continue across batches
-
-
-def test_seed_data_is_kept_and_conditions_the_rest(churn, fitted):
+def test_seed_data_conditions_the_rest(fitted):
     seeds = pd.DataFrame({"contract": ["Two year"] * 1000 + ["Month-to-month"] * 1000})
     synthetic = fitted.sample(seed_data=seeds, random_state=0)
-    assert synthetic.contract.tolist() == seeds.contract.tolist()
     tenure = synthetic.groupby("contract").tenure_months.mean()
     assert tenure["Two year"] > tenure["Month-to-month"] + 10
 
 
-def test_rebalance_hits_the_share(fitted):
-    synthetic = fitted.sample(4000, rebalance={"churn": {"Yes": 0.5}}, random_state=0)
-    assert (synthetic.churn == "Yes").mean() == pytest.approx(0.5, abs=0.01)
-    with pytest.raises(ConfigError, match="no value.*'Maybe'"):
-        fitted.sample(10, rebalance={"churn": {"Maybe": 0.5}})
-    with pytest.raises(ConfigError, match="not a categorical"):
-        fitted.sample(10, rebalance={"monthly_charges": {"1": 0.5}})
-
-
-def test_impute_fills_only_missing_cells(churn, fitted):
-    holes = churn.copy()
-    rng = np.random.default_rng(0)
-    for column in ("tenure_months", "contract", "monthly_charges"):
-        holes.loc[rng.random(len(holes)) < 0.2, column] = np.nan
-    filled = fitted.impute(holes, random_state=0)
-    assert filled.index.equals(holes.index) and list(filled.columns) == list(holes.columns)
-    for column in ("tenure_months", "contract", "monthly_charges", "payment_method"):
-        assert filled[column].notna().all(), column
-        observed = holes[column].notna()
-        kept, given = filled.loc[observed, column], holes.loc[observed, column]
-        if column in ("tenure_months", "monthly_charges"):
-            kept, given = kept.astype(float), given.astype(float)
-        assert (kept == given).all(), column
-
-
-def test_errors_are_clear(churn, fitted):
-    with pytest.raises(NotFittedError):
-        GaussianCopulaGenerator().sample(3)
-    with pytest.raises(InvalidDataError, match="'contract'.*never seen.*'Lifetime'"):
-        fitted.sample(seed_data=pd.DataFrame({"contract": ["Lifetime"]}))
-    with pytest.raises(InvalidDataError, match="'shoe_size'"):
-        fitted.sample(seed_data=pd.DataFrame({"shoe_size": [42]}))
-    with pytest.raises(ConfigError, match="n_rows"):
-        fitted.sample(-1)
-    with pytest.raises(ConfigError, match="max_quantiles"):
+def test_settings_are_validated(churn):
+    with pytest.raises(ConfigError, match="max_quantiles must be an integer"):
         GaussianCopulaGenerator(max_quantiles="many").fit(churn)
-    with pytest.raises(ConfigError, match="no setting.*'epochs'"):
-        make_generator("copula", epochs=3)
-    with pytest.raises(ConfigError, match="unknown generator 'gan'"):
-        make_generator("gan")
+    with pytest.raises(ConfigError, match="max_quantiles must be greater than or equal to 10"):
+        GaussianCopulaGenerator(max_quantiles=3).fit(churn)
     assert "copula" in generator_names()
 
 
@@ -131,3 +67,34 @@ def test_small_and_constant_tables():
     assert synthetic.x.between(1, 8).all()
     assert generator.schema_.kind("n") is ColumnKind.INTEGER
     assert len(generator.sample(0)) == 0
+
+
+def test_the_model_does_not_depend_on_lapacks_sign_choices(churn, fitted, monkeypatch):
+    # Eigen and singular vectors have no preferred sign; the build of LAPACK picks one. A fit and
+    # its samples must come out the same either way (they once differed between CPUs).
+    svd, eigh = np.linalg.svd, np.linalg.eigh
+
+    def flipped_svd(*args, **kwargs):
+        u, s, vt = svd(*args, **kwargs)
+        return -u, s, -vt
+
+    def flipped_eigh(*args, **kwargs):
+        values, vectors = eigh(*args, **kwargs)
+        return values, -vectors
+
+    monkeypatch.setattr(np.linalg, "svd", flipped_svd)
+    monkeypatch.setattr(np.linalg, "eigh", flipped_eigh)
+    again = GaussianCopulaGenerator(random_state=0).fit(churn)
+    assert [m.values for m in again.marginals_] == [m.values for m in fitted.marginals_]
+    np.testing.assert_allclose(again.correlation_, fitted.correlation_, atol=1e-12)
+    pd.testing.assert_frame_equal(again.sample(500, random_state=4), fitted.sample(500, random_state=4))
+
+
+def test_a_rare_value_gets_no_made_up_dependence():
+    # The correction for what a value interval hides must not blow up noise: a 2% class
+    # independent of a number stays (nearly) independent of it.
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"rare": np.where(rng.random(1200) < 0.02, "y", "n"), "x": rng.normal(size=1200)})
+    for seed in range(3):
+        correlation = GaussianCopulaGenerator(random_state=seed).fit(table).correlation_
+        assert abs(correlation[0, 1]) < 0.12, (seed, correlation[0, 1])

@@ -16,7 +16,10 @@ Each column is mapped to a standard-normal latent through its own marginal:
   latents), not taken alphabetically;
 * missing values: one extra binary latent per column that had any.
 
-The latents' correlation matrix is the model. Sampling draws correlated
+The correlation matrix of the underlying normals is the model, estimated
+from each row's *score* (its expected latent given its value) and corrected
+for what an interval hides (see :func:`_correlation`), so dependence between
+discrete columns keeps its strength. Sampling draws correlated
 normals; conditioning on fixed cells (seed data, rebalancing, imputation)
 uses the exact Gaussian conditional distribution given their latents.
 """
@@ -29,18 +32,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from scipy import special
 
-from synth_pipeline.columns import ColumnKind
-from synth_pipeline.errors import ConfigError
+from synth_pipeline.columns import SECONDS_PER_DAY, ColumnKind, from_seconds, json_value, to_numbers
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.request import SamplingRequest
+from synth_pipeline.generators.settings import GeneratorSettings, Integer
 
 log = logging.getLogger(__name__)
 
 _EPS = 1e-6
-_NS_PER_SECOND = 1_000_000_000
-_SECONDS_PER_DAY = 86_400
 
 
 def _ndtri(u: np.ndarray) -> np.ndarray:
@@ -63,45 +65,58 @@ class _Marginal:
 
     # -- numbers <-> floats ---------------------------------------------------------
     def to_float(self, series: pd.Series) -> np.ndarray:
-        if self.kind == ColumnKind.DATETIME.value:
-            stamps = series.astype("datetime64[ns]")
-            out = stamps.astype("int64").to_numpy().astype(float) / _NS_PER_SECOND
-            out[stamps.isna().to_numpy()] = np.nan
-            return out
-        return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+        """The column as numbers (datetimes in seconds since 1970), NaN where missing."""
+        return to_numbers(series)
 
     def from_float(self, numbers: np.ndarray) -> pd.Series:
+        """Numbers back to the column's values: whole seconds (or days) for datetimes, whole integers."""
         if self.kind == ColumnKind.DATETIME.value:
-            seconds = numbers / _SECONDS_PER_DAY if self.day_resolution else numbers
-            seconds = np.round(seconds) * (_SECONDS_PER_DAY if self.day_resolution else 1)
-            return pd.Series(pd.to_datetime(seconds, unit="s"))
+            unit = SECONDS_PER_DAY if self.day_resolution else 1
+            return from_seconds(np.round(numbers / unit) * unit)
         if self.kind == ColumnKind.INTEGER.value:
             return pd.Series(np.round(numbers)).astype("Int64")
         return pd.Series(numbers)
 
     # -- value -> latent -------------------------------------------------------------
     def latent(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        """Latents of the observed values (NaN where missing)."""
-        present = series.notna().to_numpy()
+        """Latents of the observed values (NaN where missing): uniform draws inside each value's interval."""
         out = np.full(len(series), np.nan)
+        present, left, right = self._intervals(series)
+        out[present] = _ndtri(left + rng.random(len(left)) * (right - left))
+        return out
+
+    def scores(self, series: pd.Series) -> np.ndarray:
+        """Each row's expected latent given its value: the mean of the normal over the value's interval (0 if missing).
+
+        Unlike a latent drawn inside the interval, the score adds no noise, so
+        correlations estimated from scores (see :func:`_correlation`) stay stable
+        for rare values.
+        """
+        out = np.zeros(len(series))
+        present, left, right = self._intervals(series)
+        out[present] = _interval_mean(left, right)
+        return out
+
+    def _intervals(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Present rows, and the probability interval [left, right] of each present value."""
+        present = series.notna().to_numpy()
         if not present.any():
-            return out
+            return present, np.zeros(0), np.zeros(0)
         if self.mode == "discrete":
             codes = self._codes(series[present])
             right = self.cumulative[codes]
             left = np.where(codes > 0, self.cumulative[np.maximum(codes - 1, 0)], 0.0)
-        else:
-            numbers = self.to_float(series[present])
-            left = np.interp(numbers, self.grid, self.probabilities, left=0.0, right=1.0)
-            # a value held by many rows spans a flat stretch of the grid: spread over all of it
-            upper = np.searchsorted(self.grid, numbers, side="right")
-            lower = np.searchsorted(self.grid, numbers, side="left")
-            tied = upper - lower > 1
-            right = left.copy()
-            right[tied] = self.probabilities[upper[tied] - 1]
-            left[tied] = self.probabilities[lower[tied]]
-        out[present] = _ndtri(left + rng.random(len(left)) * (right - left))
-        return out
+            return present, left, right
+        numbers = self.to_float(series[present])
+        left = np.interp(numbers, self.grid, self.probabilities, left=0.0, right=1.0)
+        # a value held by many rows spans a flat stretch of the grid: spread over all of it
+        upper = np.searchsorted(self.grid, numbers, side="right")
+        lower = np.searchsorted(self.grid, numbers, side="left")
+        tied = upper - lower > 1
+        right = left.copy()
+        right[tied] = self.probabilities[upper[tied] - 1]
+        left[tied] = self.probabilities[lower[tied]]
+        return present, left, right
 
     def _codes(self, series: pd.Series) -> np.ndarray:
         """Positions of the values in ``self.values``; unseen numbers take the nearest value's."""
@@ -123,6 +138,7 @@ class _Marginal:
 
     # -- latent -> value --------------------------------------------------------------
     def value(self, latent: np.ndarray) -> pd.Series:
+        """The column's values for standard-normal ``latent`` draws."""
         u = special.ndtr(latent)
         if self.mode == "discrete":
             codes = np.minimum(np.searchsorted(self.cumulative, u, side="right"), len(self.values) - 1)
@@ -134,6 +150,7 @@ class _Marginal:
         return self.from_float(np.interp(u, self.probabilities, self.grid))
 
     def to_state(self) -> dict[str, Any]:
+        """The marginal as JSON values and arrays."""
         state = {
             "name": self.name,
             "kind": self.kind,
@@ -149,7 +166,18 @@ class _Marginal:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> _Marginal:
+        """The marginal :meth:`to_state` wrote."""
         return cls(**state)
+
+
+class CopulaSettings(GeneratorSettings):
+    """The settings of :class:`GaussianCopulaGenerator`."""
+
+    max_quantiles: Integer = Field(1000, ge=10, description="points of a number column's quantile grid")
+    discrete_threshold: Integer = Field(
+        30, ge=0, description="numbers with at most this many distinct values are modelled as discrete values"
+    )
+    ordering_rounds: Integer = Field(2, ge=0, description="rounds of learning the category orders (0: by frequency)")
 
 
 class GaussianCopulaGenerator(Generator):
@@ -163,41 +191,19 @@ class GaussianCopulaGenerator(Generator):
 
     name = "copula"
 
-    def __init__(
-        self,
-        *,
-        random_state: int | None = None,
-        column_kinds: dict[str, str] | None = None,
-        rules: Any = None,
-        infer_rules: bool = False,
-        max_quantiles: int = 1000,
-        discrete_threshold: int = 30,
-        ordering_rounds: int = 2,
-    ) -> None:
-        super().__init__(random_state=random_state, column_kinds=column_kinds, rules=rules, infer_rules=infer_rules)
-        self.max_quantiles = max_quantiles
-        self.discrete_threshold = discrete_threshold
-        self.ordering_rounds = ordering_rounds
-
-    def _validate_params(self) -> None:
-        super()._validate_params()
-        for setting, low in (("max_quantiles", 10), ("discrete_threshold", 0), ("ordering_rounds", 0)):
-            value = getattr(self, setting)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise ConfigError(f"copula setting {setting} must be an integer >= {low}, got {value!r}")
+    settings_model = CopulaSettings
 
     # -- fit ---------------------------------------------------------------------
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         self.marginals_ = [self._fit_marginal(training[name]) for name in training.columns]
-        latents = self._latent_matrix(training, rng)
         categorical = [
             i for i, m in enumerate(self.marginals_) if m.kind == ColumnKind.CATEGORICAL.value and len(m.values) > 2
         ]
         for _ in range(self.ordering_rounds if categorical else 0):
+            latents = self._latent_matrix(training, rng)
             for i in categorical:
                 self._reorder(i, training[self.marginals_[i].name], latents)
-            latents = self._latent_matrix(training, rng)
-        self.correlation_ = _correlation(latents)
+        self.correlation_ = _correlation(self._score_matrix(training))
 
     def _fit_marginal(self, series: pd.Series) -> _Marginal:
         kind = self.schema_.kind(str(series.name)).value
@@ -217,7 +223,7 @@ class GaussianCopulaGenerator(Generator):
             counts = present.astype(str).value_counts()
         else:
             counts = pd.Series(marginal.to_float(present)).value_counts().sort_index()
-        marginal.values = [_plain(v) for v in counts.index]
+        marginal.values = [json_value(v) for v in counts.index]
         marginal.cumulative = np.cumsum(counts.to_numpy()) / counts.sum()
         return marginal
 
@@ -233,6 +239,17 @@ class GaussianCopulaGenerator(Generator):
             if marginal.missing_share > 0:
                 indicators.append(self._indicator_latent(missing, marginal.missing_share, rng))
         return np.column_stack(columns + indicators)
+
+    def _score_matrix(self, table: pd.DataFrame) -> np.ndarray:
+        """Scores (expected latents) of a table: value scores, then missing indicators' scores."""
+        columns = [marginal.scores(table[marginal.name]) for marginal in self.marginals_]
+        for marginal in self.marginals_:
+            if marginal.missing_share > 0:
+                missing = table[marginal.name].isna().to_numpy()
+                split = 1 - marginal.missing_share
+                present_score, missing_score = _interval_mean(np.array([0.0, split]), np.array([split, 1.0]))
+                columns.append(np.where(missing, missing_score, present_score))
+        return np.column_stack(columns)
 
     @staticmethod
     def _indicator_latent(missing: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
@@ -257,7 +274,9 @@ class GaussianCopulaGenerator(Generator):
         shares = np.diff(np.concatenate([[0.0], marginal.cumulative]))
         centred = means - shares @ means
         _, _, vt = np.linalg.svd(centred * np.sqrt(shares)[:, None], full_matrices=False)
-        order = np.argsort(centred @ vt[0], kind="stable")
+        # the direction's sign is LAPACK's choice: fix it, so the order is the same on every machine
+        direction = _canonical_signs(vt[:1].T)[:, 0]
+        order = np.argsort(centred @ direction, kind="stable")
         marginal.values = [marginal.values[j] for j in order]
         marginal.cumulative = np.cumsum(shares[order])
         marginal.cumulative[-1] = 1.0
@@ -348,18 +367,22 @@ class GaussianCopulaGenerator(Generator):
         self.correlation_ = np.asarray(state["correlation"])
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def _correlation(scores: np.ndarray) -> np.ndarray:
+    """Correlation of the underlying normals from the rows' scores, nudged to be positive definite.
 
-
-def _correlation(latents: np.ndarray) -> np.ndarray:
-    """Correlation of the latents, nudged to be positive definite."""
-    if latents.shape[1] == 1:
+    A score is a column's expected latent given the row's value (see :meth:`_Marginal.scores`).
+    For underlying normals with correlation rho, the scores' mean product is, to first
+    order, rho times the product of their mean squares (1 for a column of distinct
+    numbers, less for a few values, ties or missing cells: the polychoric relation), so
+    dividing by those recovers rho. Correlating latents drawn inside the intervals
+    instead would leave dependence between discrete columns at about half its strength.
+    """
+    if scores.shape[1] == 1:
         return np.ones((1, 1))
-    matrix = np.corrcoef(latents, rowvar=False)
-    matrix = np.nan_to_num(matrix, nan=0.0)
+    products = scores.T @ scores / max(len(scores), 1)
+    strength = np.diag(products).copy()
+    scale = np.outer(strength, strength)
+    matrix = np.clip(np.divide(products, scale, out=np.zeros_like(products), where=scale > 1e-12), -1.0, 1.0)
     np.fill_diagonal(matrix, 1.0)
     values, vectors = np.linalg.eigh(matrix)
     matrix = vectors @ np.diag(np.clip(values, 1e-4, None)) @ vectors.T
@@ -367,7 +390,31 @@ def _correlation(latents: np.ndarray) -> np.ndarray:
     return matrix / np.outer(scale, scale)
 
 
+def _interval_mean(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Mean of a standard normal restricted to the probability interval [left, right] (its point when empty)."""
+    width = right - left
+    wide = width > 1e-12
+    density = np.exp(-0.5 * special.ndtri(np.stack([left, right])) ** 2) / np.sqrt(2 * np.pi)
+    return np.where(wide, (density[0] - density[1]) / np.where(wide, width, 1.0), _ndtri(left))
+
+
 def _cholesky(covariance: np.ndarray) -> np.ndarray:
+    """A factor ``L`` with ``L @ L.T == covariance``: the Cholesky factor, which is unique.
+
+    Unlike an eigen decomposition (whose vectors' signs and order within near-equal
+    eigenvalues are the LAPACK build's choice), it gives the same samples on every
+    machine. A covariance that is only semi-definite (a latent fixed by the others)
+    falls back to eigenvectors with a canonical sign.
+    """
     covariance = (covariance + covariance.T) / 2
-    values, vectors = np.linalg.eigh(covariance)
-    return vectors @ np.diag(np.sqrt(np.clip(values, 0.0, None)))
+    try:
+        return np.linalg.cholesky(covariance)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(covariance)
+        return _canonical_signs(vectors) @ np.diag(np.sqrt(np.clip(values, 0.0, None)))
+
+
+def _canonical_signs(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` (as columns) each flipped so that its largest entry by size is positive."""
+    largest = vectors[np.argmax(np.abs(vectors), axis=0), np.arange(vectors.shape[1])]
+    return vectors * np.where(largest < 0, -1.0, 1.0)

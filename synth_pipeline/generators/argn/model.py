@@ -26,6 +26,10 @@ def group_bounds(n_rows: int, groups: int) -> np.ndarray:
     return np.linspace(0, n_rows, groups + 1).astype(int)
 
 
+def _normal(generator: torch.Generator | None, *shape: int, std: float) -> nn.Parameter:
+    return nn.Parameter(torch.randn(*shape, generator=generator) * std)
+
+
 def _bucket_size(cardinality: int) -> int:
     for size in _BUCKETS:
         if cardinality <= size:
@@ -53,34 +57,41 @@ class ARGNNetwork(nn.Module):
         width = n_sub * self.embedding_dim
         offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]]).astype(np.int64)
         self.register_buffer("offsets", torch.as_tensor(offsets), persistent=False)
-
-        def normal(*shape: int, std: float) -> nn.Parameter:
-            return nn.Parameter(torch.randn(*shape, generator=generator) * std)
-
-        self.embedding = normal(int(sum(self.cardinalities)), self.embedding_dim, std=1.0)
-        # Inputs the sparsity penalty applies to: number sub-columns (codes on a number line).
-        numeric_inputs = torch.zeros(n_sub)
-        for s, positions in enumerate(code_positions or []):
-            numeric_inputs[s] = float(np.isfinite(positions).sum() >= 2)
-        self.register_buffer("numeric_inputs", numeric_inputs, persistent=False)
-        if code_positions is not None:
-            # Numbers start with smooth embeddings of their place on the number line
-            # (cosines of rising frequency), so neighbouring bins begin alike.
-            with torch.no_grad():
-                frequencies = np.arange(1, self.embedding_dim + 1)
-                for offset, positions in zip(offsets, code_positions, strict=True):
-                    ordinal = np.flatnonzero(np.isfinite(positions))
-                    if len(ordinal) < 2:
-                        continue
-                    waves = np.sqrt(2.0) * np.cos(np.pi * positions[ordinal, None] * frequencies[None, :] / 2)
-                    self.embedding[offset + ordinal] = torch.as_tensor(waves, dtype=torch.float32)
-        self.w1 = normal(n_sub, width, self.hidden_size, std=(2.0 / max(width, 1)) ** 0.5)
+        # Parameters are drawn in this order from ``generator``: embedding, w1, w_skip, w2 per bucket.
+        self.embedding = _normal(generator, int(sum(self.cardinalities)), self.embedding_dim, std=1.0)
+        self._init_number_inputs(code_positions, offsets)
+        self.w1 = _normal(generator, n_sub, width, self.hidden_size, std=(2.0 / max(width, 1)) ** 0.5)
         self.b1 = nn.Parameter(torch.zeros(n_sub, self.hidden_size))
         # What a head adds for each sub-column it cannot see: it knows which inputs are absent.
         self.absent = nn.Parameter(torch.zeros(n_sub, n_sub, self.hidden_size))
-        self.w_skip = normal(n_sub, self.hidden_size, self.hidden_size, std=(1.0 / self.hidden_size) ** 0.5)
+        self.w_skip = _normal(generator, n_sub, self.hidden_size, self.hidden_size, std=(1.0 / self.hidden_size) ** 0.5)
+        self._init_output_heads(generator)
 
-        # Output heads grouped by padded cardinality.
+    def _init_number_inputs(self, code_positions: list[np.ndarray] | None, offsets: np.ndarray) -> None:
+        """Mark the number sub-columns (for the sparsity penalty) and start their embeddings smooth.
+
+        A loaded network has no code positions: its buffers and weights come from the saved state.
+        """
+        numeric_inputs = torch.zeros(len(self.cardinalities))
+        for s, positions in enumerate(code_positions or []):
+            numeric_inputs[s] = float(np.isfinite(positions).sum() >= 2)
+        self.register_buffer("numeric_inputs", numeric_inputs, persistent=False)
+        if code_positions is None:
+            return
+        # Numbers start with smooth embeddings of their place on the number line
+        # (cosines of rising frequency), so neighbouring bins begin alike.
+        frequencies = np.arange(1, self.embedding_dim + 1)
+        with torch.no_grad():
+            for offset, positions in zip(offsets, code_positions, strict=True):
+                ordinal = np.flatnonzero(np.isfinite(positions))
+                if len(ordinal) < 2:
+                    continue
+                waves = np.sqrt(2.0) * np.cos(np.pi * positions[ordinal, None] * frequencies[None, :] / 2)
+                self.embedding[offset + ordinal] = torch.as_tensor(waves, dtype=torch.float32)
+
+    def _init_output_heads(self, generator: torch.Generator | None) -> None:
+        """Output layers grouped by padded cardinality: one weight tensor per bucket of similar sizes."""
+        n_sub = len(self.cardinalities)
         sizes = [_bucket_size(c) for c in self.cardinalities]
         self.bucket_sizes = sorted(set(sizes))
         self.bucket_targets: list[list[int]] = [[t for t in range(n_sub) if sizes[t] == b] for b in self.bucket_sizes]
@@ -90,7 +101,8 @@ class ARGNNetwork(nn.Module):
         for b, (size, targets) in enumerate(zip(self.bucket_sizes, self.bucket_targets, strict=True)):
             for slot, t in enumerate(targets):
                 self.target_slot[t] = (b, slot)
-            self.w2.append(normal(len(targets), self.hidden_size, size, std=(1.0 / self.hidden_size) ** 0.5))
+            std = (1.0 / self.hidden_size) ** 0.5
+            self.w2.append(_normal(generator, len(targets), self.hidden_size, size, std=std))
             self.b2.append(nn.Parameter(torch.zeros(len(targets), size)))
             pad = torch.zeros(len(targets), size)
             for slot, t in enumerate(targets):
@@ -192,6 +204,7 @@ class ARGNNetwork(nn.Module):
 
     # -- persistence -----------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
+        """The sizes that rebuild the network's shape."""
         return {
             "cardinalities": self.cardinalities,
             "embedding_dim": self.embedding_dim,
@@ -199,10 +212,12 @@ class ARGNNetwork(nn.Module):
         }
 
     def numpy_state(self) -> dict[str, np.ndarray]:
+        """The weights as numpy arrays (keys without dots, for the npz file)."""
         return {key.replace(".", "__"): value.detach().cpu().numpy().copy() for key, value in self.state_dict().items()}
 
     @classmethod
     def from_numpy_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> ARGNNetwork:
+        """The network :meth:`config` and :meth:`numpy_state` describe."""
         network = cls(config["cardinalities"], embedding_dim=config["embedding_dim"], hidden_size=config["hidden_size"])
         state = {key.replace("__", "."): torch.as_tensor(np.asarray(value)) for key, value in arrays.items()}
         network.load_state_dict(state)

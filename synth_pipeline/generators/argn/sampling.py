@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from synth_pipeline.generators.argn.encoding import TableEncoder
+from synth_pipeline.generators.argn.encoders import TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
 
 CHUNK_ROWS = 16_384

@@ -14,32 +14,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from synth_pipeline.generators.argn.encoding import Equality
+from synth_pipeline.generators.argn.encoders import Equality
 from synth_pipeline.generators.argn.model import ARGNNetwork, group_bounds
+from synth_pipeline.generators.argn.settings import ARGNSettings
 
 log = logging.getLogger("synth_pipeline.generators.argn")
 
 
 @dataclass
-class TrainingSettings:
-    """What the loop needs; the generator fills it from its own settings."""
+class TrainingPlan:
+    """What the loop needs: the generator's settings and what fitting derived from them and the table."""
 
-    max_epochs: int
-    max_seconds: float
+    settings: ARGNSettings
     batch_size: int
-    learning_rate: float
-    weight_decay: float
-    validation_share: float
-    patience: int
-    canonical_share: float
-    order_groups: int
-    ema_decay: float
-    dropout: float
-    show_progress: bool
     device: torch.device
-    input_sparsity: float = 0.0
+    show_progress: bool
     equalities: list[Equality] = field(default_factory=list)
+    #: groups of rows per batch, each trained in its own column order
+    order_groups: int = 4
 
 
 @dataclass
@@ -97,7 +91,7 @@ def train(
     network: ARGNNetwork,
     codes: np.ndarray,
     column_of_sub: np.ndarray,
-    settings: TrainingSettings,
+    plan: TrainingPlan,
     rng: np.random.Generator,
     *,
     plain_codes: np.ndarray | None = None,
@@ -108,116 +102,208 @@ def train(
     training order where a column comes before its reference, it is coded by its bin.
     """
     started = time.monotonic()
-    device = settings.device
-    n_rows = len(codes)
-    n_columns = int(column_of_sub.max()) + 1 if len(column_of_sub) else 0
-    permutation = rng.permutation(n_rows)
-    n_validation = round(settings.validation_share * n_rows) if n_rows >= 20 else 0
-    validation = torch.as_tensor(codes[permutation[:n_validation]], device=device)
-    training = torch.as_tensor(codes[permutation[n_validation:]], device=device)
-    plain = None
-    if settings.equalities and plain_codes is not None:
-        plain = torch.as_tensor(plain_codes[permutation[n_validation:]], device=device)
-    canonical_mask = torch.as_tensor(order_mask(np.arange(n_columns), column_of_sub), device=device)[None]
-    network.to(device)
+    settings = plan.settings
+    data = _split(codes, plain_codes, column_of_sub, plan, rng)
+    network.to(plan.device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
-    batch_size = max(1, min(settings.batch_size, len(training)))
-    steps_per_epoch = max(1, len(training) // batch_size)
-    report = TrainingReport()
-    best_state = copy.deepcopy(network.state_dict())
-    best_loss = math.inf
-    bad_epochs = 0
-    lr_drops = 0
+    stopping = EarlyStopping(settings.patience, network.state_dict())
     # An exponential moving average of the weights is what gets validated and kept:
     # it smooths the last steps' noise, which shows as better-calibrated samples.
-    dropout_generator = torch.Generator(device=device).manual_seed(int(rng.integers(0, 2**63 - 1)))
+    dropout_generator = torch.Generator(device=plan.device).manual_seed(int(rng.integers(0, 2**63 - 1)))
     ema = copy.deepcopy(network)
     ema.requires_grad_(False)
-    bar = _progress_bar(settings)
+    progress = Progress(plan.show_progress, settings.max_epochs, settings.max_training_seconds)
+    report = TrainingReport()
     for epoch in range(1, settings.max_epochs + 1):
-        network.train()
-        order = torch.as_tensor(rng.permutation(len(training)), device=device)
-        running = 0.0
-        out_of_time = False
-        for step in range(steps_per_epoch):
-            rows = order[step * batch_size : (step + 1) * batch_size]
-            batch = training[rows]
-            positions = [
-                column_positions(n_columns, rng.random() < settings.canonical_share, rng)
-                for _ in range(settings.order_groups)
-            ]
-            masks = np.stack([order_mask(p, column_of_sub) for p in positions])
-            if plain is not None:
-                batch = uncode_late_references(batch, plain[rows], positions, settings.equalities)
-            loss = network.loss(
-                batch, torch.as_tensor(masks, device=device), dropout=settings.dropout, generator=dropout_generator
-            )
-            objective = loss
-            if settings.input_sparsity:
-                objective = loss + settings.input_sparsity * network.input_group_norms()
-            optimizer.zero_grad(set_to_none=True)
-            objective.backward()
-            optimizer.step()
-            with torch.no_grad():
-                for average, current in zip(ema.parameters(), network.parameters(), strict=True):
-                    average.lerp_(current, 1.0 - settings.ema_decay)
-            running += float(loss.detach())
-            if time.monotonic() - started > settings.max_seconds:
-                out_of_time = True
-                break
-        train_loss = running / (step + 1)
-        validation_loss = _evaluate(ema, validation, canonical_mask) if n_validation else train_loss
+        train_loss, out_of_time = _run_epoch(network, ema, optimizer, data, plan, rng, dropout_generator, started)
+        validation_loss = _evaluate(ema, data.validation, data.canonical_mask) if len(data.validation) else train_loss
         elapsed = time.monotonic() - started
         report.epochs = epoch
         report.history.append(
             {"epoch": epoch, "loss": train_loss, "validation_loss": validation_loss, "seconds": elapsed}
         )
-        improved = validation_loss < best_loss - 1e-4
+        improved = stopping.update(validation_loss, ema)
         if improved:
-            best_loss = validation_loss
-            best_state = copy.deepcopy(ema.state_dict())
             report.best_epoch = epoch
-            bad_epochs = 0
-        else:
-            bad_epochs += 1
-        per_epoch = elapsed / epoch
-        eta = min(settings.max_seconds - elapsed, per_epoch * (settings.max_epochs - epoch))
-        log.info(
-            "epoch %d: loss %.4f, validation loss %.4f%s, %.1f s elapsed, at most %.0f s left",
-            epoch, train_loss, validation_loss, " (best)" if improved else "", elapsed, max(eta, 0.0),
-        )
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{train_loss:.3f}", val=f"{validation_loss:.3f}")
+        progress.epoch(epoch, train_loss, validation_loss, improved, elapsed)
         if out_of_time:
-            report.stopped_because = f"time budget of {settings.max_seconds:g} s reached"
+            report.stopped_because = f"time budget of {settings.max_training_seconds:g} s reached"
             break
-        if bad_epochs >= settings.patience:
-            if lr_drops < 2:
-                # Halve the learning rate before giving up: late, small steps still help.
-                lr_drops += 1
-                bad_epochs = 0
-                network.load_state_dict(best_state)
-                ema.load_state_dict(best_state)
-                for group in optimizer.param_groups:
-                    group["lr"] *= 0.3
+        if stopping.patience_spent():
+            if stopping.lower_learning_rate(network, ema, optimizer):
                 continue
             report.stopped_because = f"validation loss did not improve for {settings.patience} epochs"
             break
     else:
         report.stopped_because = f"max_epochs={settings.max_epochs} reached"
-    if bar is not None:
-        bar.close()
-    network.load_state_dict(best_state)
+    network.load_state_dict(stopping.best_state)
     network.to("cpu")
     network.eval()
-    report.best_validation_loss = best_loss
+    report.best_validation_loss = stopping.best_loss
     report.seconds = time.monotonic() - started
-    log.info(
-        "training stopped after %d epochs (%s); best validation loss %.4f at epoch %d, %.1f s",
-        report.epochs, report.stopped_because, best_loss, report.best_epoch, report.seconds,
-    )
+    progress.finished(report)
     return report
+
+
+@dataclass
+class _TrainingData:
+    """The codes on the device, split into training and validation rows."""
+
+    training: torch.Tensor
+    validation: torch.Tensor
+    plain: torch.Tensor | None  # training rows without "equal to" codes (None: no equalities)
+    canonical_mask: torch.Tensor  # (1, S, S) order mask of the table order, for validation
+    column_of_sub: np.ndarray
+    n_columns: int
+    batch_size: int
+    steps_per_epoch: int
+
+
+def _split(
+    codes: np.ndarray,
+    plain_codes: np.ndarray | None,
+    column_of_sub: np.ndarray,
+    plan: TrainingPlan,
+    rng: np.random.Generator,
+) -> _TrainingData:
+    device = plan.device
+    n_rows = len(codes)
+    n_columns = int(column_of_sub.max()) + 1 if len(column_of_sub) else 0
+    permutation = rng.permutation(n_rows)
+    n_validation = round(plan.settings.validation_share * n_rows) if n_rows >= 20 else 0
+    training = torch.as_tensor(codes[permutation[n_validation:]], device=device)
+    plain = None
+    if plan.equalities and plain_codes is not None:
+        plain = torch.as_tensor(plain_codes[permutation[n_validation:]], device=device)
+    batch_size = max(1, min(plan.batch_size, len(training)))
+    return _TrainingData(
+        training=training,
+        validation=torch.as_tensor(codes[permutation[:n_validation]], device=device),
+        plain=plain,
+        canonical_mask=torch.as_tensor(order_mask(np.arange(n_columns), column_of_sub), device=device)[None],
+        column_of_sub=column_of_sub,
+        n_columns=n_columns,
+        batch_size=batch_size,
+        steps_per_epoch=max(1, len(training) // batch_size),
+    )
+
+
+def _run_epoch(
+    network: ARGNNetwork,
+    ema: ARGNNetwork,
+    optimizer: torch.optim.Optimizer,
+    data: _TrainingData,
+    plan: TrainingPlan,
+    rng: np.random.Generator,
+    dropout_generator: torch.Generator,
+    started: float,
+) -> tuple[float, bool]:
+    """One pass over the training rows in random batches; (mean loss, whether the time budget ran out)."""
+    settings = plan.settings
+    network.train()
+    order = torch.as_tensor(rng.permutation(len(data.training)), device=plan.device)
+    running = 0.0
+    for step in range(data.steps_per_epoch):
+        rows = order[step * data.batch_size : (step + 1) * data.batch_size]
+        batch = data.training[rows]
+        positions = [
+            column_positions(data.n_columns, rng.random() < settings.canonical_order_share, rng)
+            for _ in range(plan.order_groups)
+        ]
+        masks = np.stack([order_mask(p, data.column_of_sub) for p in positions])
+        if data.plain is not None:
+            batch = uncode_late_references(batch, data.plain[rows], positions, plan.equalities)
+        loss = network.loss(
+            batch, torch.as_tensor(masks, device=plan.device), dropout=settings.dropout, generator=dropout_generator
+        )
+        objective = loss
+        if settings.input_sparsity:
+            objective = loss + settings.input_sparsity * network.input_group_norms()
+        optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        optimizer.step()
+        with torch.no_grad():
+            for average, current in zip(ema.parameters(), network.parameters(), strict=True):
+                average.lerp_(current, 1.0 - settings.ema_decay)
+        running += float(loss.detach())
+        if time.monotonic() - started > settings.max_training_seconds:
+            return running / (step + 1), True
+    return running / data.steps_per_epoch, False
+
+
+class EarlyStopping:
+    """The best weights so far, and when to lower the learning rate or stop.
+
+    After ``patience`` epochs without a better validation loss the learning rate is
+    lowered (twice at most, back at the best weights): late, small steps still help.
+    The third time patience runs out, training stops.
+    """
+
+    MAX_LR_DROPS = 2
+    LR_FACTOR = 0.3
+    MIN_IMPROVEMENT = 1e-4
+
+    def __init__(self, patience: int, initial_state: dict[str, torch.Tensor]) -> None:
+        self.patience = patience
+        self.best_state = copy.deepcopy(initial_state)
+        self.best_loss = math.inf
+        self.bad_epochs = 0
+        self.lr_drops = 0
+
+    def update(self, validation_loss: float, ema: ARGNNetwork) -> bool:
+        """Record an epoch's validation loss; keep ``ema``'s weights when it is the best. True when it is."""
+        if validation_loss < self.best_loss - self.MIN_IMPROVEMENT:
+            self.best_loss = validation_loss
+            self.best_state = copy.deepcopy(ema.state_dict())
+            self.bad_epochs = 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+    def patience_spent(self) -> bool:
+        """Whether ``patience`` epochs have passed without improvement."""
+        return self.bad_epochs >= self.patience
+
+    def lower_learning_rate(self, network: ARGNNetwork, ema: ARGNNetwork, optimizer: torch.optim.Optimizer) -> bool:
+        """Go back to the best weights with a lower learning rate; False when it was lowered enough already."""
+        if self.lr_drops >= self.MAX_LR_DROPS:
+            return False
+        self.lr_drops += 1
+        self.bad_epochs = 0
+        network.load_state_dict(self.best_state)
+        ema.load_state_dict(self.best_state)
+        for group in optimizer.param_groups:
+            group["lr"] *= self.LR_FACTOR
+        return True
+
+
+class Progress:
+    """Progress of the loop: a log line per epoch with the time left, and a tqdm bar when asked for."""
+
+    def __init__(self, show_bar: bool, max_epochs: int, max_seconds: float) -> None:
+        self.max_epochs = max_epochs
+        self.max_seconds = max_seconds
+        self.bar = tqdm(total=max_epochs, desc="argn training", unit="epoch", leave=False) if show_bar else None
+
+    def epoch(self, epoch: int, train_loss: float, validation_loss: float, improved: bool, elapsed: float) -> None:
+        """Report one finished epoch."""
+        eta = min(self.max_seconds - elapsed, elapsed / epoch * (self.max_epochs - epoch))
+        log.info(
+            "epoch %d: loss %.4f, validation loss %.4f%s, %.1f s elapsed, at most %.0f s left",
+            epoch, train_loss, validation_loss, " (best)" if improved else "", elapsed, max(eta, 0.0),
+        )
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{train_loss:.3f}", val=f"{validation_loss:.3f}")
+
+    def finished(self, report: TrainingReport) -> None:
+        """Close the bar and log why training stopped."""
+        if self.bar is not None:
+            self.bar.close()
+        log.info(
+            "training stopped after %d epochs (%s); best validation loss %.4f at epoch %d, %.1f s",
+            report.epochs, report.stopped_because, report.best_validation_loss, report.best_epoch, report.seconds,
+        )
 
 
 def uncode_late_references(
@@ -259,20 +345,11 @@ def _evaluate(network: ARGNNetwork, codes: torch.Tensor, mask: torch.Tensor) -> 
     return total / max(len(codes), 1)
 
 
-def _progress_bar(settings: TrainingSettings):
-    if not settings.show_progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm ships with the dependencies
-        return None
-    return tqdm(total=settings.max_epochs, desc="argn training", unit="epoch", leave=False)
-
-
 def default_threads() -> int:
     """Threads for torch on CPU: all cores up to 4 (beyond that small matrices gain little)."""
     return max(1, min(4, os.cpu_count() or 1))
 
 
 def show_progress_default() -> bool:
+    """Show a progress bar when stderr is a terminal."""
     return bool(getattr(sys.stderr, "isatty", lambda: False)())

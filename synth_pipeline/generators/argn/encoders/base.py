@@ -1,0 +1,121 @@
+"""What every ARGN column encoder is: sub-columns of integer codes, encode, decode, persist.
+
+A concrete encoder (one module per column kind, see :data:`..ENCODERS`) learns its
+encoding in :meth:`ColumnEncoder.fit` and turns values into codes and back. Code 0
+of the first sub-column means "missing" when the column had missing values in
+training.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth_pipeline.columns import ColumnKind
+
+
+@dataclass
+class SubColumn:
+    """One discrete sub-column: its owner column, role and number of codes."""
+
+    column: str
+    role: str  # "value", "bin" or "level"
+    cardinality: int
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """The generator settings that shape the encodings."""
+
+    rare_threshold: int
+    n_bins: int
+    n_levels: int
+    max_exact_values: int
+
+
+#: every key of a saved encoder, with the value an encoder without that part writes:
+#: the saved format (model format version 1) is one flat record whatever the kind
+STATE_DEFAULTS: dict[str, Any] = {
+    "categories": [],
+    "has_rare": False,
+    "atoms": np.zeros(0),
+    "edges": np.zeros(0),
+    "n_levels": 0,
+    "whole": False,
+    "decimals": -1,
+    "time_unit": "",
+    "references": [],
+}
+
+
+@dataclass
+class ColumnEncoder(ABC):
+    """Encoding of one column into one or more sub-columns of codes."""
+
+    name: str
+    kind: ColumnKind
+    has_missing: bool
+
+    @classmethod
+    @abstractmethod
+    def fit(cls, name: str, kind: ColumnKind, values: pd.Series, settings: EncoderSettings) -> ColumnEncoder:
+        """Learn the encoding of one training column."""
+
+    @property
+    def missing_code(self) -> int | None:
+        """Code of "missing" in the first sub-column, when the column had missing values."""
+        return 0 if self.has_missing else None
+
+    @property
+    @abstractmethod
+    def first_cardinality(self) -> int:
+        """Number of codes of the first sub-column."""
+
+    @abstractmethod
+    def sub_columns(self) -> list[SubColumn]:
+        """The sub-columns this column becomes, in order."""
+
+    @abstractmethod
+    def code_positions(self) -> list[np.ndarray]:
+        """Per sub-column, each code's place on the number line scaled to [0, 1] (NaN: not ordinal).
+
+        Used to start the embeddings of neighbouring numbers close to each other.
+        """
+
+    def forbidden_codes(self, *, impute: bool) -> list[int]:
+        """Codes of the first sub-column that sampling must not draw."""
+        if impute and self.missing_code is not None and self.first_cardinality > 1:
+            return [self.missing_code]
+        return []
+
+    @abstractmethod
+    def encode(self, values: pd.Series) -> np.ndarray:
+        """Codes of ``values`` as an (n, n_sub_columns) int64 array; missing -> missing code (or 0)."""
+
+    @abstractmethod
+    def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
+        """Values of ``codes`` ((n, n_sub) ints); ``uniform`` (n,) in [0, 1) places numbers inside a slice."""
+
+    # -- persistence ---------------------------------------------------------------------
+    @abstractmethod
+    def _own_state(self) -> dict[str, Any]:
+        """The kind's learned parts, under their keys in :data:`STATE_DEFAULTS`."""
+
+    def to_state(self) -> dict[str, Any]:
+        """The encoder as JSON values and arrays (every key of :data:`STATE_DEFAULTS` present)."""
+        return {
+            "name": self.name,
+            "kind": self.kind.value,
+            "has_missing": self.has_missing,
+            **STATE_DEFAULTS,
+            **self._own_state(),
+        }
+
+    @classmethod
+    @abstractmethod
+    def from_state(cls, state: dict[str, Any]) -> ColumnEncoder:
+        """The encoder :meth:`to_state` wrote."""

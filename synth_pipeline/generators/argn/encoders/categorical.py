@@ -1,0 +1,106 @@
+"""Categorical and boolean columns: one sub-column of codes, rare values pooled.
+
+Values seen fewer than ``rare_threshold`` times in training are pooled into one
+*rare* code, so the model never learns them individually. At sampling time the
+rare code is not drawn (its probability goes to the frequent values in
+proportion), so a rare training value can never be reproduced and no artificial
+label appears in the output. Only when a column has no frequent value at all
+does the rare code decode to the label ``"_RARE_"``. Booleans have no rare pooling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth_pipeline.columns import ColumnKind
+from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, SubColumn
+
+RARE_LABEL = "_RARE_"
+
+
+@dataclass
+class CategoricalEncoder(ColumnEncoder):
+    """Codes: missing (when seen), the frequent categories in sorted order, then rare (when seen)."""
+
+    categories: list[Any] = field(default_factory=list)
+    has_rare: bool = False
+
+    @classmethod
+    def fit(cls, name: str, kind: ColumnKind, values: pd.Series, settings: EncoderSettings) -> CategoricalEncoder:
+        missing = values.isna()
+        present = values[~missing]
+        counts = present.map(lambda v: _key(v, kind)).value_counts(sort=False)
+        threshold = 1 if kind is ColumnKind.BOOLEAN else settings.rare_threshold
+        frequent = counts[counts >= threshold]
+        categories = sorted(frequent.index.tolist(), key=lambda v: (str(type(v)), v))
+        has_rare = bool((counts < threshold).any())
+        return cls(name, kind, bool(missing.any()), categories=categories, has_rare=has_rare)
+
+    @property
+    def rare_code(self) -> int | None:
+        """Code of the pooled rare values, when training had any."""
+        return int(self.has_missing) + len(self.categories) if self.has_rare else None
+
+    @property
+    def first_cardinality(self) -> int:
+        return int(self.has_missing) + len(self.categories) + int(self.has_rare)
+
+    def sub_columns(self) -> list[SubColumn]:
+        return [SubColumn(self.name, "value", self.first_cardinality)]
+
+    def code_positions(self) -> list[np.ndarray]:
+        return [np.full(self.first_cardinality, np.nan)]
+
+    def forbidden_codes(self, *, impute: bool) -> list[int]:
+        rare = [self.rare_code] if self.rare_code is not None and len(self.categories) > 0 else []
+        return rare + super().forbidden_codes(impute=impute)
+
+    def encode(self, values: pd.Series) -> np.ndarray:
+        missing = values.isna().to_numpy()
+        offset = int(self.has_missing)
+        keys = values.to_numpy(dtype=object, na_value=None)
+        if self.kind is ColumnKind.BOOLEAN:
+            keys = np.array([None if m else bool(v) for v, m in zip(keys, missing, strict=True)], dtype=object)
+        index = pd.Index(self.categories, dtype=object).get_indexer(keys).astype(np.int64)
+        fallback = self.rare_code if self.rare_code is not None else offset
+        codes = np.where(index >= 0, index + offset, fallback)
+        codes[missing] = 0
+        return codes[:, None]
+
+    def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
+        first = codes[:, 0]
+        missing = first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
+        labels = np.array(list(self.categories) + [RARE_LABEL], dtype=object)
+        out = labels[np.clip(first - int(self.has_missing), 0, len(labels) - 1)]
+        out[missing] = None
+        series = pd.Series(out, dtype=object)
+        return series.astype("boolean") if self.kind is ColumnKind.BOOLEAN else series
+
+    def _own_state(self) -> dict[str, Any]:
+        return {"categories": [_json_label(v) for v in self.categories], "has_rare": self.has_rare}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> CategoricalEncoder:
+        kind = ColumnKind(state["kind"])
+        return cls(
+            name=state["name"],
+            kind=kind,
+            has_missing=bool(state["has_missing"]),
+            categories=[bool(v) if kind is ColumnKind.BOOLEAN else v for v in state["categories"]],
+            has_rare=bool(state["has_rare"]),
+        )
+
+
+def _key(value: Any, kind: ColumnKind) -> Any:
+    return bool(value) if kind is ColumnKind.BOOLEAN else value
+
+
+def _json_label(value: Any) -> Any:
+    # categories are stored as text (booleans as booleans), whatever type the training column had
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return str(value)

@@ -1,0 +1,241 @@
+"""Numeric and integer columns: a *bin* sub-column and, when needed, a *within-bin* sub-column.
+
+Values seen at least a threshold number of times are *atoms*: codes of their own
+that decode to exactly that value (all values seen at least ``rare_threshold``
+times when there are few of them, as for ages or small counts; otherwise only
+point masses heavier than a quantile bin, such as a spike at 0). All other
+values fall into quantile bins; the within-bin sub-column says in which of
+``n_levels`` equal slices of the bin the value lies, and decoding draws
+uniformly inside that slice. Sampled numbers are therefore not limited to
+training values, integers come back whole, and numbers outside the training
+range are clipped into the outer bins when they are encoded as conditions.
+Floats are rounded to the number of decimals seen in training.
+
+The bin sub-column may end with "equal to an earlier column" codes, one per
+reference (see :mod:`.references`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth_pipeline.columns import ColumnKind, to_numbers
+from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, SubColumn
+
+
+@dataclass
+class NumberEncoder(ColumnEncoder):
+    """Codes of the bin sub-column: missing (when seen), atoms, quantile bins, "equal to" references."""
+
+    atoms: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    edges: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    n_levels: int = 0
+    whole: bool = False
+    decimals: int = -1
+    references: list[str] = field(default_factory=list)
+
+    # -- fitting ----------------------------------------------------------------------
+    @classmethod
+    def fit(cls, name: str, kind: ColumnKind, values: pd.Series, settings: EncoderSettings) -> NumberEncoder:
+        missing = values.isna()
+        encoder = cls(name, kind, bool(missing.any()), whole=kind is not ColumnKind.NUMERIC)
+        present = values[~missing]
+        encoder._fit_unit(present)
+        x = encoder.to_numbers(present)
+        if kind is ColumnKind.NUMERIC and len(x):
+            encoder.decimals = _decimals(x)
+            if encoder.decimals == 0:
+                encoder.whole = True
+        if len(x):
+            encoder._fit_atoms_and_bins(x, settings)
+        return encoder
+
+    def _fit_unit(self, present: pd.Series) -> None:
+        """Hook for kinds whose number unit depends on the data (datetimes)."""
+
+    def _fit_atoms_and_bins(self, x: np.ndarray, settings: EncoderSettings) -> None:
+        distinct, counts = np.unique(x, return_counts=True)
+        frequent = counts >= settings.rare_threshold
+        if frequent.sum() <= settings.max_exact_values:
+            is_atom = frequent
+        else:
+            is_atom = counts >= max(settings.rare_threshold, len(x) / settings.n_bins)
+        self.atoms = distinct[is_atom].astype(np.float64)
+        rest = np.repeat(distinct[~is_atom], counts[~is_atom])
+        if len(rest) == 0:
+            return
+        if len(self.atoms) == 0 and len(distinct) == 1:
+            self.atoms = distinct.astype(np.float64)
+            return
+        self.edges = self._quantile_edges(rest, settings.n_bins).astype(np.float64)
+        widest = float(np.max(np.diff(self.edges)))
+        self.n_levels = int(max(1, min(settings.n_levels, widest))) if self.whole else settings.n_levels
+
+    def _quantile_edges(self, rest: np.ndarray, n_bins: int) -> np.ndarray:
+        bins_wanted = int(np.clip(len(rest) // 20, 1, n_bins))
+        edges = np.quantile(rest, np.linspace(0.0, 1.0, bins_wanted + 1))
+        if self.whole:
+            edges = np.floor(edges)
+            edges[-1] = rest.max() + 1
+        edges = np.unique(edges)
+        if len(edges) < 2:
+            edges = np.array([rest.min(), rest.max() + (1 if self.whole else 0)], dtype=np.float64)
+        if len(edges) < 2 or edges[-1] <= edges[0]:
+            # a single repeated rare value: let it be an atom-like bin of width one unit
+            edges = np.array([rest.min(), rest.min() + 1.0])
+        return edges
+
+    # -- structure --------------------------------------------------------------------
+    @property
+    def n_bins(self) -> int:
+        """Number of quantile bins (0 when every training value is an atom)."""
+        return max(len(self.edges) - 1, 0)
+
+    @property
+    def first_cardinality(self) -> int:
+        return int(self.has_missing) + len(self.atoms) + self.n_bins + len(self.references)
+
+    @property
+    def first_equal_code(self) -> int:
+        """Code of "equal to ``references[0]``"; reference ``j`` has this code plus ``j``."""
+        return int(self.has_missing) + len(self.atoms) + self.n_bins
+
+    @property
+    def number_family(self) -> str:
+        """Columns of one family can equal each other (numbers with numbers, dates with dates of one unit)."""
+        return "number"
+
+    def sub_columns(self) -> list[SubColumn]:
+        subs = [SubColumn(self.name, "bin", self.first_cardinality)]
+        if self.n_bins:
+            subs.append(SubColumn(self.name, "level", self.n_levels))
+        return subs
+
+    def code_positions(self) -> list[np.ndarray]:
+        centres = np.concatenate([self.atoms, (self.edges[:-1] + self.edges[1:]) / 2 if self.n_bins else []])
+        ranks = np.argsort(np.argsort(centres, kind="stable"), kind="stable") / max(len(centres) - 1, 1)
+        first = np.concatenate([[np.nan] * int(self.has_missing), ranks, [np.nan] * len(self.references)])
+        positions = [first.astype(np.float64)]
+        if self.n_bins:
+            positions.append(np.arange(self.n_levels) / max(self.n_levels - 1, 1))
+        return positions
+
+    # -- encode / decode ----------------------------------------------------------------
+    def encode(self, values: pd.Series) -> np.ndarray:
+        missing = values.isna().to_numpy()
+        codes = np.zeros((len(values), 2 if self.n_bins else 1), dtype=np.int64)
+        offset = int(self.has_missing)
+        present = ~missing
+        x = self.to_numbers(values)[present]
+        first = np.full(len(x), -1, dtype=np.int64)
+        levels = np.zeros(len(x), dtype=np.int64)
+        is_atom = np.zeros(len(x), dtype=bool)
+        if len(self.atoms):
+            pos = np.minimum(np.searchsorted(self.atoms, x), len(self.atoms) - 1)
+            is_atom = self.atoms[pos] == x
+            first[is_atom] = offset + pos[is_atom]
+        rest = ~is_atom
+        if self.n_bins:
+            bins, levels_rest = self._bin(x[rest])
+            first[rest] = offset + len(self.atoms) + bins
+            levels[rest] = levels_rest
+        elif rest.any():
+            # No bins (every training value is an atom): the nearest atom stands in.
+            first[rest] = offset + _nearest(self.atoms, x[rest])
+        codes[present, 0] = first
+        if self.n_bins:
+            codes[present, 1] = levels
+        return codes
+
+    def _bin(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        edges = self.edges
+        bins = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, self.n_bins - 1)
+        left, width = edges[bins], edges[bins + 1] - edges[bins]
+        centre = x + 0.5 if self.whole else x
+        fraction = np.clip((centre - left) / width, 0.0, 1.0 - 1e-9)
+        return bins, np.floor(fraction * self.n_levels).astype(np.int64)
+
+    def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
+        """``references`` holds the decoded numbers of the reference columns, in order."""
+        first = codes[:, 0]
+        missing = first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
+        index = first - int(self.has_missing)
+        numbers = np.full(len(first), np.nan)
+        n_atoms = len(self.atoms)
+        is_atom = (~missing) & (index < n_atoms)
+        numbers[is_atom] = self.atoms[index[is_atom]]
+        in_bin = (~missing) & (index >= n_atoms) & (index < n_atoms + self.n_bins)
+        if self.n_bins and in_bin.any():
+            numbers[in_bin] = self._unbin(index[in_bin] - n_atoms, codes[in_bin, 1], uniform[in_bin])
+        for j, values in enumerate(references or []):
+            same = first == self.first_equal_code + j
+            numbers[same] = values[same]
+        return self.from_numbers(numbers)
+
+    def _unbin(self, bins: np.ndarray, levels: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        left, width = self.edges[bins], self.edges[bins + 1] - self.edges[bins]
+        if not self.whole:
+            return left + (levels + uniform) / self.n_levels * width
+        # the whole numbers k whose centre k + 0.5 falls into the level's slice
+        low = np.ceil(left + levels * width / self.n_levels - 0.5)
+        high = np.maximum(np.ceil(left + (levels + 1) * width / self.n_levels - 0.5), low + 1)
+        return low + np.floor(uniform * (high - low))
+
+    # -- numbers ----------------------------------------------------------------------
+    def to_numbers(self, values: pd.Series) -> np.ndarray:
+        """The column on the encoder's number line (NaN where missing)."""
+        return to_numbers(values)
+
+    def from_numbers(self, numbers: np.ndarray) -> pd.Series:
+        """Numbers on the encoder's number line back to the column's dtype."""
+        if self.kind is ColumnKind.INTEGER:
+            whole = np.where(np.isnan(numbers), 0, np.round(numbers)).astype(np.int64)
+            return pd.Series(pd.array(whole, dtype="Int64")).mask(np.isnan(numbers))
+        if self.decimals >= 0:
+            numbers = np.round(numbers, self.decimals)
+        return pd.Series(numbers, dtype=np.float64)
+
+    # -- persistence --------------------------------------------------------------------
+    def _own_state(self) -> dict[str, Any]:
+        return {
+            "atoms": self.atoms,
+            "edges": self.edges,
+            "n_levels": self.n_levels,
+            "whole": self.whole,
+            "decimals": self.decimals,
+            "references": list(self.references),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> NumberEncoder:
+        return cls(
+            name=state["name"],
+            kind=ColumnKind(state["kind"]),
+            has_missing=bool(state["has_missing"]),
+            atoms=np.asarray(state["atoms"], dtype=np.float64),
+            edges=np.asarray(state["edges"], dtype=np.float64),
+            n_levels=int(state["n_levels"]),
+            whole=bool(state["whole"]),
+            decimals=int(state["decimals"]),
+            references=list(state.get("references", [])),
+        )
+
+
+def _nearest(atoms: np.ndarray, x: np.ndarray) -> np.ndarray:
+    if len(atoms) <= 1:
+        return np.zeros(len(x), dtype=np.int64)
+    pos = np.clip(np.searchsorted(atoms, x), 1, len(atoms) - 1)
+    left_closer = np.abs(x - atoms[pos - 1]) <= np.abs(atoms[pos] - x)
+    return np.where(left_closer, pos - 1, pos).astype(np.int64)
+
+
+def _decimals(x: np.ndarray) -> int:
+    sample = x[:10_000]
+    for decimals in range(7):
+        if np.allclose(sample, np.round(sample, decimals), rtol=0, atol=1e-9 * max(1.0, float(np.max(np.abs(sample))))):
+            return decimals
+    return -1

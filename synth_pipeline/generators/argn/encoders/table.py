@@ -1,0 +1,134 @@
+"""All the encoders of a table, in table order: sub-column layout, encode, decode, persistence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth_pipeline.columns import ColumnKind
+from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, SubColumn
+from synth_pipeline.generators.argn.encoders.kinds import encoder_from_state, fit_column
+from synth_pipeline.generators.argn.encoders.number import NumberEncoder
+from synth_pipeline.generators.argn.encoders.references import Equality, find_references, references_of
+
+
+class TableEncoder:
+    """The encoders of all model columns, in table order, and their sub-columns."""
+
+    def __init__(self, encoders: list[ColumnEncoder]) -> None:
+        self.encoders = encoders
+        self.sub_columns: list[SubColumn] = [s for e in encoders for s in e.sub_columns()]
+        self.column_of_sub = np.array(
+            [i for i, e in enumerate(encoders) for _ in e.sub_columns()], dtype=np.int64
+        )
+        self.cardinalities = np.array([s.cardinality for s in self.sub_columns], dtype=np.int64)
+        self.first_sub = np.array([int(np.flatnonzero(self.column_of_sub == c)[0]) for c in range(len(encoders))])
+        position = {e.name: c for c, e in enumerate(encoders)}
+        self.reference_columns = [[position[name] for name in references_of(e)] for e in encoders]
+
+    @classmethod
+    def fit(cls, training: pd.DataFrame, kinds: dict[str, ColumnKind], settings: EncoderSettings) -> TableEncoder:
+        """Learn every column's encoding, then the "equal to an earlier column" references."""
+        encoders = [fit_column(name, kinds[name], training[name], settings) for name in training.columns]
+        find_references(encoders, training, rare_threshold=settings.rare_threshold)
+        return cls(encoders)
+
+    def code_positions(self) -> list[np.ndarray]:
+        """Per sub-column, each code's place on the number line (see :meth:`ColumnEncoder.code_positions`)."""
+        return [p for e in self.encoders for p in e.code_positions()]
+
+    @property
+    def names(self) -> list[str]:
+        """The model columns, in table order."""
+        return [e.name for e in self.encoders]
+
+    def equalities(self) -> list[Equality]:
+        """The columns with references, for training and sampling."""
+        return [
+            Equality(
+                column=c,
+                first_sub=int(self.first_sub[c]),
+                n_subs=len(e.sub_columns()),
+                codes=[(e.first_equal_code + j, r) for j, r in enumerate(self.reference_columns[c])],
+            )
+            for c, e in enumerate(self.encoders)
+            if isinstance(e, NumberEncoder) and e.references
+        ]
+
+    def encode(self, data: pd.DataFrame, *, known: np.ndarray | None = None, equalities: bool = True) -> np.ndarray:
+        """(n, n_sub_columns) int64 codes; columns absent from ``data`` get zeros.
+
+        ``equalities=False`` codes every number by its bin; otherwise see :meth:`code_equalities`.
+        """
+        parts = [
+            encoder.encode(data[encoder.name])
+            if encoder.name in data.columns
+            else np.zeros((len(data), len(encoder.sub_columns())), dtype=np.int64)
+            for encoder in self.encoders
+        ]
+        codes = np.concatenate(parts, axis=1) if parts else np.zeros((len(data), 0), dtype=np.int64)
+        return self.code_equalities(codes, data, known=known) if equalities else codes
+
+    def code_equalities(self, codes: np.ndarray, data: pd.DataFrame, *, known: np.ndarray | None = None) -> np.ndarray:
+        """``codes`` (by bin) with "equal to an earlier column" codes where they apply; a copy when any do.
+
+        ``known`` (n, n_columns) marks the cells that are given (default: every column
+        present in ``data``); a value is coded as equal to a reference column only where
+        the reference is given too.
+        """
+        out = codes
+        for c, encoder in enumerate(self.encoders):
+            if not references_of(encoder) or encoder.name not in data.columns:
+                continue
+            if out is codes:
+                out = codes.copy()
+            first = int(self.first_sub[c])
+            self._code_equal(c, out[:, first : first + len(encoder.sub_columns())], data, known)
+        return out
+
+    def _code_equal(self, c: int, part: np.ndarray, data: pd.DataFrame, known: np.ndarray | None) -> None:
+        encoder = self.encoders[c]
+        assert isinstance(encoder, NumberEncoder)  # only number columns have references
+        x = encoder.to_numbers(data[encoder.name])
+        # only values in a quantile bin: missing values and atoms keep their own codes
+        open_rows = (part[:, 0] >= int(encoder.has_missing) + len(encoder.atoms)) & ~np.isnan(x)
+        if known is not None:
+            open_rows &= known[:, c]
+        for j, r in enumerate(self.reference_columns[c]):
+            reference = self.encoders[r]
+            if reference.name not in data.columns:
+                continue
+            same = open_rows & (reference.to_numbers(data[reference.name]) == x)
+            if known is not None:
+                same &= known[:, r]
+            part[same, 0] = encoder.first_equal_code + j
+            if part.shape[1] > 1:
+                part[same, 1] = 0
+            open_rows &= ~same
+
+    def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """The table of ``codes`` ((n, n_sub_columns) ints); ``rng`` places numbers inside their slices."""
+        columns: dict[str, pd.Series] = {}
+        numbers: dict[int, np.ndarray] = {}
+        referenced = {r for refs in self.reference_columns for r in refs}
+        start = 0
+        for c, encoder in enumerate(self.encoders):
+            width = len(encoder.sub_columns())
+            references = [numbers[r] for r in self.reference_columns[c]]
+            column = encoder.decode(codes[:, start : start + width], rng.random(len(codes)), references)
+            columns[encoder.name] = column
+            if c in referenced:
+                numbers[c] = encoder.to_numbers(column)
+            start += width
+        return pd.DataFrame(columns)
+
+    def to_state(self) -> list[dict[str, Any]]:
+        """The encoders as JSON values and arrays, in table order."""
+        return [e.to_state() for e in self.encoders]
+
+    @classmethod
+    def from_state(cls, state: list[dict[str, Any]]) -> TableEncoder:
+        """The table encoder :meth:`to_state` wrote."""
+        return cls([encoder_from_state(s) for s in state])
