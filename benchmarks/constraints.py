@@ -72,7 +72,7 @@ def run_one(dataset: str, generator_name: str, training: pd.DataFrame, holdout: 
         generator.fit(training)
     fit_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    synthetic = generator.sample(len(holdout), random_state=seed + 1)
+    synthetic, enforcement = generator.sample(len(holdout), random_state=seed + 1, return_report=True)
     sample_seconds = time.perf_counter() - started
     report = evaluate(training, holdout, synthetic, metrics={"accuracy"}, random_state=0)
     row = {
@@ -99,7 +99,7 @@ def run_one(dataset: str, generator_name: str, training: pd.DataFrame, holdout: 
     row["min_rule_success_share"] = min(r.success_share for r in results)
     row["violated_rules"] = [r.rule for r in results if r.violations]
     if rules:
-        enforcement = generator.last_sample_report_ or {}
+        enforcement = enforcement or {}
         row["rows_redrawn"] = enforcement.get("rows_redrawn", 0)
         row["rows_repaired"] = enforcement.get("rows_repaired", 0)
         row["enforcement_seconds"] = enforcement.get("seconds", 0.0)
