@@ -10,6 +10,8 @@ warehouse, and the core's ``publish`` refuses a table that is not the one the
 ``quality_report`` judged, or whose verdict is not a pass.
 """
 
+from typing import Any
+
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
@@ -40,14 +42,21 @@ from synth_pipeline.config import DatasetConfig
 from synth_pipeline.lifecycle import Assessment, ModelRecord, PublishRefusedError
 
 
+def lifecycle_asset(dataset: DatasetConfig, step: str, **settings: Any) -> Any:
+    """``@asset`` for one lifecycle step of ``dataset``: its key, its group, values kept by the private IO manager.
+
+    (``published_snapshot`` returns a ``MaterializeResult``, which stores no value.)
+    """
+    return asset(key=asset_key(dataset.name, step), group_name=dataset.name, io_manager_key=IO_MANAGER, **settings)
+
+
 def source_asset(dataset: DatasetConfig) -> AssetsDefinition:
     """The real table, read through the dataset's source resource and kept in the private store."""
     source_key = source_resource_key(dataset.name)
 
-    @asset(
-        key=asset_key(dataset.name, "source"),
-        group_name=dataset.name,
-        io_manager_key=IO_MANAGER,
+    @lifecycle_asset(
+        dataset,
+        "source",
         required_resource_keys={source_key},
         description=f"The real table ({dataset.source.describe()}), kept in the private store.",
     )
@@ -95,10 +104,9 @@ def generator_model_asset(dataset: DatasetConfig) -> AssetsDefinition:
     name = dataset.name
     source_key = source_resource_key(name)
 
-    @asset(
-        key=asset_key(name, "generator_model"),
-        group_name=name,
-        io_manager_key=IO_MANAGER,
+    @lifecycle_asset(
+        dataset,
+        "generator_model",
         ins=asset_inputs(name, "training", "source"),
         # resources by key: the source resource's key is per dataset, so it cannot be a typed parameter
         required_resource_keys={source_key, "private"},
@@ -119,10 +127,9 @@ def synthetic_asset(dataset: DatasetConfig) -> AssetsDefinition:
     """The next snapshot's rows, sampled from the current model."""
     name = dataset.name
 
-    @asset(
-        key=asset_key(name, "synthetic"),
-        group_name=name,
-        io_manager_key=IO_MANAGER,
+    @lifecycle_asset(
+        dataset,
+        "synthetic",
         ins=asset_inputs(name, "generator_model"),
         description="Rows sampled from the current model; judged by quality_report before publishing.",
     )
@@ -145,10 +152,9 @@ def quality_report_asset(dataset: DatasetConfig) -> AssetsDefinition:
     """The verdict on the synthetic table: QA report, gate and rule results, the content hash of the rows judged."""
     name = dataset.name
 
-    @asset(
-        key=asset_key(name, "quality_report"),
-        group_name=name,
-        io_manager_key=IO_MANAGER,
+    @lifecycle_asset(
+        dataset,
+        "quality_report",
         ins=asset_inputs(name, "synthetic", "training", "holdout", "generator_model"),
         description="Holdout-based accuracy and privacy of the synthetic table, its gates and rules; checked by the "
         "blocking quality_gates (and rule_adherence) checks.",
@@ -175,9 +181,9 @@ def published_snapshot_asset(dataset: DatasetConfig) -> AssetsDefinition:
     """The synthetic table published to the warehouse, if it is the one its quality_report judged and passed."""
     name = dataset.name
 
-    @asset(
-        key=asset_key(name, "published_snapshot"),
-        group_name=name,
+    @lifecycle_asset(
+        dataset,
+        "published_snapshot",
         ins=asset_inputs(name, "quality_report", "synthetic", "generator_model"),
         description="The synthetic table published to the warehouse as a new version, with its lineage.",
     )

@@ -82,7 +82,7 @@ def run_one(generator: str, source: Path, workdir: Path) -> dict:
     config_path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "GX_ANALYTICS_ENABLED": "false"}
     started = time.perf_counter()
-    command = [sys.executable, "-c", _PEAK, sys.executable, "-m", "synth_pipeline.cli", "run", str(config_path)]
+    command = [sys.executable, "-c", _PEAK, sys.executable, "-m", "assets.cli", "run", str(config_path)]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     peak_lines = [line for line in done.stderr.splitlines() if line.startswith("MAXRSS_KB=")]

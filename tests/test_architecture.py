@@ -19,7 +19,7 @@ LAYERS = (CORE, "assets", "resources")
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
 MAX_ASSET_BODY_LINES = 25
-DAGSTER_DECORATORS = {"asset", "multi_asset", "asset_check", "sensor", "schedule"}
+DAGSTER_DECORATORS = {"asset", "lifecycle_asset", "multi_asset", "asset_check", "sensor", "schedule"}
 
 
 def modules(root: str) -> dict[str, Path]:

@@ -137,6 +137,7 @@ def test_registered_and_settings_validated() -> None:
             ARGNGenerator(**{setting: value}).fit(_table(100))
 
 
+@pytest.mark.integration
 def test_plain_sampling_structure_and_rare_values(fitted: ARGNGenerator, table: pd.DataFrame) -> None:
     # (kinds, columns and ids: tests/test_generator_contract.py)
     synthetic = fitted.sample(3000)
@@ -151,6 +152,7 @@ def test_plain_sampling_structure_and_rare_values(fitted: ARGNGenerator, table: 
     assert synthetic["age"].between(18, 79).all()
 
 
+@pytest.mark.integration
 def test_seeded_sampling_keeps_seeds_and_conditions_the_rest(fitted: ARGNGenerator) -> None:
     seed = pd.DataFrame({"currency": ["NOK"] * 300 + ["EUR"] * 300, "plan": ["premium"] * 600})
     synthetic = fitted.sample(seed_data=seed)
@@ -163,12 +165,14 @@ def test_seeded_sampling_keeps_seeds_and_conditions_the_rest(fitted: ARGNGenerat
     assert synthetic["income"].dropna().median() > 65_000
 
 
+@pytest.mark.integration
 def test_seeded_missing_value_stays_missing(fitted: ARGNGenerator) -> None:
     seed = pd.DataFrame({"income": [np.nan] * 50})
     synthetic = fitted.sample(seed_data=seed)
     assert synthetic["income"].isna().all()
 
 
+@pytest.mark.integration
 def test_rebalancing_hits_share(fitted: ARGNGenerator) -> None:
     synthetic = fitted.sample(2000, rebalance={"plan": {"premium": 0.8}})
     assert abs((synthetic["plan"] == "premium").mean() - 0.8) <= 0.01
@@ -176,6 +180,7 @@ def test_rebalancing_hits_share(fitted: ARGNGenerator) -> None:
     assert premium["income"].dropna().median() > 65_000
 
 
+@pytest.mark.integration
 def test_imputation_never_fills_in_a_rare_value(fitted: ARGNGenerator, table: pd.DataFrame) -> None:
     # (observed cells unchanged, missing ones filled: tests/test_generator_contract.py)
     data = table.drop(columns=["customer_id"]).head(400).copy()
@@ -194,11 +199,13 @@ def test_two_threads_train_the_same_weights_twice() -> None:
         assert torch.equal(weights, second[name]), name
 
 
+@pytest.mark.integration
 def test_low_temperature_concentrates_on_likely_values(fitted: ARGNGenerator) -> None:
     cold = fitted.sample(2000, temperature=0.3)
     assert (cold["country"] == "NO").mean() > 0.6
 
 
+@pytest.mark.integration
 def test_input_sparsity_leaves_heads_fewer_number_inputs(table: pd.DataFrame) -> None:
     def group_norms(sparsity: float) -> tuple[np.ndarray, np.ndarray]:
         settings = {**FAST, "input_sparsity": sparsity, "max_epochs": 8}
@@ -257,6 +264,7 @@ def test_equal_to_earlier_column_is_found_and_round_trips() -> None:
     assert not (encoder.encode(table, known=known)[:, encoder.first_sub[2]] >= paid.first_equal_code).any()
 
 
+@pytest.mark.integration
 def test_equality_is_reproduced_and_conditions_stay_consistent() -> None:
     table = _equal_table()
     model = ARGNGenerator(**FAST).fit(table)

@@ -165,6 +165,7 @@ def test_unrepairable_blocking_rule_raises_a_clear_error(contracts):
     assert leftover < 30 and report["rows_violating_after"] == leftover
 
 
+@pytest.mark.integration
 def test_flagship_generator_honours_the_rules_without_its_own_code(contracts):
     generator = make_generator("argn", random_state=0, rules=CONTRACT_RULES, max_training_seconds=6, max_epochs=8)
     generator.fit(contracts.head(800))

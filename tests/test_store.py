@@ -332,6 +332,7 @@ def read_json_line(process: subprocess.Popen, key: str, timeout: float = 60) -> 
     raise AssertionError(f"no {key!r} from the worker within {timeout} s")
 
 
+@pytest.mark.integration
 def test_two_processes_publishing_concurrently_get_distinct_versions(tmp_path):
     path = tmp_path / "wh.duckdb"
     go = tmp_path / "go"
