@@ -23,6 +23,10 @@ from synth_pipeline.warehouse_catalog import CATALOG_COLUMNS, CATALOG_TABLE, MET
 T = TypeVar("T")
 
 
+# What duckdb.connect says when a thread of this process opens the file while another closes it.
+_SAME_PROCESS_RACE = "Unique file handle conflict"
+
+
 class _LockBusy(Exception):
     """Internal: the warehouse file is locked by another process (retryable)."""
 
@@ -41,22 +45,24 @@ class WarehouseConnections:
     def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.ConnectionException as error:
-            # This process already holds the file in the other mode (another
-            # thread). A reader shares the writer's instance; a writer waits
-            # until the readers are done.
-            if "different configuration" in str(error):
-                if not read_only:
-                    raise _LockBusy(str(error)) from None
-                return self._open(read_only=False)
-            raise StoreError(f"cannot open the warehouse {str(self.path)!r}: {error}") from None
-        except duckdb.IOException as error:
-            if "lock" in str(error).lower():
-                raise _LockBusy(str(error)) from None
-            raise StoreError(f"cannot open the warehouse {str(self.path)!r}: {error}") from None
         except duckdb.Error as error:
             message = str(error)
-            if "version" in message.lower():
+            if _SAME_PROCESS_RACE in message:
+                # Another thread of this process is closing the file's last connection while this one
+                # opens it (DuckDB's per-process instance cache): transient, so retried like a lock.
+                raise _LockBusy(message) from None
+            if isinstance(error, duckdb.ConnectionException):
+                # This process already holds the file in the other mode (another
+                # thread). A reader shares the writer's instance; a writer waits
+                # until the readers are done.
+                if "different configuration" in message:
+                    if not read_only:
+                        raise _LockBusy(message) from None
+                    return self._open(read_only=False)
+            elif isinstance(error, duckdb.IOException):
+                if "lock" in message.lower():
+                    raise _LockBusy(message) from None
+            elif "version" in message.lower():
                 raise StoreError(
                     f"the warehouse {str(self.path)!r} was written by another DuckDB storage version and cannot be "
                     f"opened with duckdb {duckdb.__version__}: {message}. Migrate it by exporting the snapshots "
