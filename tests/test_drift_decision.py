@@ -34,8 +34,9 @@ def customers(n: int, seed: int, *, income_mean: float = 50_000) -> pd.DataFrame
     )
 
 
-def dataset_config(tmp_path, source_path, **settings):
-    config = parse_config(
+def pipeline_config(tmp_path, source_path, **settings):
+    """A config with one dataset, ``churn``, read from ``source_path`` and trained with the copula."""
+    return parse_config(
         {
             "warehouse": str(tmp_path / "warehouse.duckdb"),
             "private_dir": str(tmp_path / "private"),
@@ -49,7 +50,10 @@ def dataset_config(tmp_path, source_path, **settings):
             },
         }
     )
-    return config.datasets["churn"]
+
+
+def dataset_config(tmp_path, source_path, **settings):
+    return pipeline_config(tmp_path, source_path, **settings).datasets["churn"]
 
 
 def train(dataset_cfg, models: ModelStore) -> str:

@@ -3,12 +3,11 @@
 import dagster as dg
 import pandas as pd
 import pytest
-from test_drift_decision import customers, dataset_config, train, write_later
+from test_drift_decision import customers, dataset_config, pipeline_config, train, write_later
 
 from assets.schedules import build_schedules
 from assets.sensors import build_drift_sensor
 from resources import FileSourceResource, PrivateStoreResource
-from synth_pipeline.config import parse_config
 from synth_pipeline.drift_decision import parse_cursor
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.model_store import ModelStore
@@ -143,22 +142,13 @@ def test_monitored_refresh_loop_through_dagster(tmp_path):
     source_path = tmp_path / "churn.csv"
     original = simulate_churn(1200, random_state=0)
     original.to_csv(source_path, index=False)
-    config = parse_config(
-        {
-            "warehouse": str(tmp_path / "warehouse.duckdb"),
-            "private_dir": str(tmp_path / "private"),
-            "datasets": {
-                "churn": {
-                    "source": {"path": str(source_path)},
-                    "generator": {"name": "copula"},
-                    "target": "churn",
-                    "gates": {"min_accuracy_ratio": 0.5, "max_dcr_share": 0.9},
-                    "drift": {"threshold": 0.2},
-                    "schedules": {"refresh": "0 6 * * *"},
-                    "retention": {"keep_last": 2},
-                }
-            },
-        }
+    config = pipeline_config(
+        tmp_path,
+        source_path,
+        target="churn",
+        gates={"min_accuracy_ratio": 0.5, "max_dcr_share": 0.9},
+        schedules={"refresh": "0 6 * * *"},
+        retention={"keep_last": 2},
     )
     defs = build_definitions(config)
     instance = dg.DagsterInstance.ephemeral()
