@@ -105,6 +105,9 @@ class ModelRecord(BaseModel):
     rules: list[dict[str, Any]] | None = Field(
         None, description="the effective rules (declared + inferred) the model honours"
     )
+    column_schema: dict[str, Any] | None = Field(
+        None, description="the model's schema (Schema.to_dict); absent in records written before version 0.2"
+    )
 
     def rule_set(self, dataset: DatasetConfig) -> RuleSet | None:
         """The rules the model honours (the config's when the record has none); None when there are none."""
@@ -171,6 +174,7 @@ def train(
         source_rows=len(source),
         source_fingerprint=fingerprint["content_hash"],
         rules=generator.rules_.to_dicts(),
+        column_schema=generator.schema_.to_dict(),
     )
     return TrainResult(record, generator, info, profile, fingerprint, previous_id, drift)
 
@@ -258,14 +262,17 @@ def assess(
     """QA report of ``synthetic`` (with the model's schema), its gates and rules, written as HTML and JSON."""
     from synth_pipeline.constraints.expectations import validate_rules  # Great Expectations is heavy
 
-    generator, _ = model_store.load(dataset.name, model.model_id)
+    if model.column_schema is not None:
+        schema = Schema.from_dict(model.column_schema)
+    else:  # a record from before the schema travelled with it: read it from the model
+        schema = model_store.load(dataset.name, model.model_id)[0].schema_
     rules = model.rule_set(dataset)
     report = evaluate(
         training,
         holdout,
         synthetic,
         target=dataset.target,
-        schema=generator.schema_,
+        schema=schema,
         max_rows=dataset.quality_max_rows,
         random_state=dataset.seed,
         rules=rules,
