@@ -28,8 +28,8 @@ from synth_pipeline.constraints.rules import Rule
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.registry import check_generator_settings
 from synth_pipeline.quality.gates import Gates
+from synth_pipeline.warehouse_config import DEFAULT_WAREHOUSE, WarehouseConfig
 
-DEFAULT_WAREHOUSE = ".synth/warehouse.duckdb"
 DEFAULT_PRIVATE_DIR = ".synth/private"
 DEFAULT_GENERATOR = "argn"
 
@@ -164,7 +164,11 @@ class DatasetConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    warehouse: str = Field(DEFAULT_WAREHOUSE, description="DuckDB file of published synthetic snapshots")
+    warehouse: WarehouseConfig = Field(
+        default_factory=WarehouseConfig,
+        description=f"a DuckDB file of published snapshots (default {DEFAULT_WAREHOUSE}), or {{path: ..., "
+        "lock_timeout_seconds: N}, or {postgres: {dsn: ${PG_DSN}, schema: synthetic}}",
+    )
     private_dir: str = Field(DEFAULT_PRIVATE_DIR, description="where real data and models are kept")
     datasets: dict[str, DatasetConfig]
 
