@@ -195,35 +195,57 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _snapshots(args: argparse.Namespace) -> int:
+SNAPSHOT_LIST_COLUMNS = [
+    "dataset",
+    "version",
+    "status",
+    "created_at",
+    "row_count",
+    "table_name",
+    "generator",
+    "model_id",
+    "accuracy",
+    "dcr_share",
+    "gates_passed",
+    "failed_step",
+    "error",
+]
 
-    store = SnapshotStore(args.warehouse)
+
+def _print_frame(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_colwidth", 80):
+        print(frame.to_string(index=False))
+
+
+def _snapshot_store(args: argparse.Namespace) -> SnapshotStore:
+    if args.config:
+        from synth_pipeline.config import load_config
+
+        return SnapshotStore(load_config(args.config).warehouse)
+    return SnapshotStore(args.warehouse)
+
+
+def _snapshots(args: argparse.Namespace) -> int:
+    store = _snapshot_store(args)
     if args.action == "list":
-        catalog = store.snapshots(args.dataset)
+        catalog = store.snapshots(args.dataset, status=args.status)
         if catalog.empty:
-            print(f"no snapshots in {args.warehouse}")
+            print(f"no snapshots in {store.location}")
             return 0
-        columns = [
-            "dataset",
-            "version",
-            "created_at",
-            "row_count",
-            "table_name",
-            "generator",
-            "model_id",
-            "accuracy",
-            "dcr_share",
-            "gates_passed",
-        ]
-        with pd.option_context("display.width", 200, "display.max_columns", 20):
-            print(catalog[[c for c in columns if c in catalog.columns]].to_string(index=False))
+        _print_frame(catalog[[c for c in SNAPSHOT_LIST_COLUMNS if c in catalog.columns]])
+        return 0
+    if args.action == "query":
+        if not args.dataset:
+            raise ConfigError('snapshots query needs the SQL, e.g. snapshots query "SELECT * FROM churn_latest"')
+        result = store.query(args.dataset, max_rows=args.head)
+        _print_frame(result)
+        print(f"({len(result)} rows{', the first ' + str(args.head) if len(result) == args.head else ''})")
         return 0
     if not args.dataset:
         raise ConfigError(f"snapshots {args.action} needs a DATASET")
     if args.action == "show":
         table = store.read(args.dataset, version=args.version, as_of=args.as_of)
-        with pd.option_context("display.width", 200, "display.max_columns", 50):
-            print(table.head(args.head).to_string(index=False))
+        _print_frame(table.head(args.head))
         print(f"({len(table)} rows)")
         return 0
     if not args.out:
@@ -288,13 +310,15 @@ def _schema_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _snapshots_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["list", "show", "export"])
-    p.add_argument("dataset", nargs="?")
-    p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
+    p.add_argument("action", choices=["list", "show", "export", "query"])
+    p.add_argument("dataset", nargs="?", help='the dataset (list: optional); query: one SELECT, e.g. "SELECT 1"')
+    p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help="the DuckDB warehouse file")
+    p.add_argument("--config", help="use the warehouse of this pipeline YAML (e.g. a PostgreSQL one)")
+    p.add_argument("--status", choices=["running", "published", "blocked", "failed"], help="list: only these")
     p.add_argument("--version", type=int)
     p.add_argument("--as-of", help="newest passing snapshot at or before this time (ISO 8601, UTC)")
     p.add_argument("--out", help="export: .parquet or .csv")
-    p.add_argument("--head", type=int, default=20, help="show: rows to print")
+    p.add_argument("--head", type=int, default=20, help="show, query: rows to print")
 
 
 # The core's commands, in the order ``--help`` lists them.
@@ -305,7 +329,9 @@ COMMANDS: dict[str, Command] = {
     "impute": Command("fill missing values from a saved generator", _impute_arguments, _impute),
     "evaluate": Command("QA report of a synthetic table against training and holdout", _evaluate_arguments, _evaluate),
     "schema": Command("show the inferred column kinds of a table and why", _schema_arguments, _schema),
-    "snapshots": Command("list, show or export published snapshots", _snapshots_arguments, _snapshots),
+    "snapshots": Command(
+        "list (with status), show, export or query (read-only SQL) snapshots", _snapshots_arguments, _snapshots
+    ),
 }
 
 

@@ -208,7 +208,7 @@ def parse_config(data: Any, *, origin: str = "config") -> PipelineConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
     try:
-        return PipelineConfig.model_validate(_expand(data))
+        config = PipelineConfig.model_validate(_expand(data))
     except ValidationError as error:
         problems = []
         for item in error.errors():
@@ -218,6 +218,11 @@ def parse_config(data: Any, *, origin: str = "config") -> PipelineConfig:
                 message = "unknown setting (check the spelling)"
             problems.append(f"{where}: {message}")
         raise ConfigError(f"{origin} is invalid:\n  " + "\n  ".join(problems)) from None
+    if config.warehouse.postgres is not None:  # remember ${VAR}, so Dagster's resource holds no password
+        raw = data.get("warehouse", {}).get("postgres", {}) if isinstance(data.get("warehouse"), dict) else {}
+        postgres = config.warehouse.postgres.with_env_reference(raw.get("dsn") if isinstance(raw, dict) else None)
+        config.warehouse = config.warehouse.model_copy(update={"postgres": postgres})
+    return config
 
 
 def load_config(path: str | Path) -> PipelineConfig:

@@ -305,7 +305,8 @@ class SnapshotStore:
                 f"dataset {dataset!r} differs only in letter case from {clash[0][0]!r}, which the warehouse "
                 f"{self.backend.where} already holds; table names are case-insensitive, choose another name"
             )
-        return int(session.rows(f"SELECT coalesce(max(version), 0) + 1 FROM {catalog} WHERE dataset = ?", [dataset])[0][0])
+        rows = session.rows(f"SELECT coalesce(max(version), 0) + 1 FROM {catalog} WHERE dataset = ?", [dataset])
+        return int(rows[0][0])
 
     def _stage(self, stage: PublishStage, dataset: str, version: int) -> None:
         if self.on_publish_stage is not None:

@@ -15,6 +15,7 @@ The DSN carries a password: it is only ever shown through :func:`synth_pipeline.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from synth_pipeline.secrets import redact_dsn
 
 DEFAULT_WAREHOUSE = ".synth/warehouse.duckdb"
 DEFAULT_POSTGRES_REPORTS = ".synth/reports"
+ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)")
 
 
 class PostgresWarehouseConfig(BaseModel):
@@ -35,6 +37,9 @@ class PostgresWarehouseConfig(BaseModel):
     dsn: str = Field(description="libpq DSN or postgresql:// URL; write it as ${ENV_VAR}, it holds a password")
     db_schema: str = Field("synthetic", alias="schema", description="schema of the warehouse (created if missing)")
     connect_timeout_seconds: int = Field(10, ge=1, le=300, description="how long a connection attempt may take")
+    dsn_env: str | None = Field(
+        None, description="the environment variable the DSN came from (set when dsn is written as ${VAR})"
+    )
 
     @field_validator("db_schema")
     @classmethod
@@ -42,6 +47,11 @@ class PostgresWarehouseConfig(BaseModel):
         if not DATASET_NAME.match(value):
             raise ValueError(f"schema {value!r} must be letters, digits or underscores (not starting with a digit)")
         return value
+
+    def with_env_reference(self, raw_dsn: Any) -> PostgresWarehouseConfig:
+        """This config remembering the variable of a DSN written as ``${VAR}`` (so Dagster holds the name only)."""
+        found = ENV_REFERENCE.fullmatch(str(raw_dsn).strip()) if isinstance(raw_dsn, str) else None
+        return self.model_copy(update={"dsn_env": found["name"] or found["bare"]}) if found else self
 
     def __repr__(self) -> str:  # never the password
         return f"PostgresWarehouseConfig(dsn={redact_dsn(self.dsn)!r}, schema={self.db_schema!r})"
@@ -78,6 +88,15 @@ class WarehouseConfig(BaseModel):
 
     def __str__(self) -> str:
         return self.path if self.path is not None else str(self.postgres)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to its DuckDB path given as text, so ``config.warehouse == ".synth/warehouse.duckdb"`` holds."""
+        if isinstance(other, (str, os.PathLike)):
+            return self.path is not None and os.fspath(other) == self.path
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((self.path, repr(self.postgres), self.lock_timeout_seconds, self.reports_dir))
 
     def __fspath__(self) -> str:
         """The DuckDB file, so ``Path(config.warehouse)`` keeps working for file warehouses."""
