@@ -22,6 +22,7 @@ The catalog records every attempt: the claim (``running``), a blocked verdict
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ from synth_pipeline.secrets import scrub_any
 from synth_pipeline.sources import SourceReader
 from synth_pipeline.split import split_holdout
 from synth_pipeline.warehouse import SnapshotInfo, SnapshotStore
+
+log = logging.getLogger(__name__)
 
 
 class PublishRefusedError(SynthPipelineError):
@@ -410,11 +413,13 @@ def record_failure(
 ) -> int | None:
     """Record run ``run_id``'s attempt as ``failed`` at ``step``; returns its version.
 
-    Returns None when the warehouse itself cannot be written (the failure may be that).
+    None when the run's attempt already has its final status, or when the warehouse
+    itself cannot be written (the failure may be that; logged as a warning).
     """
     try:
         return warehouse.record_failure(dataset.name, run_id=run_id, step=step, error=failure_message(error))
-    except SynthPipelineError:
+    except SynthPipelineError as store_error:
+        log.warning("%s: the failure of %s could not be recorded in the warehouse: %s", dataset.name, step, store_error)
         return None
 
 

@@ -194,16 +194,16 @@ class SnapshotStore:
         values = {**lineage_row({**lineage, "gates_passed": False}), "error": str(reason)[:MAX_ERROR_CHARS]}
         self._update(dataset, version, {"status": "blocked", **values}, statuses=("running",), operation="blocking")
 
-    def record_failure(self, dataset: str, *, run_id: str, step: str, error: str) -> int:
+    def record_failure(self, dataset: str, *, run_id: str, step: str, error: str) -> int | None:
         """Mark the version run ``run_id`` claimed as ``failed`` (or record a new failed attempt); returns it.
 
         ``error`` must already be free of secrets. A run whose row has its final
-        status (published, blocked) keeps it.
+        status (published, blocked) keeps it, and None is returned.
         """
         dataset = validate_dataset_name(dataset)
         failure = {"status": "failed", "failed_step": str(step), "error": str(error)[:MAX_ERROR_CHARS]}
 
-        def work(session: Session) -> int:
+        def work(session: Session) -> int | None:
             session.lock_catalog()
             catalog = session.name(CATALOG_TABLE)
             rows = session.rows(
@@ -213,7 +213,7 @@ class SnapshotStore:
             if not rows:
                 version = self._insert(session, dataset, str(run_id), {})
             elif rows[0][1] != "running":
-                return int(rows[0][0])
+                return None
             else:
                 version = int(rows[0][0])
             self._set(session, dataset, version, {**failure, "created_at": now()})

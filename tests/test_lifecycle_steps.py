@@ -145,7 +145,8 @@ def test_a_failure_is_recorded_against_the_claim_or_as_a_new_attempt(tmp_path, s
         [1, "failed", "source"],
         [2, "failed", "quality_report"],
     ]
-    assert catalog.error.tolist() == ["RuntimeError: cannot reach postgresql://app@db:5432/x", "ValueError: disk on fire"]
+    errors = ["RuntimeError: cannot reach postgresql://app@db:5432/x", "ValueError: disk on fire"]
+    assert catalog.error.tolist() == errors
     assert "hunter2" not in catalog.to_string() and sampled.version == 2
 
 
