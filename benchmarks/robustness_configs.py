@@ -10,14 +10,18 @@ from robustness_harness import Ctx, content_hash, number_table, outcome, probe
 DATASET = "d"
 
 
+SOURCE = number_table(400)
+
+
 def source_file(ctx: Ctx) -> Path:
-    return ctx.write(number_table(400), "source.csv")
+    return ctx.write(SOURCE, "source.csv")
 
 
 def run_settings(ctx: Ctx, mentions: tuple[str, ...], **settings: Any) -> tuple[str, str]:
     """Run one dataset with ``settings`` (a bad value among them); nothing may be created before the refusal."""
     config = ctx.config({DATASET: ctx.dataset(source_file(ctx), **settings)})
     result = ctx.run(config)
+    ctx.no_copies(SOURCE, DATASET)
     got = outcome(result, mentions)
     if got[0].startswith("error"):
         ctx.check(
@@ -140,7 +144,7 @@ def yaml_billion_laughs(ctx: Ctx):
 
 # -- SQL sources ---------------------------------------------------------------------------------------
 SQL_TABLE = (
-    "select i as n, (i * 7919) % 97 + 0.5 * (i % 13) as amount, (i * 31) % 60 + 18 as age, "
+    "select i as row_id, (i * 7919) % 97 + 0.5 * (i % 13) as amount, (i * 31) % 60 + 18 as age, "
     "case when i % 3 = 0 then 'a' when i % 3 = 1 then 'b' else 'c' end as segment from range(400) t(i)"
 )
 
@@ -158,6 +162,10 @@ def run_sql(ctx: Ctx, sql: str, mentions: tuple[str, ...] = ("sql",), *, after_p
         if not ctx.check(first == "published" and before, f"the valid config did not publish ({first})"):
             return first, "could not publish version 1"
     result = ctx.run(ctx.config({DATASET: ctx.dataset({"sql": sql})}, name="abuse.yaml"))
+    if not before:  # the only source published from is the query's own table
+        import duckdb
+
+        ctx.no_copies(duckdb.connect().execute(SQL_TABLE).df(), DATASET)
     after = {v: content_hash(f) for v, f in ctx.snapshots(DATASET).items()}
     for version, digest in before.items():
         ctx.check(after.get(version) == digest, f"published version {version} changed or vanished")
@@ -227,4 +235,4 @@ def sql_valid_with_semicolon_and_comment(ctx: Ctx):
 
 @probe("sql", "published")
 def sql_valid_with_cte(ctx: Ctx):
-    return run_sql(ctx, f"with base as ({SQL_TABLE}) select * from base where n >= 0;")
+    return run_sql(ctx, f"with base as ({SQL_TABLE}) select * from base where row_id >= 0;")

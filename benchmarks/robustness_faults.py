@@ -107,6 +107,23 @@ def two_concurrent_runs_different_seeds(ctx: Ctx):
     )
 
 
+@probe("concurrency", "published")
+def two_concurrent_runs_same_config(ctx: Ctx):
+    config = valid_config(ctx)
+    started = time.perf_counter()
+    processes = [start_cli(["run", str(config)]) for _ in range(2)]
+    results = [finish(p, ["run", str(config)], started, 300) for p in processes]
+    outcomes = [outcome(r) for r in results]
+    if any(o[0] != "published" for o in outcomes):
+        return next(o for o in outcomes if o[0] != "published")
+    printed = [r.published_versions() for r in results]
+    ctx.check(sorted(sum(printed, [])) == [1, 2], f"printed versions {printed}, expected 1 and 2")
+    catalog = ctx.catalog(DATASET)
+    ctx.check(catalog["version"].tolist() == [1, 2], f"catalog versions {catalog['version'].tolist()}")
+    ctx.check(catalog["model_id"].nunique() == 2, f"one model published twice: {catalog['model_id'].tolist()}")
+    return "published", f"printed {printed}; catalog {catalog['version'].tolist()}"
+
+
 # -- killed runs -----------------------------------------------------------------------------------
 KILL_WORKER = """
 import json, sys, time
