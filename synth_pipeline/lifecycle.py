@@ -348,8 +348,8 @@ def publish(
     return Published(info, removed)
 
 
-def _column_kinds(dataset: DatasetConfig) -> dict[str, str]:
-    return {column: kind.value for column, kind in dataset.columns.items()}
+def _column_kinds(dataset: DatasetConfig) -> dict[str, str | dict[str, str]]:
+    return {column: override.to_setting() for column, override in dataset.columns.items()}
 
 
 __all__ = [
