@@ -26,6 +26,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.model_store import ModelInfo, ModelStore
 from synth_pipeline.profile import TrainingProfile, fingerprint_table
 from synth_pipeline.quality import GateResult, QualityReport, check_gates, evaluate, render_html
+from synth_pipeline.quality.report import ReportHeader
 from synth_pipeline.schema import Schema, infer_schema
 from synth_pipeline.secrets import scrub_any
 from synth_pipeline.sources import SourceReader
@@ -312,7 +314,13 @@ def assess(
         random_state=dataset.seed,
         rules=rules,
     )
-    _fill_header(report, version)
+    report.header = ReportHeader(
+        dataset=dataset.name,
+        version=version,
+        model_id=model.model_id,
+        generator=model.generator,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     base = warehouse.reports_dir(dataset.name) / f"{dataset.name}-v{version}"
     title = f"{dataset.name} v{version}: synthetic data quality"
     html = render_html(report, base.with_suffix(".html"), gates=dataset.gates, title=title)
@@ -331,12 +339,6 @@ def assess(
     if not assessment.passed:
         warehouse.record_blocked(dataset.name, version, _verdict_lineage(assessment), blocked_reason(assessment))
     return assessment
-
-
-def _fill_header(report: QualityReport, version: int) -> None:
-    """The report's ``version`` header field, where the report has one."""
-    if "version" in type(report).model_fields:
-        report.version = version
 
 
 def blocked_reason(assessment: Assessment) -> str:
@@ -423,8 +425,8 @@ def record_failure(
         return None
 
 
-def _column_kinds(dataset: DatasetConfig) -> dict[str, str]:
-    return {column: kind.value for column, kind in dataset.columns.items()}
+def _column_kinds(dataset: DatasetConfig) -> dict[str, str | dict[str, str]]:
+    return {column: override.to_setting() for column, override in dataset.columns.items()}
 
 
 __all__ = [
