@@ -314,6 +314,27 @@ def assess(
         random_state=dataset.seed,
         rules=rules,
     )
+    html, json_path = _write_reports(report, dataset, model, version, warehouse)
+    assessment = Assessment(
+        dataset=dataset.name,
+        version=version,
+        synthetic_hash=content_hash(synthetic),
+        gate_results=check_gates(report, dataset.gates),
+        rule_results=validate_rules(synthetic, rules) if rules is not None else [],
+        qa_summary=report.summary(),
+        report_path=str(html.resolve()),
+        report_json_path=str(json_path.resolve()),
+        report=report,
+    )
+    if not assessment.passed:
+        warehouse.record_blocked(dataset.name, version, _verdict_lineage(assessment), blocked_reason(assessment))
+    return assessment
+
+
+def _write_reports(
+    report: QualityReport, dataset: DatasetConfig, model: ModelRecord, version: int, warehouse: SnapshotStore
+) -> tuple[Path, Path]:
+    """The report as ``<dataset>-v<version>.html`` and ``.json`` in the warehouse's reports directory."""
     report.header = ReportHeader(
         dataset=dataset.name,
         version=version,
@@ -324,21 +345,7 @@ def assess(
     base = warehouse.reports_dir(dataset.name) / f"{dataset.name}-v{version}"
     title = f"{dataset.name} v{version}: synthetic data quality"
     html = render_html(report, base.with_suffix(".html"), gates=dataset.gates, title=title)
-    json_path = report.save_json(base.with_suffix(".json"))
-    assessment = Assessment(
-        dataset=dataset.name,
-        version=version,
-        synthetic_hash=content_hash(synthetic),
-        gate_results=check_gates(report, dataset.gates),
-        rule_results=validate_rules(synthetic, rules) if rules is not None else [],
-        qa_summary=report.summary(),
-        report_path=str(Path(html).resolve()),
-        report_json_path=str(Path(json_path).resolve()),
-        report=report,
-    )
-    if not assessment.passed:
-        warehouse.record_blocked(dataset.name, version, _verdict_lineage(assessment), blocked_reason(assessment))
-    return assessment
+    return Path(html), Path(report.save_json(base.with_suffix(".json")))
 
 
 def blocked_reason(assessment: Assessment) -> str:

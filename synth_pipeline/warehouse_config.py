@@ -56,7 +56,8 @@ class PostgresWarehouseConfig(BaseModel):
     def __repr__(self) -> str:  # never the password
         return f"PostgresWarehouseConfig(dsn={redact_dsn(self.dsn)!r}, schema={self.db_schema!r})"
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return f"{redact_dsn(self.dsn)} (schema {self.db_schema})"
 
 
 class WarehouseConfig(BaseModel):

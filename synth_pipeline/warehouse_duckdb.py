@@ -48,6 +48,7 @@ TYPES = {
 # What duckdb.connect says when a thread of this process opens the file while another closes it.
 _SAME_PROCESS_RACE = "Unique file handle conflict"
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+_HEADER_BYTES = 3 * 4096  # DuckDB's main header and two database headers
 _FORMATS = {"parquet": "(FORMAT parquet)", "csv": "(FORMAT csv, HEADER true)"}
 
 
@@ -139,6 +140,8 @@ class DuckDBBackend:
                 return self._open(read_only=False)
             if not_writable(message):
                 raise self._not_writable(message) from None
+            if "not a valid DuckDB database file" in message and _being_created(self.path):
+                raise _LockBusy(message) from None  # another process is writing the new file's header
             if isinstance(error, duckdb.IOException) and "lock" in message.lower():
                 raise _LockBusy(message) from None
             if "version" in message.lower():
@@ -210,7 +213,8 @@ class DuckDBBackend:
             f"{operation}: the warehouse {self.where} stayed locked by another process for "
             f"{self.lock_timeout_seconds:g} s ({f'held by {holder}; ' if holder else ''}{attempts} attempts; "
             "raise warehouse.lock_timeout_seconds to wait longer). Readers holding a connection open block "
-            "publishing: read with short-lived connections, `synth-pipeline snapshots query`, or exported files."
+            "publishing: read with short-lived connections, `synth-pipeline snapshots query`, or exported files. "
+            f"Last error: {message}"
         )
 
     def query(self, sql: str, *, max_rows: int) -> pd.DataFrame:
@@ -294,6 +298,14 @@ class DuckDBBackend:
             [str(CATALOG_VERSION)],
         )
         con.execute("COMMIT")
+
+
+def _being_created(path: Path) -> bool:
+    """Whether ``path`` is shorter than DuckDB's file headers: a new file another process is initialising."""
+    try:
+        return path.stat().st_size < _HEADER_BYTES
+    except OSError:
+        return True
 
 
 def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:

@@ -71,7 +71,8 @@ def test_a_read_only_warehouse_directory_is_reported_as_such_at_once(shared_dir)
 def test_the_lock_timeout_message_names_the_holder(tmp_path):
     path = tmp_path / "wh.duckdb"
     SnapshotStore(path).publish("churn", table(3), {})
-    holder = start_worker(tmp_path, str(path), "holder", "1", "30", "-", "60", "table_created")
+    settings = WarehouseConfig(path=str(path)).model_dump_json(by_alias=True)
+    holder = start_worker(tmp_path, settings, "holder", "1", "30", "-", "60", "table_created")
     read_json_line(holder, "stage")
     try:
         with pytest.raises(StoreError, match=rf"held by PID {holder.pid} \(.*python.*\).*snapshots query"):

@@ -9,7 +9,7 @@ from synth_pipeline.warehouse import SnapshotStore
 from synth_pipeline.warehouse_backend import Session
 from synth_pipeline.warehouse_config import WarehouseConfig
 
-BACKENDS = ["duckdb"]  # "postgres" joins with the PostgreSQL backend
+BACKENDS = ["duckdb", "postgres"]
 
 
 def warehouse_settings_for(request: pytest.FixtureRequest, tmp_path: Path) -> WarehouseConfig:
