@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import NUMBER_KINDS, ColumnKind
+from synth_pipeline.columns import NUMBER_KINDS, ColumnKind, did_you_mean
 from synth_pipeline.errors import ConfigError, InvalidDataError
 
 # A string column whose distinct values make up more than this share of its
@@ -123,7 +123,8 @@ def infer_schema(
     unknown = sorted(set(overrides) - {str(c) for c in data.columns})
     if unknown:
         raise ConfigError(
-            f"column kind override names unknown column(s) {', '.join(map(repr, unknown))}; "
+            f"column kind override names unknown column(s) {', '.join(map(repr, unknown))}"
+            f"{did_you_mean(unknown[0], data.columns)}; "
             f"the {what} has: {', '.join(map(str, data.columns))}"
         )
     columns = []

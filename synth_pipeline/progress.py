@@ -1,0 +1,91 @@
+"""Live progress on a terminal: one line per phase (training, sampling), with log lines printed above it.
+
+A phase shows a :class:`LiveProgress` only when stderr is a terminal (or when
+asked for); elsewhere (Dagster runs, CI logs, files) callers log instead. Log
+records reach the terminal through :class:`TerminalLogHandler`, which writes
+with ``tqdm.write``, so a log line lands above the live line instead of tearing
+it. Estimates are shown only where they are honest: sampling knows how many
+rows are left; training stops early at an unknown epoch, so it shows what
+happened (epoch, losses, best, elapsed) and no total.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from tqdm.auto import tqdm
+
+
+def stderr_is_terminal() -> bool:
+    """Whether stderr is an interactive terminal (where a live progress line makes sense)."""
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+class LiveProgress:
+    """One live progress line on stderr for one phase, or nothing when not ``enabled``.
+
+    ``total`` is the amount of work when it is known (then tqdm shows the rate and
+    an estimate of the time left); ``None`` shows the count and elapsed time only.
+    """
+
+    def __init__(self, phase: str, *, unit: str, total: int | None = None, enabled: bool | None = None,
+                 bar_format: str | None = None) -> None:
+        self.enabled = stderr_is_terminal() if enabled is None else bool(enabled)
+        self._bar = None
+        if self.enabled:
+            self._bar = tqdm(
+                total=total,
+                desc=phase,
+                unit=unit,
+                unit_scale=total is not None,
+                leave=False,
+                dynamic_ncols=True,
+                file=sys.stderr,
+                bar_format=bar_format,
+            )
+
+    def update(self, n: int = 1, status: str | None = None) -> None:
+        """Advance by ``n`` units; ``status`` replaces the text after the counts."""
+        if self._bar is None:
+            return
+        if status is not None:
+            self._bar.set_postfix_str(status, refresh=False)
+        self._bar.update(n)
+
+    def close(self) -> None:
+        """Remove the line (the phase's outcome is logged by the caller)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> LiveProgress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class TerminalLogHandler(logging.Handler):
+    """Writes records to stderr through ``tqdm.write``, above any live progress line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never break the program
+            self.handleError(record)
+
+
+def configure_logging(*, quiet: bool) -> None:
+    """Log records of level INFO (WARNING when ``quiet``) to stderr, one short line each, above progress lines."""
+    handler = TerminalLogHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, TerminalLogHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+__all__ = ["LiveProgress", "TerminalLogHandler", "configure_logging", "stderr_is_terminal"]
