@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dagster import DagsterInstance
 
 from assets.definitions import build_definitions, lifecycle_job_name
-from assets.run_output import outcome, quiet_noisy_loggers, terminal_logger
+from assets.run_output import outcome, terminal_logger
 from synth_pipeline import cli
 from synth_pipeline.config import load_config
 from synth_pipeline.errors import ConfigError
@@ -30,7 +30,6 @@ def _run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in config.datasets]
     if unknown:
         raise ConfigError(f"--dataset {unknown[0]!r} is not in {args.config}; it declares {', '.join(config.datasets)}")
-    quiet_noisy_loggers()
     defs = build_definitions(config)
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     status = 0

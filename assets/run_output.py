@@ -25,8 +25,6 @@ from synth_pipeline.errors import SynthPipelineError
 
 #: Asset checks whose results the verdict block shows itself; their log lines would repeat it.
 SUMMARIZED_CHECKS = ("quality_gates", "rule_adherence")
-#: Libraries that log set-up chatter at INFO when a Dagster instance is created (alembic: 13 lines of migrations).
-NOISY_LOGGERS = ("alembic",)
 
 EXIT_BLOCKED = 1
 EXIT_USER_ERROR = 2
@@ -35,12 +33,6 @@ _LOGGER_PREFIX = re.compile(r"^synth_pipeline[\w.]*: ")
 _CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure): ")
 # the engine's note on each step skipped after a failure: the verdict says what failed
 _SKIPPED_STEP = re.compile(r"^Dependencies for step \S+ (failed|were not executed)")
-
-
-def quiet_noisy_loggers() -> None:
-    """Keep set-up chatter of the libraries under Dagster (instance migrations) off the terminal."""
-    for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class _TerminalHandler(logging.Handler):
@@ -98,7 +90,7 @@ def outcome(name: str, warehouse: str, result: ExecuteInProcessResult) -> Outcom
     published = _materialization(result, name, "published_snapshot")
     if published is not None:
         report = _materialization(result, name, "quality_report")
-        return Outcome(0, _published_lines(name, warehouse, published, report))
+        return Outcome(0, _published_lines(name, warehouse, published, report, _checks(result, "rule_adherence")))
     checks = _failed_checks(result)
     if checks or (failure and failure[0] == "Failure"):
         return Outcome(EXIT_BLOCKED, _blocked_lines(name, result, checks, failure))
@@ -121,6 +113,15 @@ def _materialization(result: ExecuteInProcessResult, name: str, step: str) -> di
         if event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key == key:
             return _values(event.event_specific_data.materialization.metadata)
     return None
+
+
+def _checks(result: ExecuteInProcessResult, check_name: str) -> list[Any]:
+    """The evaluations of one asset check in the run."""
+    return [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.asset_check_evaluation_data.check_name == check_name
+    ]
 
 
 def _failed_checks(result: ExecuteInProcessResult) -> list[Any]:
@@ -189,7 +190,11 @@ def _not_learned(report: Mapping[str, Any]) -> str | None:
 
 
 def _published_lines(
-    name: str, warehouse: str, published: Mapping[str, Any], report: Mapping[str, Any] | None
+    name: str,
+    warehouse: str,
+    published: Mapping[str, Any],
+    report: Mapping[str, Any] | None,
+    rule_checks: Iterable[Any],
 ) -> list[str]:
     version = published.get("version")
     table = published.get("table", f"{name}__v{version}")
@@ -205,6 +210,7 @@ def _published_lines(
     passed = [gate for gate, g in gates.items() if g["passed"]]
     lines.append(f"  gates passed: {', '.join(passed) if passed else 'none declared'}")
     lines += [f"  warning: {_gate_line(gate, g)}" for gate, g in gates.items() if not g["passed"]]
+    lines += [f"  {check.check_name}: {check.description}" for check in rule_checks if check.description]
     not_learned = _not_learned(report)
     if not_learned:
         lines.append(f"  columns not learned (regenerated): {not_learned}")

@@ -165,10 +165,10 @@ def validate_dataset_name(dataset: Any, *, setting: str | None = None) -> str:
 
 
 def did_you_mean(name: Any, choices: Any) -> str:
-    """``"; did you mean 'churn'?"`` for the closest of ``choices`` to a misspelled ``name``, else ``""``.
+    """``" (did you mean 'churn'?)"`` for the closest of ``choices`` to a misspelled ``name``, else ``""``.
 
     >>> did_you_mean("chrun", ["customer_id", "churn"])
-    "; did you mean 'churn'?"
+    " (did you mean 'churn'?)"
     """
     choices = [str(c) for c in choices]
     close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.6)
@@ -177,7 +177,7 @@ def did_you_mean(name: Any, choices: Any) -> str:
         close = [lowered[str(name).lower()]] if str(name).lower() in lowered else []
     if not close:
         return ""
-    return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
 
 
 __all__ = [

@@ -77,8 +77,18 @@ class TerminalLogHandler(logging.Handler):
             self.handleError(record)
 
 
+#: Libraries that log set-up chatter at INFO: Dagster's instance migrations (alembic, 13 lines per run) and
+#: Great Expectations' temporary docs directory.
+NOISY_LOGGERS = ("alembic", "great_expectations")
+
+
 def configure_logging(*, quiet: bool) -> None:
-    """Log records of level INFO (WARNING when ``quiet``) to stderr, one short line each, above progress lines."""
+    """Log records of level INFO (WARNING when ``quiet``) to stderr, one short line each, above progress lines.
+
+    The set-up chatter of :data:`NOISY_LOGGERS` is kept to warnings.
+    """
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     handler = TerminalLogHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"))
     root = logging.getLogger()

@@ -283,7 +283,7 @@ class Progress:
     knows in advance, and the time budget is a limit, not an estimate.
     """
 
-    BAR_FORMAT = "{desc}: epoch {n_fmt} | {postfix} | {elapsed} elapsed"
+    BAR_FORMAT = "{desc}: epoch {n_fmt}{postfix} | {elapsed} elapsed"
 
     def __init__(self, show_bar: bool) -> None:
         self.bar = LiveProgress("argn training", unit="epoch", enabled=show_bar, bar_format=self.BAR_FORMAT)
