@@ -138,7 +138,7 @@ class Generator(ABC):
     def _json_params(self) -> dict[str, Any]:
         """The settings as JSON values (rule objects as dicts), as a saved model keeps them."""
         params = self.get_params()
-        if self.rules is not None:
+        if self.rules is not None and not _plain_rule_dicts(self.rules):
             params["rules"] = [rule.to_dict() for rule in parse_rules(self.rules, origin="generator setting rules")]
         if self.column_kinds is not None:
             params["column_kinds"] = {str(k): str(getattr(v, "value", v)) for k, v in self.column_kinds.items()}
@@ -426,6 +426,11 @@ def _columns_to_fill(columns: Sequence[str] | None, model_columns: list[str], pr
                 f"the columns it can fill are: {', '.join(model_columns)}"
             )
     return set(columns)
+
+
+def _plain_rule_dicts(rules: Any) -> bool:
+    """Whether ``rules`` is already JSON (a list of dicts): then a saved model keeps them exactly as given."""
+    return isinstance(rules, list) and all(isinstance(rule, dict) for rule in rules)
 
 
 def _same(value: Any, default: Any) -> bool:
