@@ -32,7 +32,7 @@ from synth_pipeline.errors import ConfigError, SynthPipelineError
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.io import read_table, write_batches, write_table, write_text
-from synth_pipeline.progress import configure_logging
+from synth_pipeline.progress import terminal_logging
 from synth_pipeline.quality import evaluate, render_html
 from synth_pipeline.schema import apply_schema, infer_schema
 from synth_pipeline.version import __version__
@@ -395,9 +395,9 @@ def main(argv: Sequence[str] | None = None, *, commands: Mapping[str, Command] =
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser(commands).parse_args(argv)
-    configure_logging(quiet=args.quiet)
     try:
-        return commands[args.command].execute(args)
+        with terminal_logging(quiet=args.quiet):
+            return commands[args.command].execute(args)
     except SynthPipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -11,8 +11,10 @@ happened (epoch, losses, best, elapsed) and no total.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -82,20 +84,26 @@ class TerminalLogHandler(logging.Handler):
 NOISY_LOGGERS = ("alembic", "great_expectations")
 
 
-def configure_logging(*, quiet: bool) -> None:
-    """Log records of level INFO (WARNING when ``quiet``) to stderr, one short line each, above progress lines.
-
-    The set-up chatter of :data:`NOISY_LOGGERS` is kept to warnings.
-    """
-    for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+@contextlib.contextmanager
+def terminal_logging(*, quiet: bool) -> Iterator[None]:
+    """While the block runs, log records of level INFO (WARNING when ``quiet``) go to stderr, one short line each,
+    above progress lines; the set-up chatter of :data:`NOISY_LOGGERS` is kept to warnings. Restored afterwards."""
     handler = TerminalLogHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"))
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, TerminalLogHandler)]:
-        root.removeHandler(old)
+    noisy = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    level = root.level
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     root.addHandler(handler)
     root.setLevel(logging.WARNING if quiet else logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        for name, previous in noisy.items():
+            logging.getLogger(name).setLevel(previous)
 
 
-__all__ = ["LiveProgress", "TerminalLogHandler", "configure_logging", "stderr_is_terminal"]
+__all__ = ["LiveProgress", "TerminalLogHandler", "stderr_is_terminal", "terminal_logging"]

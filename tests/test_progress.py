@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from synth_pipeline.generators.registry import make_generator
-from synth_pipeline.progress import LiveProgress, TerminalLogHandler, configure_logging
+from synth_pipeline.progress import LiveProgress, TerminalLogHandler, terminal_logging
 
 
 def test_log_lines_are_written_above_a_live_line(capsys):
@@ -63,14 +63,13 @@ def test_sampling_shows_rows_and_rate(churn, capsys, caplog, show):
         ]
 
 
-def test_cli_logging_keeps_library_chatter_out(capsys):
-    configure_logging(quiet=False)
-    try:
+def test_cli_logging_keeps_library_chatter_out_and_is_undone(capsys):
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    with terminal_logging(quiet=False):
         logging.getLogger("alembic.runtime.migration").info("Running stamp_revision")
         logging.getLogger("great_expectations.data_context").info("Created temporary directory")
         logging.getLogger("synth_pipeline.cli_test").info("useful")
-    finally:
-        for handler in [h for h in logging.getLogger().handlers if isinstance(h, TerminalLogHandler)]:
-            logging.getLogger().removeHandler(handler)
     err = capsys.readouterr().err
     assert "useful" in err and "stamp_revision" not in err and "temporary" not in err
+    assert root.handlers == handlers
