@@ -225,11 +225,12 @@ def _blocked_lines(
 ) -> list[str]:
     report = _materialization(result, name, "quality_report") or {}
     failed = [(gate, g) for gate, g in _gates(report).items() if not g["passed"] and g.get("blocking", True)]
-    lines = [f"{name}: NOT published: " + (f"{len(failed)} blocking gate(s) failed" if failed else "blocked")]
+    others = [check for check in checks if check.check_name != "quality_gates"]
+    reasons = [f"{len(failed)} blocking gate(s) failed"] if failed else []
+    reasons += [f"the blocking {check.check_name} check failed" for check in others]
+    lines = [f"{name}: NOT published: " + (" and ".join(reasons) or "publishing was refused")]
     lines += [f"  {_gate_line(gate, g)}" for gate, g in failed]
-    for check in checks:
-        if check.check_name != "quality_gates" and check.description:
-            lines.append(f"  {check.check_name}: {check.description}")
+    lines += [f"  {check.check_name}: {check.description}" for check in others if check.description]
     if failure and failure[0] == "Failure":
         lines.append(f"  {failure[1]}")
     if report.get("report"):
