@@ -69,19 +69,27 @@ class LiveProgress:
         self.close()
 
 
+#: Libraries that log set-up chatter at INFO: Dagster's instance migrations (alembic, 13 lines per run) and
+#: Great Expectations' temporary docs directory.
+NOISY_LOGGERS = ("alembic", "great_expectations")
+
+
 class TerminalLogHandler(logging.Handler):
-    """Writes records to stderr through ``tqdm.write``, above any live progress line."""
+    """Writes records to stderr through ``tqdm.write``, above any live progress line.
+
+    Records below WARNING from :data:`NOISY_LOGGERS` are dropped (a library may set
+    its own loggers' levels when it is imported, after the CLI set them).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        noisy = record.levelno < logging.WARNING and record.name.split(".")[0] in NOISY_LOGGERS
+        return not noisy and super().filter(record)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             tqdm.write(self.format(record), file=sys.stderr)
         except Exception:  # noqa: BLE001 - logging must never break the program
             self.handleError(record)
-
-
-#: Libraries that log set-up chatter at INFO: Dagster's instance migrations (alembic, 13 lines per run) and
-#: Great Expectations' temporary docs directory.
-NOISY_LOGGERS = ("alembic", "great_expectations")
 
 
 @contextlib.contextmanager
