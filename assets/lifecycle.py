@@ -40,6 +40,7 @@ from resources import PrivateStoreResource, WarehouseResource, source_resource_k
 from synth_pipeline import lifecycle
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.lifecycle import Assessment, ModelRecord, PublishRefusedError
+from synth_pipeline.sources import declared_kinds
 
 
 def lifecycle_asset(dataset: DatasetConfig, step: str, **settings: Any) -> Any:
@@ -113,10 +114,10 @@ def generator_model_asset(dataset: DatasetConfig) -> AssetsDefinition:
         description=f"The {dataset.generator.name} generator trained on the training rows, in the model store.",
     )
     def generator_model(context: AssetExecutionContext, training: pd.DataFrame, source: pd.DataFrame) -> dict:
-        probe = getattr(context.resources, source_key).reader().probe()
-        models = context.resources.private.models()
+        reader = getattr(context.resources, source_key).reader()
+        models, probe, kinds = context.resources.private.models(), reader.probe(), declared_kinds(reader)
         with forward_logs(context):
-            trained = lifecycle.train(dataset, training, source, models, source_probe=probe)
+            trained = lifecycle.train(dataset, training, source, models, source_probe=probe, source_kinds=kinds)
         context.add_output_metadata(model_metadata(trained, len(training)))
         return trained.model.model_dump()
 

@@ -8,7 +8,7 @@ one a dataset's ``source:`` setting names.
 
 from dagster import ConfigurableResource
 
-from synth_pipeline.config import SimulatedSource, SourceConfig
+from synth_pipeline.config import PostgresSource, SimulatedSource, SourceConfig
 from synth_pipeline.sources import ConfiguredSource
 
 
@@ -43,6 +43,28 @@ class SqlSourceResource(SourceResource):
         return SourceConfig(sql=self.sql)
 
 
+class PostgresSourceResource(SourceResource):
+    """A PostgreSQL table or one read-only query. Give ``dsn`` as ``EnvVar("PG_DSN")`` in Python definitions, so
+    the Dagster UI shows the variable's name, not the DSN."""
+
+    dsn: str
+    table: str | None = None
+    query: str | None = None
+    updated_at: str | None = None  # timestamp column the drift probe takes max() of
+    connect_timeout_seconds: int = 10
+
+    def source_config(self) -> SourceConfig:
+        return SourceConfig(
+            postgres=PostgresSource(
+                dsn=self.dsn,
+                table=self.table,
+                query=self.query,
+                updated_at=self.updated_at,
+                connect_timeout_seconds=self.connect_timeout_seconds,
+            )
+        )
+
+
 class SimulatedSourceResource(SourceResource):
     """A table simulated from a built-in spec (demo and tests)."""
 
@@ -60,6 +82,9 @@ def source_resource(config: SourceConfig) -> SourceResource:
         return FileSourceResource(path=config.path, format=config.format)
     if config.sql is not None:
         return SqlSourceResource(sql=config.sql)
+    if config.postgres is not None:
+        settings = config.postgres.model_dump(exclude={"dsn"})
+        return PostgresSourceResource(dsn=config.postgres.dsn.get_secret_value(), **settings)
     return SimulatedSourceResource(**config.simulate.model_dump())
 
 
