@@ -6,13 +6,13 @@ code path for gates). Everything else is :mod:`synth_pipeline.cli`.
 """
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import ExecuteInProcessResult
 
 from assets.definitions import build_definitions, lifecycle_job_name
+from assets.instance import persistent_instance
 from synth_pipeline import cli
 from synth_pipeline.config import load_config
 from synth_pipeline.errors import ConfigError
@@ -31,7 +31,7 @@ def _run(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"--dataset {unknown[0]!r} is not in {args.config}; it declares {', '.join(config.datasets)}")
     defs = build_definitions(config)
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    instance = persistent_instance()  # $DAGSTER_HOME or .synth/dagster: the runs stay visible in `dagster dev`
     status = 0
     for name in names:
         result = defs.resolve_job_def(lifecycle_job_name(name)).execute_in_process(

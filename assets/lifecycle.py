@@ -24,6 +24,7 @@ from dagster import (
     multi_asset,
 )
 
+from assets.freshness import snapshot_freshness_policy
 from assets.log_forwarding import forward_logs
 from assets.metadata import (
     IO_MANAGER,
@@ -187,6 +188,7 @@ def published_snapshot_asset(dataset: DatasetConfig) -> AssetsDefinition:
         "published_snapshot",
         ins=asset_inputs(name, "quality_report", "synthetic", "generator_model"),
         description="The synthetic table published to the warehouse as a new version, with its lineage.",
+        freshness_policy=snapshot_freshness_policy(dataset),
     )
     def published_snapshot(
         context: AssetExecutionContext,
@@ -202,7 +204,7 @@ def published_snapshot_asset(dataset: DatasetConfig) -> AssetsDefinition:
             raise Failure(str(error)) from None
         info = published.info
         context.log.info(f"{name}: published version {info.version} ({info.row_count} rows) to {warehouse.path}")
-        return MaterializeResult(metadata=published_metadata(published, assessment, model.model_id))
+        return MaterializeResult(metadata=published_metadata(published, assessment, model, synthetic))
 
     return published_snapshot
 
