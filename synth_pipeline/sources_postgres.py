@@ -166,7 +166,8 @@ def _convert(values: list[Any], conversion: str) -> Any:
         return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), utc=True)).dt.tz_localize(None)
     if conversion in ("date", "timestamp"):
         return pd.Series(pd.to_datetime(pd.Series(values, dtype=object))).astype("datetime64[ns]")
-    return pd.Series([None if v is None else str(v) for v in values], dtype=object)
+    # pandas' own text dtype, which a Parquet round trip (the private store) gives back unchanged
+    return pd.Series([None if v is None else str(v) for v in values], dtype="str")
 
 
 def _fetch(source: PostgresSource, limit_zero: bool = False) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -1,10 +1,13 @@
 """PostgreSQL sources against a real server: type mapping, read-only queries, the cheap probe, clear errors."""
 
+import pandas as pd
 import psycopg
 import pytest
 
 from synth_pipeline.config import SourceConfig
 from synth_pipeline.errors import SourceError
+from synth_pipeline.io import write_table
+from synth_pipeline.profile import fingerprint_table
 from synth_pipeline.schema import infer_schema
 from synth_pipeline.sources import ConfiguredSource, source_probe
 
@@ -41,10 +44,14 @@ def source(dsn, **settings):
     return ConfiguredSource(SourceConfig(postgres={"dsn": dsn, **settings}))
 
 
-def test_column_types_map_to_kinds(accounts):
+def test_column_types_map_to_kinds(accounts, tmp_path):
     reader = source(accounts, table="public.accounts")
     table = reader.read()
     assert len(table) == 80
+    # the private store keeps tables as Parquet: the round trip must not change the fingerprint (dtypes included),
+    # or the drift sensor would see a changed source where there is none
+    write_table(table, tmp_path / "source.parquet")
+    assert fingerprint_table(pd.read_parquet(tmp_path / "source.parquet")) == fingerprint_table(table)
     dtypes = {c: str(t) for c, t in table.dtypes.items()}
     assert dtypes["amount"] == "float64" and dtypes["visits"] == "Int64" and dtypes["active"] == "boolean"
     assert dtypes["born"].startswith("datetime64") and dtypes["seen"].startswith("datetime64")
