@@ -354,8 +354,11 @@ def publish(
     return Published(info, removed)
 
 
-def _column_kinds(dataset: DatasetConfig, source_kinds: dict[str, str] | None = None) -> dict[str, str]:
-    return {**(source_kinds or {}), **{column: kind.value for column, kind in dataset.columns.items()}}
+def _column_kinds(
+    dataset: DatasetConfig, source_kinds: dict[str, str] | None = None
+) -> dict[str, str | dict[str, str]]:
+    """The source's declared kinds (a database's column types), then the config's overrides, which win."""
+    return {**(source_kinds or {}), **{column: override.to_setting() for column, override in dataset.columns.items()}}
 
 
 __all__ = [
