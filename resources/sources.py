@@ -6,7 +6,9 @@ Each is a thin wrapper over the core's :class:`synth_pipeline.sources.Configured
 one a dataset's ``source:`` setting names.
 """
 
-from dagster import ConfigurableResource
+import os
+
+from dagster import ConfigurableResource, EnvVar
 
 from synth_pipeline.config import PostgresSource, SimulatedSource, SourceConfig
 from synth_pipeline.sources import ConfiguredSource
@@ -54,9 +56,11 @@ class PostgresSourceResource(SourceResource):
     connect_timeout_seconds: int = 10
 
     def source_config(self) -> SourceConfig:
+        # outside a Dagster context (a direct call) an EnvVar field still holds the variable's name: resolve it
+        dsn = self.dsn.get_value() if isinstance(self.dsn, EnvVar) else self.dsn
         return SourceConfig(
             postgres=PostgresSource(
-                dsn=self.dsn,
+                dsn=dsn or "",
                 table=self.table,
                 query=self.query,
                 updated_at=self.updated_at,
@@ -84,8 +88,15 @@ def source_resource(config: SourceConfig) -> SourceResource:
         return SqlSourceResource(sql=config.sql)
     if config.postgres is not None:
         settings = config.postgres.model_dump(exclude={"dsn"})
-        return PostgresSourceResource(dsn=config.postgres.dsn.get_secret_value(), **settings)
+        return PostgresSourceResource(dsn=_secret_reference(config.postgres.dsn.get_secret_value()), **settings)
     return SimulatedSourceResource(**config.simulate.model_dump())
+
+
+def _secret_reference(value: str) -> str:
+    """``EnvVar(NAME)`` when the environment variable NAME holds exactly ``value`` (a config's ``dsn: ${PG_DSN}``),
+    so the Dagster UI's resource page shows the variable's name instead of the DSN; else the value itself."""
+    names = sorted(name for name, held in os.environ.items() if held == value)
+    return EnvVar(names[0]) if value and names else value
 
 
 def source_resource_key(dataset: str) -> str:

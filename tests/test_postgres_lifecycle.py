@@ -80,6 +80,7 @@ def test_a_postgres_source_runs_the_lifecycle_without_leaking_its_password(
     defs = build_definitions(load_config(config))
     sensor = defs.resolve_sensor_def("churn_drift_sensor")
     resources = {"private": defs.resources["private"], "churn_source": defs.resources["churn_source"]}
+    assert resources["churn_source"].dsn == dg.EnvVar("PG_DSN")  # the UI's resource page shows the name only
 
     def tick(cursor=None):
         with dg.build_sensor_context(cursor=cursor, resources=resources, sensor_name=sensor.name) as context:

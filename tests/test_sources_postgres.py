@@ -137,3 +137,17 @@ def test_the_dsn_is_a_secret_in_the_config(accounts, postgres_server):
     assert postgres_server.password not in shown
     database = accounts.rsplit("/", 1)[1]
     assert config.describe() == f"PostgreSQL table accounts at 127.0.0.1:{postgres_server.port}/{database}"
+
+
+def test_a_dsn_from_the_environment_reaches_dagster_as_an_env_var_reference(monkeypatch):
+    from dagster import EnvVar
+
+    from resources import source_resource
+
+    monkeypatch.setenv("PG_DSN", "postgresql://app:s3cret@db.internal:5432/sales")
+    from_env = source_resource(SourceConfig(postgres={"dsn": "postgresql://app:s3cret@db.internal:5432/sales",
+                                                      "table": "customers"}))
+    assert isinstance(from_env.dsn, EnvVar) and from_env.dsn.env_var_name == "PG_DSN"
+    assert from_env.source_config().postgres.dsn.get_secret_value().endswith("@db.internal:5432/sales")
+    literal = source_resource(SourceConfig(postgres={"dsn": "postgresql://app:other@db:5432/x", "table": "t"}))
+    assert not isinstance(literal.dsn, EnvVar)
