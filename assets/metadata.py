@@ -93,6 +93,10 @@ def assessment_metadata(assessment: Assessment) -> dict[str, Any]:
         "passed": assessment.passed,
         "failed_blocking": MetadataValue.json(assessment.failed_blocking),
         "synthetic_hash": assessment.synthetic_hash,
+        # regenerated, not learned: printed by the CLI so nobody takes them for faithful columns
+        "columns_not_learned": MetadataValue.json(
+            [c.model_dump(mode="json") for c in assessment.report.columns_not_learned]
+        ),
         **gate_metadata(assessment),
     }
 
