@@ -224,6 +224,8 @@ class Generator(ABC):
         report = SampleReport() if report is None else report
         self._check_fitted()
         _check_temperature(temperature)
+        if not isinstance(batch_rows, (int, np.integer)) or isinstance(batch_rows, bool) or batch_rows < 1:
+            raise ConfigError(f"batch_rows must be a positive integer, got {batch_rows!r}")
         if seed_data is not None and rebalance is not None:
             raise ConfigError("use either seed_data or rebalance, not both")
         conditions = fixed = None
