@@ -62,8 +62,7 @@ def evaluate(
     ``max_distance_rows`` rows (nearest-neighbour search grows with the square of it). Id columns
     are left out. ``metrics`` picks sections (``{"accuracy", "distances"}`` is fast); the others are None.
     ``utility`` needs ``target``. ``rules``: objects (or one object) with ``adherence(df) -> list[dict]``;
-    their reports on synthetic and training fill ``rule_adherence``. Deterministic for a given
-    ``random_state``.
+    their reports on synthetic and training fill ``rule_adherence``. Deterministic for a given ``random_state``.
 
     >>> report = evaluate(training, holdout, synthetic, target="income")  # doctest: +SKIP
     >>> report.accuracy.overall, report.distances.dcr_share  # doctest: +SKIP
@@ -98,13 +97,8 @@ def evaluate(
     )
     pair_means = column_pair_means(columns, parts["accuracy"].pairs) if "accuracy" in parts else {}
     reports = _column_reports(kinds, samples.compare, univariate if "accuracy" in wanted else None, pair_means)
-    return QualityReport(
-        columns=reports,
-        columns_not_learned=columns_not_learned(schema),
-        metadata=metadata,
-        plots=plots,
-        **parts,
-    )
+    parts["columns_not_learned"] = columns_not_learned(schema)
+    return QualityReport(columns=reports, metadata=metadata, plots=plots, **parts)
 
 
 def columns_not_learned(schema: Schema) -> list[ColumnNotLearned]:
