@@ -136,6 +136,7 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
+    _at_least_one(args, "rows", "batch_rows")
     generator = Generator.load(args.model_dir)
     seed_data = read_table(args.seed_data) if args.seed_data else None
     rebalance = parse_rebalance(args.rebalance) if args.rebalance else None
@@ -172,6 +173,7 @@ def _impute(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    _at_least_one(args, "max_rows")
     report = evaluate(
         read_table(args.training),
         read_table(args.holdout),
@@ -255,24 +257,21 @@ def _rules_arguments(p: argparse.ArgumentParser) -> None:
 
 def _sample_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-dir", required=True)
-    p.add_argument("--rows", type=positive_int)
+    p.add_argument("--rows", type=int)
     p.add_argument("--out", required=True, help="output .parquet or .csv")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--seed-data", help="table of fixed values for some columns: one output row per seed row")
     p.add_argument("--rebalance", metavar="COLUMN=VALUE:SHARE", help='target shares, e.g. "income=>50K:0.5"')
     p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--batch-rows", type=positive_int, default=100_000, help="rows held in memory at once")
+    p.add_argument("--batch-rows", type=int, default=100_000, help="rows held in memory at once")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (``--rows 0`` is a mistake, not an empty file)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _at_least_one(args: argparse.Namespace, *options: str) -> None:
+    """``--rows 0`` and the like are mistakes, not an empty file: one error line (exit 2) naming the option."""
+    for option in options:
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
 
 
 def _impute_arguments(p: argparse.ArgumentParser) -> None:
@@ -289,7 +288,7 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target")
     p.add_argument("--json")
     p.add_argument("--html")
-    p.add_argument("--max-rows", type=positive_int, default=100_000)
+    p.add_argument("--max-rows", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=0)
 
 

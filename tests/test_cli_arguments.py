@@ -20,19 +20,22 @@ def model_dir(tmp_path_factory):
 @pytest.mark.parametrize(
     "option, value, message",
     [
-        ("--rows", "0", "argument --rows: must be at least 1, got 0"),
-        ("--rows", "-3", "argument --rows: must be at least 1, got -3"),
-        ("--batch-rows", "0", "argument --batch-rows: must be at least 1, got 0"),
-        ("--rows", "ten", "argument --rows: expected a whole number, got 'ten'"),
+        ("--rows", "0", "error: --rows must be at least 1, got 0"),
+        ("--rows", "-3", "error: --rows must be at least 1, got -3"),
+        ("--batch-rows", "0", "error: --batch-rows must be at least 1, got 0"),
     ],
 )
 def test_sample_refuses_rows_it_cannot_write(model_dir, tmp_path, capsys, option, value, message):
     arguments = ["sample", "--model-dir", str(model_dir), "--out", str(tmp_path / "out.csv"), "--rows", "5"]
-    with pytest.raises(SystemExit) as raised:
-        main([*arguments, option, value])
-    assert raised.value.code == 2
-    assert message in capsys.readouterr().err
+    assert main([*arguments, option, value]) == 2
+    assert capsys.readouterr().err.strip() == message  # one line, no traceback
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_evaluate_refuses_max_rows_zero(capsys):
+    arguments = ["evaluate", "--training", "t.csv", "--holdout", "h.csv", "--synthetic", "s.csv", "--max-rows", "0"]
+    assert main(arguments) == 2
+    assert capsys.readouterr().err.strip() == "error: --max-rows must be at least 1, got 0"
 
 
 def test_sample_writes_rows_in_batches(model_dir, tmp_path, capsys):
