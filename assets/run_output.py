@@ -186,7 +186,9 @@ def _not_learned(report: Mapping[str, Any]) -> str | None:
         return ", ".join(f"{column} ({why})" for column, why in columns.items())
     if isinstance(columns, str):
         return columns
-    return ", ".join(str(c) for c in columns)
+    return ", ".join(
+        f"{c['column']} ({c['reason']})" if isinstance(c, Mapping) and "column" in c else str(c) for c in columns
+    )
 
 
 def _published_lines(

@@ -19,6 +19,7 @@ from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, O
 
 from resources.sources import (
     FileSourceResource,
+    PostgresSourceResource,
     SimulatedSourceResource,
     SourceResource,
     SqlSourceResource,
@@ -154,6 +155,7 @@ def prune_runs(runs: Path, *, keep_seconds: float, current: str) -> None:
 
 __all__ = [
     "FileSourceResource",
+    "PostgresSourceResource",
     "PrivateParquetIOManager",
     "PrivateStoreResource",
     "SimulatedSourceResource",

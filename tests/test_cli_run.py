@@ -109,3 +109,29 @@ def test_the_demo_declares_rules_so_its_graph_has_the_rules_check():
     defs = build_definitions(config)
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {"quality_gates", "rule_adherence"} <= checks
+
+
+def test_the_summary_lists_columns_not_learned():
+    from assets.run_output import _published_lines
+
+    report = {
+        "accuracy_overall": 0.95,
+        "accuracy_overall_max": 0.96,
+        "dcr_share": 0.51,
+        "max_dcr_share": {"value": 0.51, "threshold": 0.6, "blocking": True, "passed": True},
+        "max_ims_training": {"value": 0.02, "threshold": 0.01, "blocking": False, "passed": False},
+        "columns_not_learned": [
+            {"column": "customer_id", "kind": "id", "reason": "unique text codes"},
+            {"column": "notes", "kind": "text", "reason": "free text"},
+        ],
+        "report": "/abs/report.html",
+    }
+    lines = _published_lines("churn", "w.duckdb", {"version": 3, "table": "churn__v3", "rows": 10}, report, [])
+    assert lines == [
+        "churn: published version 3 to w.duckdb (table churn__v3, view churn_latest)",
+        "  rows 10; overall accuracy 0.950 (holdout ceiling 0.960); DCR share 0.510 (0.5 is ideal)",
+        "  gates passed: max_dcr_share",
+        "  warning: max_ims_training = 0.0200, required <= 0.01",
+        "  columns not learned (regenerated): customer_id (unique text codes), notes (free text)",
+        "  report: /abs/report.html",
+    ]
