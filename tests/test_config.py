@@ -1,9 +1,14 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from synth_pipeline.columns import ColumnKind
 from synth_pipeline.config import load_config, parse_config
 from synth_pipeline.errors import ConfigError
 
+REPO = Path(__file__).resolve().parents[1]
 MINIMAL = {"datasets": {"churn": {"source": {"simulate": {"rows": 100}}, "generator": {"name": "copula"}}}}
 
 
@@ -30,6 +35,34 @@ def test_defaults_and_demo_config():
         ({"gates": {"max_dcr_shar": 0.5}}, r"gates\.max_dcr_shar: unknown setting"),
         ({"source": {"path": "a.csv", "sql": "select 1"}}, r"exactly one of path, sql, simulate"),
         ({"schedules": {"refresh": "daily"}}, r"not a 5-field cron"),
+        # gate thresholds outside their meaningful range would silently switch the gate off (issue 18, §5b)
+        ({"gates": {"max_dcr_share": 1.5}}, r"gates\.max_dcr_share: threshold 1\.5 is outside .*0\.5 <= x < 1"),
+        ({"gates": {"max_dcr_share": 1.0}}, r"gates\.max_dcr_share: threshold 1 is outside"),
+        ({"gates": {"max_dcr_share": 0.2}}, r"gates\.max_dcr_share: threshold 0\.2 is outside"),
+        ({"gates": {"min_accuracy_ratio": -1}}, r"gates\.min_accuracy_ratio: threshold -1 is outside .*0 < x <= 1"),
+        ({"gates": {"min_accuracy_ratio": 0}}, r"gates\.min_accuracy_ratio: threshold 0 is outside"),
+        ({"gates": {"min_accuracy_ratio": 1.2}}, r"gates\.min_accuracy_ratio: threshold 1\.2 is outside"),
+        ({"gates": {"min_accuracy": {"threshold": 2, "blocking": True}}}, r"gates\.min_accuracy: threshold 2 is"),
+        ({"gates": {"max_ims_training": -0.1}}, r"gates\.max_ims_training: threshold -0\.1 is outside .*0 <= x < 1"),
+        ({"gates": {"max_ims_training": 1}}, r"gates\.max_ims_training: threshold 1 is outside"),
+        ({"gates": {"max_discriminator_auc": 0.4}}, r"gates\.max_discriminator_auc: threshold 0\.4 is outside"),
+        ({"gates": {"max_discriminator_auc": 1}}, r"gates\.max_discriminator_auc: threshold 1 is outside"),
+        ({"gates": {"max_dcr_share": {"threshold": float("inf")}}}, r"gates\.max_dcr_share\.threshold: .*finite"),
+        # wrong types: one line naming the key path
+        ({"gates": {"max_dcr_share": "high"}}, r"gates\.max_dcr_share: must be a number .*got str"),
+        ({"gates": {"max_dcr_share": True}}, r"gates\.max_dcr_share: must be a number .*got bool"),
+        ({"gates": ["max_dcr_share"]}, r"datasets\.churn\.gates: must be a mapping of settings .*got list"),
+        ({"holdout": 0.5}, r"datasets\.churn\.holdout: must be a mapping of settings .*got float"),
+        ({"rules": "none"}, r"datasets\.churn\.rules: must be a list, got str"),
+        ({"min_training_rows": 0}, r"datasets\.churn\.min_training_rows: Input should be greater than or equal to 1"),
+        ({"min_training_rows": "few"}, r"datasets\.churn\.min_training_rows: Input should be a valid integer"),
+        # generator settings are checked when the config loads, not at training time
+        ({"generator": {"name": "argn", "settings": {"max_training_seconds": -5}}},
+         r"datasets\.churn\.generator\.settings: generator 'argn': max_training_seconds must be greater than 0"),
+        ({"generator": {"name": "argn", "settings": {"max_epochs": 2.5}}},
+         r"generator\.settings: generator 'argn': max_epochs must be an integer"),
+        ({"generator": {"name": "copula", "settings": "fast"}}, r"generator\.settings: must be a mapping .*got str"),
+        ({"generator": {"name": "gan"}}, r"datasets\.churn\.generator\.name: unknown generator 'gan'; choose one"),
     ],
 )
 def test_bad_settings_are_named(change, message):
@@ -69,8 +102,45 @@ def test_yaml_errors(tmp_path):
 
 def test_environment_variables_expand(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTH_TEST_DIR", str(tmp_path))
-    config = parse_config({**MINIMAL, "warehouse": "${SYNTH_TEST_DIR}/w.duckdb"})
-    assert config.warehouse == f"{tmp_path}/w.duckdb"
+    config = parse_config({**MINIMAL, "warehouse": "${SYNTH_TEST_DIR}/w.duckdb", "private_dir": "$SYNTH_TEST_DIR/p"})
+    assert config.warehouse == f"{tmp_path}/w.duckdb" and config.private_dir == f"{tmp_path}/p"
+
+
+def test_an_unset_environment_variable_is_an_error_naming_it_and_the_setting(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOPE_UNSET_VAR", raising=False)
+    with pytest.raises(ConfigError, match=r"warehouse: environment variable NOPE_UNSET_VAR is not set"):
+        parse_config({**MINIMAL, "warehouse": "${NOPE_UNSET_VAR}/w.duckdb"})
+    source = {"source": {"path": "data/$NOPE_UNSET_VAR.csv"}}
+    with pytest.raises(ConfigError, match=r"datasets\.churn\.source\.path: environment variable NOPE_UNSET_VAR"):
+        parse_config({"datasets": {"churn": source}})
+    regex = {"type": "regex", "column": "x", "pattern": "${NOPE_UNSET_VAR}"}
+    rules = {**MINIMAL["datasets"]["churn"], "rules": [regex]}
+    with pytest.raises(ConfigError, match=r"datasets\.churn\.rules\[0\]\.pattern: environment variable"):
+        parse_config({"datasets": {"churn": rules}})
+    with pytest.raises(ConfigError, match=r"warehouse: '\$\{}' is not an environment variable reference"):
+        parse_config({**MINIMAL, "warehouse": "${}/w.duckdb"})
+    (tmp_path / "c.yaml").write_text("warehouse: ${NOPE_UNSET_VAR}/w.duckdb\ndatasets: {a: {source: {simulate: {}}}}\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml is invalid:\n  warehouse: environment variable NOPE_UNSET_VAR"):
+        load_config(tmp_path / "c.yaml")
+    assert not list(tmp_path.glob("$*"))  # no directory named after the literal text
+    # a $ that names no variable is left alone (end-of-line anchors in patterns, prices)
+    dataset = {**MINIMAL["datasets"]["churn"], "rules": [{"type": "regex", "column": "x", "pattern": "^[0-9]+$"}]}
+    assert parse_config({"datasets": {"churn": dataset}}).datasets["churn"].rules[0].pattern == "^[0-9]+$"
+
+
+def test_generator_settings_are_checked_at_load_without_importing_torch(tmp_path):
+    script = (
+        "import sys\n"
+        "from synth_pipeline.config import parse_config\n"
+        "from synth_pipeline.errors import ConfigError\n"
+        "data = {'datasets': {'c': {'source': {'simulate': {}}, 'generator': "
+        "{'name': 'argn', 'settings': {'max_training_seconds': -5}}}}}\n"
+        "try:\n    parse_config(data)\nexcept ConfigError as error:\n    print(error)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
+    assert "max_training_seconds must be greater than 0" in done.stdout
+    assert done.stdout.strip().endswith("False")
 
 
 def test_config_hash_tracks_settings():
