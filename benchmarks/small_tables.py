@@ -15,7 +15,7 @@ Two questions, on the tables of ``../shared/data`` (``churn`` is simulated, so i
    identical to a training row beyond the holdout's own rate (``max_ims_training``'s metric), the DCR share,
    and the verdict of the default gates.
 
-Prints two tables and writes ``benchmarks/results/small_tables.json``.
+Prints two tables per dataset and merges them into ``benchmarks/results/small_tables.json``.
 """
 
 from __future__ import annotations
@@ -141,10 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    results: dict[str, Any] = {"datasets": {}, "sizes": sizes, "reps": args.reps,
-                               "gates": {k: v.model_dump() for k, v in Gates().active().items()},
-                               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-                               "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    out = Path(args.out)
+    results: dict[str, Any] = json.loads(out.read_text()) if out.is_file() else {}
+    results.setdefault("datasets", {})
+    results["gates"] = {k: v.model_dump() for k, v in Gates().active().items()}
     for dataset in args.datasets.split(","):
         data = load(dataset)
         if data is None:
@@ -156,8 +156,12 @@ def main(argv: list[str] | None = None) -> None:
         generated = [default_generator(data, schema, n, g, seed) for n in sizes
                      for g in args.generators.split(",") for seed in range(args.generator_seeds)]
         _print_generators(dataset, generated)
-        results["datasets"][dataset] = {"perfect_generator": perfect, "default_generators": generated}
-        Path(args.out).write_text(json.dumps(results, indent=1, default=float))
+        results["datasets"][dataset] = {
+            "sizes": sizes, "reps": args.reps, "perfect_generator": perfect, "default_generators": generated,
+            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        out.write_text(json.dumps(results, indent=1, default=float))
     print(f"\nwrote {args.out}")
 
 

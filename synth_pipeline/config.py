@@ -292,11 +292,13 @@ def parse_config(data: Any, *, origin: str = "config", config_dir: str | Path | 
     try:
         expanded = _expand(data)
     except ConfigError as error:
-        raise ConfigError(f"{origin} is invalid:\n  {error}") from None
+        raise ConfigError(f"{origin}: {error}") from None
     try:
         config = PipelineConfig.model_validate(expanded)
     except ValidationError as error:
         problems = [_problem(item) for item in error.errors()]
+        if len(problems) == 1:  # one line, naming the setting
+            raise ConfigError(f"{origin}: {problems[0]}") from None
         raise ConfigError(f"{origin} is invalid:\n  " + "\n  ".join(problems)) from None
     if config_dir is not None:
         for dataset in config.datasets.values():

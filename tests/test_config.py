@@ -67,7 +67,14 @@ def test_defaults_and_demo_config():
 )
 def test_bad_settings_are_named(change, message):
     data = {"datasets": {"churn": {**MINIMAL["datasets"]["churn"], **change}}}
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        parse_config(data)
+    assert "\n" not in str(caught.value)  # one line
+
+
+def test_several_problems_are_listed_one_per_line():
+    data = {"datasets": {"churn": {**MINIMAL["datasets"]["churn"], "seed": "x", "gates": {"max_dcr_share": 2}}}}
+    with pytest.raises(ConfigError, match=r"config is invalid:\n  datasets\.churn\.seed: .*\n  datasets\.churn\.gates"):
         parse_config(data)
 
 
@@ -120,7 +127,7 @@ def test_an_unset_environment_variable_is_an_error_naming_it_and_the_setting(tmp
     with pytest.raises(ConfigError, match=r"warehouse: '\$\{}' is not an environment variable reference"):
         parse_config({**MINIMAL, "warehouse": "${}/w.duckdb"})
     (tmp_path / "c.yaml").write_text("warehouse: ${NOPE_UNSET_VAR}/w.duckdb\ndatasets: {a: {source: {simulate: {}}}}\n")
-    with pytest.raises(ConfigError, match=r"c\.yaml is invalid:\n  warehouse: environment variable NOPE_UNSET_VAR"):
+    with pytest.raises(ConfigError, match=r"c\.yaml: warehouse: environment variable NOPE_UNSET_VAR is not set \(used as \$\{NOPE_UNSET_VAR\}\)$"):
         load_config(tmp_path / "c.yaml")
     assert not list(tmp_path.glob("$*"))  # no directory named after the literal text
     # a $ that names no variable is left alone (end-of-line anchors in patterns, prices)
