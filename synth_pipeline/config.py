@@ -71,8 +71,8 @@ class SourceConfig(_Strict):
     format: Literal["csv", "parquet"] | None = Field(None, description="file format; default from the extension")
     allowed_paths: list[str] = Field(
         default_factory=list,
-        description="files and directories a sql source may read, besides the config file's directory "
-        "(synth_pipeline.sql_source: nothing else is readable)",
+        description="files and directories a sql source may read (synth_pipeline.sql_source: nothing else is "
+        "readable); never the private area or the warehouse",
     )
 
     @model_validator(mode="after")
@@ -238,6 +238,20 @@ class PipelineConfig(_Strict):
             named[name] = settings
         return named
 
+    @model_validator(mode="after")
+    def _sql_reads_no_private_data(self) -> PipelineConfig:
+        private, warehouse = Path(self.private_dir).resolve(), Path(self.warehouse).resolve()
+        for name, dataset in self.datasets.items():
+            for number, entry in enumerate(dataset.source.allowed_paths):
+                allowed = Path(entry).expanduser().resolve()
+                for what, path in (("the private area", private), ("the warehouse", warehouse)):
+                    if allowed == path or path.is_relative_to(allowed) or allowed.is_relative_to(path):
+                        raise ValueError(
+                            f"datasets.{name}.source.allowed_paths[{number}]: {entry!r} would let the query read "
+                            f"{what} ({path}); allow only the directories or files that hold the source"
+                        )
+        return self
+
     @property
     def model_dir(self) -> Path:
         return Path(self.private_dir) / "models"
@@ -270,8 +284,10 @@ def _expand(value: Any, where: str = "") -> Any:
 
 def _problem(item: Any) -> str:
     """One pydantic error as ``key.path: what is wrong``."""
-    where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+    where = ".".join(str(p) for p in item["loc"])
     message = item["msg"].removeprefix("Value error, ")
+    if not where:  # a check across settings names them itself
+        return message
     if item["type"] == "extra_forbidden":
         message = "unknown setting (check the spelling)"
     elif item["type"] in ("model_type", "dict_type", "model_attributes_type"):
@@ -281,12 +297,16 @@ def _problem(item: Any) -> str:
     return f"{where}: {message}"
 
 
-def parse_config(data: Any, *, origin: str = "config", config_dir: str | Path | None = None) -> PipelineConfig:
-    """Validate a config given as Python data; errors name the setting.
+def _one_line(problems: list[str], shown: int = 3) -> str:
+    """The problems on one line: the first few, and how many more there are."""
+    if len(problems) == 1:
+        return problems[0]
+    more = f" (and {len(problems) - shown} more)" if len(problems) > shown else ""
+    return f"{len(problems)} problems: " + "; ".join(problems[:shown]) + more
 
-    ``config_dir`` (the directory of the config file, set by :func:`load_config`) is readable by every
-    sql source, besides its declared ``allowed_paths``.
-    """
+
+def parse_config(data: Any, *, origin: str = "config") -> PipelineConfig:
+    """Validate a config given as Python data; errors name the setting."""
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
     try:
@@ -294,17 +314,17 @@ def parse_config(data: Any, *, origin: str = "config", config_dir: str | Path | 
     except ConfigError as error:
         raise ConfigError(f"{origin}: {error}") from None
     try:
-        config = PipelineConfig.model_validate(expanded)
+        return PipelineConfig.model_validate(expanded)
     except ValidationError as error:
         problems = [_problem(item) for item in error.errors()]
-        if len(problems) == 1:  # one line, naming the setting
-            raise ConfigError(f"{origin}: {problems[0]}") from None
-        raise ConfigError(f"{origin} is invalid:\n  " + "\n  ".join(problems)) from None
-    if config_dir is not None:
-        for dataset in config.datasets.values():
-            if dataset.source.sql is not None:
-                dataset.source.allowed_paths = [str(Path(config_dir).resolve()), *dataset.source.allowed_paths]
-    return config
+        raise ConfigError(f"{origin}: {_one_line(problems)}") from None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What PyYAML found and where, on one line (its own message spans several, with a snippet of the file)."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else problem
 
 
 def load_config(path: str | Path) -> PipelineConfig:
@@ -315,5 +335,5 @@ def load_config(path: str | Path) -> PipelineConfig:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from None
-    return parse_config(data, origin=str(path), config_dir=path.parent)
+        raise ConfigError(f"{path} is not valid YAML: {_yaml_problem(error)}") from None
+    return parse_config(data, origin=str(path))

@@ -98,7 +98,7 @@ def _run_failed(error: Exception, allowed_paths: Iterable[str | Path]) -> Invali
     if isinstance(error, duckdb.PermissionException):
         allowed = ", ".join(str(p) for p in allowed_paths) or "none"
         message += (
-            f"; a sql source may read only the config file's directory and source.allowed_paths (now: {allowed})"
+            f"; a sql source may read only the files and directories in source.allowed_paths (now: {allowed})"
         )
     return InvalidDataError(message)
 

@@ -120,17 +120,26 @@ def test_the_query_runs_once_per_ingest(tmp_path, data_dir, monkeypatch):
     assert runs == ["read"] and ingested.probe["rows"] == 10 and len(ingested.table) == 10
 
 
-def test_the_config_files_directory_is_readable_and_nothing_else(tmp_path, data_dir):
-    (tmp_path / "outside.csv").write_text("a\n1\n")
-    inside = data_dir / "pipeline.yaml"
-    inside.write_text(f"datasets:\n  churn:\n    source: {{sql: \"from read_csv('{data_dir}/t.csv')\"}}\n")
-    source = load_config(inside).datasets["churn"].source
-    assert source.allowed_paths == [str(data_dir.resolve())]
-    assert len(read_source(source)) == 10
-    outside = data_dir / "outside.yaml"
-    outside.write_text(f"datasets:\n  churn:\n    source: {{sql: \"from read_csv('{tmp_path}/outside.csv')\"}}\n")
-    with pytest.raises(InvalidDataError, match=r"outside\.csv.*may read only the config file's directory"):
-        read_source(load_config(outside).datasets["churn"].source)
+def test_only_declared_paths_are_readable_and_never_the_private_area_or_the_warehouse(tmp_path, data_dir):
+    (data_dir / "pipeline.yaml").write_text(
+        f"datasets:\n  churn:\n    source: {{sql: \"from read_csv('{data_dir}/t.csv')\"}}\n"
+    )
+    with pytest.raises(InvalidDataError, match=r"t\.csv.*may read only the files and directories in source\.allowed"):
+        read_source(load_config(data_dir / "pipeline.yaml").datasets["churn"].source)  # not even the config's dir
+    (data_dir / "pipeline.yaml").write_text(
+        f"datasets:\n  churn:\n    source: {{sql: \"from read_csv('{data_dir}/t.csv')\", "
+        f"allowed_paths: [{data_dir}]}}\n"
+    )
+    assert len(read_source(load_config(data_dir / "pipeline.yaml").datasets["churn"].source)) == 10
+    for top, allowed in (
+        ({"private_dir": str(data_dir / "private")}, data_dir),
+        ({"private_dir": str(tmp_path / "private")}, tmp_path / "private" / "models"),
+        ({"warehouse": str(data_dir / "w.duckdb")}, data_dir),
+        ({"warehouse": str(tmp_path / "w.duckdb")}, tmp_path / "w.duckdb"),
+    ):
+        data = {**top, "datasets": {"churn": {"source": {"sql": "select 1 as a", "allowed_paths": [str(allowed)]}}}}
+        with pytest.raises(ConfigError, match=r"^config: datasets\.churn\.source\.allowed_paths\[0\]: .* would let"):
+            parse_config(data)
 
 
 def test_allowed_paths_belong_to_sql_sources_and_leave_the_config_hash_alone(tmp_path, data_dir):
