@@ -2,8 +2,8 @@
 
 Relative paths in a config (sources, warehouse, private store) are relative to
 the directory the command runs from, like every other path a user types;
-``${VAR}`` (or ``$VAR``) is replaced by the environment variable ``VAR``, and an unset one is an error
-naming the setting. Every setting is checked when the config is loaded: gate thresholds inside their
+``${VAR}`` (or ``$VAR``) is replaced by the environment variable ``VAR``, and an unset ``${VAR}`` is an
+error naming the setting. Every setting is checked when the config is loaded: gate thresholds inside their
 meaningful range, the generator's settings by its settings model (without importing the generator), a sql
 source's query parsed (one read-only SELECT, see :mod:`synth_pipeline.sql_source`).
 
@@ -29,6 +29,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -41,6 +42,7 @@ from synth_pipeline.constraints.rules import Rule
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.registry import check_generator_settings, generator_names
 from synth_pipeline.quality.gates import Gates
+from synth_pipeline.secrets import server_address
 from synth_pipeline.sql_source import check_query
 
 DEFAULT_WAREHOUSE = ".synth/warehouse.duckdb"
@@ -62,12 +64,33 @@ class SimulatedSource(_Strict):
     seed: int = Field(0, description="seed of the simulation")
 
 
+class PostgresSource(_Strict):
+    """A PostgreSQL table or read-only query (read with psycopg; the DSN is a secret: never shown, hashed or stored)."""
+
+    dsn: SecretStr = Field(description="postgresql://user:password@host:port/db, usually ${PG_DSN}")
+    table: str | None = Field(None, description="table to read, e.g. public.customers")
+    query: str | None = Field(None, description="one read-only SELECT statement, run in a READ ONLY transaction")
+    updated_at: str | None = Field(None, description="timestamp column the drift probe takes max() of")
+    connect_timeout_seconds: int = Field(10, ge=1, description="give up connecting after this many seconds")
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> PostgresSource:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of table, query")
+        return self
+
+    def describe(self) -> str:
+        what = f"table {self.table}" if self.table else "query"
+        return f"PostgreSQL {what} at {server_address(self.dsn.get_secret_value())}"
+
+
 class SourceConfig(_Strict):
-    """Where the real table comes from: exactly one of path, sql, simulate."""
+    """Where the real table comes from: exactly one of path, sql, postgres, simulate."""
 
     path: str | None = Field(None, description="CSV (optionally .gz) or Parquet file")
     sql: str | None = Field(None, description="a DuckDB query, e.g. over read_parquet('...')")
     simulate: SimulatedSource | None = Field(None, description="a simulated table (demo and tests)")
+    postgres: PostgresSource | None = Field(None, description="a PostgreSQL table or read-only query")
     format: Literal["csv", "parquet"] | None = Field(None, description="file format; default from the extension")
     allowed_paths: list[str] = Field(
         default_factory=list,
@@ -77,9 +100,9 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SourceConfig:
-        given = [k for k in ("path", "sql", "simulate") if getattr(self, k) is not None]
+        given = [k for k in ("path", "sql", "postgres", "simulate") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of path, sql, simulate (got {', '.join(given) or 'none'})")
+            raise ValueError(f"give exactly one of path, sql, postgres, simulate (got {', '.join(given) or 'none'})")
         if self.allowed_paths and self.sql is None:
             raise ValueError("allowed_paths applies to a sql source only")
         return self
@@ -99,6 +122,8 @@ class SourceConfig(_Strict):
             return f"file {self.path}"
         if self.sql is not None:
             return f"DuckDB query {self.sql!r}"
+        if self.postgres is not None:
+            return self.postgres.describe()
         return f"simulated {self.simulate.spec} table ({self.simulate.rows} rows, seed {self.simulate.seed})"
 
 
@@ -262,7 +287,10 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _expand(value: Any, where: str = "") -> Any:
-    """``${VAR}`` and ``$VAR`` replaced by the environment's values; an unset one is an error naming the setting."""
+    """``${VAR}`` and ``$VAR`` replaced by the environment's values; an unset ``${VAR}`` is an error naming the setting.
+
+    An unset bare ``$word`` stays as written (a ``$`` in a password or a pattern is not a reference).
+    """
     if isinstance(value, str):
 
         def replace(match: re.Match) -> str:
@@ -271,6 +299,8 @@ def _expand(value: Any, where: str = "") -> Any:
             if not _NAME.fullmatch(name):
                 raise ConfigError(f"{setting}: {match.group(0)!r} is not an environment variable reference")
             if name not in os.environ:
+                if match.group(1) is None:  # a bare $word stays as written: it may be part of a password or pattern
+                    return match.group(0)
                 raise ConfigError(f"{setting}: environment variable {name} is not set (used as {match.group(0)})")
             return os.environ[name]
 

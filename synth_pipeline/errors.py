@@ -22,6 +22,10 @@ class NotFittedError(SynthPipelineError):
     """A generator was used before ``fit`` was called."""
 
 
+class SourceError(SynthPipelineError):
+    """The source could not be read: server unreachable, credentials refused, table missing, query rejected."""
+
+
 class StoreError(SynthPipelineError):
     """The snapshot warehouse or model store could not complete an operation."""
 

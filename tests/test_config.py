@@ -33,7 +33,7 @@ def test_defaults_and_demo_config():
         ({"generator": {"name": "copula", "settings": {"epochs": 3}}}, r"no setting.*'epochs'"),
         ({"columns": {"age": "floaty"}}, r"columns\.age: unknown column kind 'floaty'"),
         ({"gates": {"max_dcr_shar": 0.5}}, r"gates\.max_dcr_shar: unknown setting"),
-        ({"source": {"path": "a.csv", "sql": "select 1"}}, r"exactly one of path, sql, simulate"),
+        ({"source": {"path": "a.csv", "sql": "select 1"}}, r"exactly one of path, sql, postgres, simulate"),
         ({"schedules": {"refresh": "daily"}}, r"not a 5-field cron"),
         # gate thresholds outside their meaningful range would silently switch the gate off (issue 18, §5b)
         ({"gates": {"max_dcr_share": 1.5}}, r"gates\.max_dcr_share: threshold 1\.5 is outside .*0\.5 <= x < 1"),
@@ -122,7 +122,7 @@ def test_an_unset_environment_variable_is_an_error_naming_it_and_the_setting(tmp
     monkeypatch.delenv("NOPE_UNSET_VAR", raising=False)
     with pytest.raises(ConfigError, match=r"warehouse: environment variable NOPE_UNSET_VAR is not set"):
         parse_config({**MINIMAL, "warehouse": "${NOPE_UNSET_VAR}/w.duckdb"})
-    source = {"source": {"path": "data/$NOPE_UNSET_VAR.csv"}}
+    source = {"source": {"path": "data/${NOPE_UNSET_VAR}.csv"}}
     with pytest.raises(ConfigError, match=r"datasets\.churn\.source\.path: environment variable NOPE_UNSET_VAR"):
         parse_config({"datasets": {"churn": source}})
     regex = {"type": "regex", "column": "x", "pattern": "${NOPE_UNSET_VAR}"}
@@ -136,7 +136,9 @@ def test_an_unset_environment_variable_is_an_error_naming_it_and_the_setting(tmp
     with pytest.raises(ConfigError, match=unset):
         load_config(tmp_path / "c.yaml")
     assert not list(tmp_path.glob("$*"))  # no directory named after the literal text
-    # a $ that names no variable is left alone (end-of-line anchors in patterns, prices)
+    # an unset bare $word stays as written (it may be part of a password); so does a $ naming nothing
+    written = "w/pa$NOPE_UNSET_VAR.duckdb"
+    assert parse_config({**MINIMAL, "warehouse": written}).warehouse == written
     dataset = {**MINIMAL["datasets"]["churn"], "rules": [{"type": "regex", "column": "x", "pattern": "^[0-9]+$"}]}
     assert parse_config({"datasets": {"churn": dataset}}).datasets["churn"].rules[0].pattern == "^[0-9]+$"
 
