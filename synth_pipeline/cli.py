@@ -140,6 +140,7 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
+    _at_least_one(args, "rows", "batch_rows")
     generator = Generator.load(args.model_dir)
     seed_data = read_table(args.seed_data) if args.seed_data else None
     rebalance = parse_rebalance(args.rebalance) if args.rebalance else None
@@ -169,6 +170,7 @@ def _impute(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    _at_least_one(args, "max_rows")
     report = evaluate(
         read_table(args.training),
         read_table(args.holdout),
@@ -275,6 +277,14 @@ def _sample_arguments(p: argparse.ArgumentParser) -> None:
         "--temperature", type=float, default=1.0, help="below 1: more typical rows; above 1: more varied (1.0)"
     )
     p.add_argument("--batch-rows", type=int, default=100_000, help="rows held in memory at once (100000)")
+
+
+def _at_least_one(args: argparse.Namespace, *options: str) -> None:
+    """``--rows 0`` and the like are mistakes, not an empty file: one error line (exit 2) naming the option."""
+    for option in options:
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
 
 
 def _impute_arguments(p: argparse.ArgumentParser) -> None:

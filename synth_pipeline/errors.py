@@ -32,3 +32,7 @@ class StoreError(SynthPipelineError):
 
 class ConstraintViolationError(SynthPipelineError):
     """Generated rows still violate a declared rule after the allowed repairs."""
+
+
+class ModelFileError(InvalidDataError):
+    """A saved model's files are missing, corrupted, changed after saving, or inconsistent."""
