@@ -25,6 +25,7 @@ from synth_pipeline.generators.argn.training import (
 )
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.request import SamplingRequest
+from synth_pipeline.protection import protection_k
 
 log = logging.getLogger("synth_pipeline.generators.argn")
 
@@ -67,7 +68,8 @@ class ARGNGenerator(Generator):
         settings = self._settings()
         kinds = {name: self.schema_.kind(name) for name in training.columns}
         encoding = EncoderSettings(
-            rare_threshold=settings.rare_category_threshold,
+            # value protection: k drawn per model from the seed (a fixed k tells k - 1 from k occurrences)
+            rare_threshold=protection_k(self.random_state, base=settings.rare_category_threshold),
             n_bins=settings.n_bins,
             n_levels=settings.n_levels,
             max_exact_values=settings.max_exact_values,
