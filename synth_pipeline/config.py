@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from synth_pipeline.column_overrides import ColumnOverride
 from synth_pipeline.columns import ColumnKind, validate_dataset_name
 from synth_pipeline.constraints.rules import Rule
 from synth_pipeline.errors import ConfigError
@@ -121,7 +122,10 @@ class DatasetConfig(_Strict):
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     rows: int | None = Field(None, gt=0, description="rows to sample; default: as many as the source")
     seed: int = Field(0, description="seed of training and sampling")
-    columns: dict[str, ColumnKind] = Field(default_factory=dict, description="column kind overrides")
+    columns: dict[str, ColumnOverride] = Field(
+        default_factory=dict,
+        description="column kind overrides: `name: kind`, or `name: {kind: datetime, format: '%d/%m/%Y'}`",
+    )
     target: str | None = Field(None, description="label column for utility metrics (TSTR)")
     gates: Gates = Field(default_factory=Gates)
     drift: DriftConfig = Field(default_factory=DriftConfig)
@@ -137,7 +141,10 @@ class DatasetConfig(_Strict):
     @classmethod
     def _kinds(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: ColumnKind.parse(v, setting=f"columns.{k}").value for k, v in value.items()}
+            return {
+                k: {"kind": ColumnKind.parse(v, setting=f"columns.{k}").value} if isinstance(v, str) else v
+                for k, v in value.items()
+            }
         return value
 
     def config_hash(self) -> str:

@@ -196,7 +196,7 @@ def _column_drift(column: ColumnProfile, raw: pd.Series) -> tuple[RetypedColumn 
     family = dtype_family(raw.dtype)
     detail = None
     try:
-        values = canonical_column(raw, column.kind)
+        values = canonical_column(raw, column.kind, date_format=column.date_format)
     except InvalidDataError as error:
         detail = str(error)
     else:

@@ -104,7 +104,7 @@ def check_schema_absorbable(dataset_cfg: DatasetConfig, report: DriftReport, cur
         if retyped.name in dataset_cfg.columns:
             problems.append(
                 f"datasets.{dataset_cfg.name}.columns.{retyped.name} forces kind "
-                f"{dataset_cfg.columns[retyped.name].value!r}, but the source's values no longer fit it "
+                f"{dataset_cfg.columns[retyped.name].kind.value!r}, but the source's values no longer fit it "
                 f"({retyped.detail or 'now ' + retyped.found})"
             )
     if problems:

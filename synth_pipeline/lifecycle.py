@@ -38,6 +38,7 @@ from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.model_store import ModelInfo, ModelStore
 from synth_pipeline.profile import TrainingProfile, fingerprint_table
 from synth_pipeline.quality import GateResult, QualityReport, check_gates, evaluate, render_html
+from synth_pipeline.quality.report import ReportHeader
 from synth_pipeline.schema import Schema, infer_schema
 from synth_pipeline.sources import SourceReader
 from synth_pipeline.split import split_holdout
@@ -277,7 +278,10 @@ def assess(
         random_state=dataset.seed,
         rules=rules,
     )
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    now = datetime.now(UTC)
+    report.header = ReportHeader(dataset=dataset.name, model_id=model.model_id, generator=model.generator,
+                                 generated_at=now.isoformat(timespec="seconds"))
+    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     html = render_html(
         report, reports_dir / f"{stamp}.html", gates=dataset.gates, title=f"{dataset.name}: synthetic data quality"
     )
@@ -344,8 +348,8 @@ def publish(
     return Published(info, removed)
 
 
-def _column_kinds(dataset: DatasetConfig) -> dict[str, str]:
-    return {column: kind.value for column, kind in dataset.columns.items()}
+def _column_kinds(dataset: DatasetConfig) -> dict[str, str | dict[str, str]]:
+    return {column: override.to_setting() for column, override in dataset.columns.items()}
 
 
 __all__ = [

@@ -221,11 +221,15 @@ def protected_edges(sorted_values: np.ndarray, kind: ColumnKind, n_bins: int = N
     return np.array([low, *sorted(interior), high], dtype="float64")
 
 
-def canonical_column(series: pd.Series, kind: ColumnKind) -> pd.Series:
-    """One column in the canonical dtype of ``kind`` (InvalidDataError when its values do not fit)."""
+def canonical_column(series: pd.Series, kind: ColumnKind, *, date_format: str | None = None) -> pd.Series:
+    """One column in the canonical dtype of ``kind`` (InvalidDataError when its values do not fit).
+
+    ``date_format``: the format of dates written as text (the schema's), found again when not given.
+    """
     name = str(series.name)
     frame = pd.DataFrame({name: series})
-    return apply_schema(frame, Schema([ColumnSpec(name, kind)]), allow_missing_columns=True)[name]
+    spec = ColumnSpec(name, kind, format=date_format)
+    return apply_schema(frame, Schema([spec]), allow_missing_columns=True)[name]
 
 
 def dtype_family(dtype: Any) -> str:
@@ -267,6 +271,7 @@ class ColumnProfile(ColumnBins):
 
     dtype_family: str = Field(description="number, boolean, datetime or text: the dtype the column was read with")
     frequencies: list[float] = Field(default_factory=list, description="Training share per bin; empty for ids.")
+    date_format: str | None = Field(None, description="The format of dates written as text (the schema's), if any.")
 
 
 class TrainingProfile(BaseModel):
@@ -289,10 +294,14 @@ class TrainingProfile(BaseModel):
         columns = []
         for spec in schema.columns:
             raw = training[spec.name]
-            values = column_values(canonical_column(raw, spec.kind), spec.kind)
+            values = column_values(canonical_column(raw, spec.kind, date_format=spec.format), spec.kind)
             bins = fit_bins(spec.name, spec.kind, values)
             frequencies = bins.frequencies_of(values).tolist() if bins.binned else []
-            columns.append(ColumnProfile(**dict(bins), dtype_family=dtype_family(raw.dtype), frequencies=frequencies))
+            columns.append(
+                ColumnProfile(
+                    **dict(bins), dtype_family=dtype_family(raw.dtype), frequencies=frequencies, date_format=spec.format
+                )
+            )
         return cls(
             columns=columns,
             n_rows=len(training),

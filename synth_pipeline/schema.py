@@ -9,7 +9,6 @@ prints them) and override it in the config.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -17,8 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import NUMBER_KINDS, ColumnKind
+from synth_pipeline.canonical import check_int64_range, to_canonical
+from synth_pipeline.cell_types import check_cell_types
+from synth_pipeline.column_overrides import ColumnOverride, parse_overrides
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError, InvalidDataError
+from synth_pipeline.text_values import date_format_of, grouped_numbers
 
 # A string column whose distinct values make up more than this share of its
 # non-missing rows (and that has more than MIN_ID_VALUES of them) is an id.
@@ -29,16 +32,23 @@ _TRUE_FALSE = {"true", "false"}
 
 @dataclass
 class ColumnSpec:
-    """One column: its name, kind, whether it had missing values, and why."""
+    """One column: its name, kind, whether it had missing values, and why.
+
+    ``format`` is the format of dates written as text (a strftime format or
+    ``ISO8601``), found by inference or declared in the config; None otherwise.
+    """
 
     name: str
     kind: ColumnKind
     has_missing: bool = False
     reason: str = ""
+    format: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = self.kind.value
+        if self.format is None:
+            del data["format"]  # schemas of ordinary columns stay as they were
         return data
 
 
@@ -80,6 +90,7 @@ class Schema:
                     kind=ColumnKind(c["kind"]),
                     has_missing=bool(c.get("has_missing", False)),
                     reason=c.get("reason", ""),
+                    format=c.get("format"),
                 )
                 for c in data["columns"]
             ]
@@ -109,17 +120,17 @@ def check_table(data: pd.DataFrame, *, what: str = "table") -> None:
 
 def infer_schema(
     data: pd.DataFrame,
-    overrides: Mapping[str, str | ColumnKind] | None = None,
+    overrides: Mapping[str, str | ColumnKind | Mapping[str, Any] | ColumnOverride] | None = None,
     *,
     what: str = "table",
 ) -> Schema:
-    """Infer the kind of every column of ``data``; ``overrides`` win.
+    """Infer the kind of every column of ``data``; ``overrides`` win (a kind, or ``{kind:, format:}``).
 
     >>> infer_schema(pd.DataFrame({"age": [31, 45], "city": ["Oslo", "Rome"]})).kind("age")
     <ColumnKind.INTEGER: 'integer'>
     """
     check_table(data, what=what)
-    overrides = dict(overrides or {})
+    overrides = parse_overrides(overrides)
     unknown = sorted(set(overrides) - {str(c) for c in data.columns})
     if unknown:
         raise ConfigError(
@@ -135,138 +146,81 @@ def infer_schema(
                 f"column {name!r} of the {what} is entirely missing; drop it from the source "
                 "(nothing can be learned from it)"
             )
+        check_cell_types(series, name, what=what)
         if name in overrides:
-            kind = ColumnKind.parse(overrides[name], setting=f"columns.{name}")
-            reason = "set in the configuration"
-            _check_castable(series, kind, name)
+            spec = ColumnSpec(name, overrides[name].kind, reason="set in the configuration")
+            spec.format = overrides[name].format
+            _check_castable(series, spec)
+            if spec.kind is ColumnKind.DATETIME and spec.format is None and not _is_datetime(series):
+                spec.format = date_format_of(series.dropna().astype(str).str.strip(), name)
         else:
-            kind, reason = _infer_kind(series)
-        columns.append(ColumnSpec(name, kind, bool(series.isna().any()), reason))
+            spec = _infer_spec(series, name)
+        spec.has_missing = bool(series.isna().any())
+        columns.append(spec)
     return Schema(columns)
 
 
-def _infer_kind(series: pd.Series) -> tuple[ColumnKind, str]:
+def _is_datetime(series: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(series.dtype)
+
+
+def _infer_spec(series: pd.Series, name: str) -> ColumnSpec:
     values = series.dropna()
     if pd.api.types.is_bool_dtype(series.dtype):
-        return ColumnKind.BOOLEAN, "boolean dtype"
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return ColumnKind.DATETIME, "datetime dtype"
+        return ColumnSpec(name, ColumnKind.BOOLEAN, reason="boolean dtype")
+    if _is_datetime(series):
+        return ColumnSpec(name, ColumnKind.DATETIME, reason="datetime dtype")
     if pd.api.types.is_numeric_dtype(series.dtype):
-        return _numeric_kind(values.astype("float64"))
+        spec = _numeric_spec(values.astype("float64"), name)
+        if spec.kind is ColumnKind.INTEGER:
+            check_int64_range(series, name)
+        return spec
     # Strings (or mixed objects): booleans, numbers and dates written as text first.
     text = values.astype(str).str.strip()
     lowered = set(text.str.lower().unique())
     if lowered <= _TRUE_FALSE and len(lowered) > 0:
-        return ColumnKind.BOOLEAN, "only the values true/false"
-    numbers = pd.to_numeric(text, errors="coerce")
+        return ColumnSpec(name, ColumnKind.BOOLEAN, reason="only the values true/false")
     leading_zero = text.str.match(r"^[+-]?0\d").any()  # codes such as zip "02134": labels, not numbers
-    if numbers.notna().all() and not leading_zero:
-        kind, reason = _numeric_kind(numbers.astype("float64"))
-        return kind, reason + " (written as text)"
-    if _looks_like_dates(text):
-        return ColumnKind.DATETIME, "text that parses as dates"
+    if not leading_zero:
+        numbers = pd.to_numeric(text, errors="coerce")
+        if numbers.notna().all():
+            spec = _numeric_spec(numbers.astype("float64"), name)
+            spec.reason += " (written as text)"
+            return spec
+        grouped = grouped_numbers(text, name)
+        if grouped is not None:
+            spec = _numeric_spec(grouped.astype("float64"), name)
+            spec.reason += " (written as text with ',' thousands separators)"
+            return spec
+    date_format = date_format_of(text, name)
+    if date_format is not None:
+        spec = ColumnSpec(name, ColumnKind.DATETIME, reason=f"text dates, all in the format {date_format}")
+        spec.format = date_format
+        return spec
     distinct = text.nunique()
     if distinct > MIN_ID_VALUES and distinct >= ID_UNIQUE_SHARE * len(text):
-        return ColumnKind.ID, f"{distinct} distinct values in {len(text)} rows (near-unique)"
-    return ColumnKind.CATEGORICAL, f"{distinct} distinct labels"
+        return ColumnSpec(name, ColumnKind.ID, reason=f"{distinct} distinct values in {len(text)} rows (near-unique)")
+    return ColumnSpec(name, ColumnKind.CATEGORICAL, reason=f"{distinct} distinct labels")
 
 
-def _numeric_kind(values: pd.Series) -> tuple[ColumnKind, str]:
+def _numeric_spec(values: pd.Series, name: str) -> ColumnSpec:
     finite = values[np.isfinite(values.to_numpy())]
     if len(finite) and (finite == np.round(finite)).all():
         distinct = finite.nunique()
         span = finite.max() - finite.min() + 1
         if distinct == len(finite) and distinct > MIN_ID_VALUES and span <= 2 * distinct:
-            return ColumnKind.ID, "unique, nearly consecutive whole numbers (a row id)"
-        return ColumnKind.INTEGER, f"whole numbers, {distinct} distinct"
-    return ColumnKind.NUMERIC, "numbers with fractions"
+            return ColumnSpec(name, ColumnKind.ID, reason="unique, nearly consecutive whole numbers (a row id)")
+        return ColumnSpec(name, ColumnKind.INTEGER, reason=f"whole numbers, {distinct} distinct")
+    return ColumnSpec(name, ColumnKind.NUMERIC, reason="numbers with fractions")
 
 
-def _looks_like_dates(text: pd.Series) -> bool:
-    sample = text.head(500)
-    if not sample.str.contains(r"\d", regex=True).all() or not sample.str.contains(r"[-/:.]", regex=True).all():
-        return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
-        except (ValueError, TypeError):
-            return False
-    return bool(parsed.notna().all())
-
-
-def _check_castable(series: pd.Series, kind: ColumnKind, name: str) -> None:
+def _check_castable(series: pd.Series, spec: ColumnSpec) -> None:
     try:
-        _convert(series, kind, name)
+        to_canonical(series, spec.kind, spec.name, date_format=spec.format)
     except InvalidDataError as error:
         raise InvalidDataError(
-            f"override of column {name!r} to {kind.value!r} does not fit its values: {error}"
+            f"override of column {spec.name!r} to {spec.kind.value!r} does not fit its values: {error}"
         ) from None
-
-
-def _convert(series: pd.Series, kind: ColumnKind, name: str) -> pd.Series:
-    if kind in NUMBER_KINDS:
-        if pd.api.types.is_bool_dtype(series.dtype):
-            numbers = series.astype("float64")
-        else:
-            numbers = pd.to_numeric(series, errors="coerce")
-        bad = numbers.isna() & series.notna()
-        if bad.any():
-            examples = ", ".join(map(repr, series[bad].astype(str).unique()[:3]))
-            raise InvalidDataError(f"column {name!r} is {kind.value} but holds non-numbers such as {examples}")
-        numbers = numbers.astype("float64")
-        infinite = np.isinf(numbers.to_numpy())
-        if infinite.any():
-            raise InvalidDataError(
-                f"column {name!r} holds {int(infinite.sum())} infinite value(s); replace them with a number "
-                "or leave the cell empty"
-            )
-        if kind is ColumnKind.INTEGER:
-            fractional = numbers.notna() & (numbers != np.round(numbers))
-            if fractional.any():
-                raise InvalidDataError(
-                    f"column {name!r} is integer but holds fractions such as {numbers[fractional].iloc[0]}"
-                )
-            return numbers.round().astype("Int64")
-        return numbers
-    if kind is ColumnKind.BOOLEAN:
-        if pd.api.types.is_bool_dtype(series.dtype):
-            return series.astype("boolean")
-        mapped = series.map(_to_bool)
-        bad = mapped.isna() & series.notna()
-        if bad.any():
-            raise InvalidDataError(f"column {name!r} is boolean but holds {series[bad].iloc[0]!r}")
-        return mapped.astype("boolean")
-    if kind is ColumnKind.DATETIME:
-        if pd.api.types.is_datetime64_any_dtype(series.dtype):
-            out = series
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                out = pd.to_datetime(series, errors="coerce", format="mixed")
-            bad = out.isna() & series.notna()
-            if bad.any():
-                raise InvalidDataError(f"column {name!r} is datetime but holds {series[bad].iloc[0]!r}")
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-        return out.astype("datetime64[ns]")
-    # categorical and id: labels as strings, missing kept missing
-    return series.map(lambda v: v if pd.isna(v) else str(v)).astype("object")
-
-
-def _to_bool(value: Any) -> Any:
-    if pd.isna(value):
-        return pd.NA
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in ("true", "1"):
-        return True
-    if text in ("false", "0"):
-        return False
-    return None
 
 
 def apply_schema(
@@ -275,12 +229,17 @@ def apply_schema(
     """Return ``data`` with the schema's columns, in its order, in canonical dtypes.
 
     Canonical dtypes: numeric ``float64``, integer ``Int64``, boolean ``boolean``,
-    datetime ``datetime64[ns]``, categorical and id ``object`` strings; missing stays missing.
+    datetime ``datetime64[ns]``, categorical ``object`` strings, id ``Int64`` (whole numbers) or ``object``
+    strings; missing stays missing (:func:`synth_pipeline.canonical.to_canonical`).
     """
     if not allow_missing_columns:
         check_table(data, what=what)
     missing = [n for n in schema.names if n not in data.columns]
     if missing and not allow_missing_columns:
         raise InvalidDataError(f"{what} lacks column(s) {', '.join(map(repr, missing))} that the schema expects")
-    converted = {name: _convert(data[name], schema.kind(name), name) for name in schema.names if name in data.columns}
+    converted = {
+        spec.name: to_canonical(data[spec.name], spec.kind, spec.name, date_format=spec.format)
+        for spec in schema.columns
+        if spec.name in data.columns
+    }
     return pd.DataFrame(converted, index=data.index)

@@ -26,3 +26,24 @@ def shared_table(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is not available (integration data lives beside the repo)")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on 127.0.0.1 for the whole session (skipped only when no binaries exist)."""
+    from tests.postgres_server import PostgresUnavailable, start_postgres_server
+
+    try:
+        server = start_postgres_server()
+    except PostgresUnavailable as missing:
+        pytest.skip(str(missing))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server):
+    """A fresh, empty database on the session's server: ``postgresql://user:pw@127.0.0.1:port/db``."""
+    dsn = postgres_server.create_database()
+    yield dsn
+    postgres_server.drop_database(dsn.rsplit("/", 1)[1])

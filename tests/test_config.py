@@ -49,7 +49,7 @@ def test_column_names_are_checked_against_the_source():
     dataset = parse_config(
         {"datasets": {"churn": {**MINIMAL["datasets"]["churn"], "target": "income", "columns": {"age": "integer"}}}}
     ).datasets["churn"]
-    assert dataset.columns == {"age": ColumnKind.INTEGER}
+    assert {name: o.kind for name, o in dataset.columns.items()} == {"age": ColumnKind.INTEGER}
     with pytest.raises(ConfigError, match=r"datasets\.churn\.columns\.age: column 'age' is not in the source"):
         dataset.check_columns(["income", "city"])
     with pytest.raises(ConfigError, match=r"datasets\.churn\.target: column 'income'"):

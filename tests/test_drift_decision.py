@@ -59,7 +59,7 @@ def dataset_config(tmp_path, source_path, **settings):
 def train(dataset_cfg, models: ModelStore) -> str:
     """What the lifecycle's train step stores: the model, the source fingerprint and the drift profile."""
     source = read_source(dataset_cfg.source)
-    schema = infer_schema(source, {k: v.value for k, v in dataset_cfg.columns.items()})
+    schema = infer_schema(source, {k: v.to_setting() for k, v in dataset_cfg.columns.items()})
     training = source.sample(frac=0.5, random_state=0)
     generator = make_generator("copula", random_state=0).fit(training, schema=schema)
     metadata = {

@@ -62,6 +62,17 @@ def test_each_step_returns_what_the_next_needs(steps):
     assert assessment.passed == all(r.passed or not r.blocking for r in assessment.gate_results)
 
 
+def test_the_report_names_what_was_assessed(steps):
+    trained, assessment = steps[5], steps[-1]
+    header = assessment.report.header
+    assert (header.dataset, header.model_id, header.generator) == ("churn", trained.model.model_id, "copula")
+    assert header.generated_at is not None and header.generated_at.endswith("+00:00")
+    page = open(assessment.report_path, encoding="utf-8").read()
+    assert f"<span>model id</span><b>{trained.model.model_id}</b>" in page
+    saved = json.loads(open(assessment.report_json_path, encoding="utf-8").read())
+    assert saved["header"]["model_id"] == trained.model.model_id
+
+
 def test_an_assessment_survives_its_json_record(steps):
     assessment = steps[-1]
     record = json.loads(json.dumps(assessment.to_record(), default=str))

@@ -49,7 +49,7 @@ from synth_pipeline.generators.persistence import read_model, write_model
 from synth_pipeline.generators.registry import generator_class
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.generators.settings import GeneratorSettings, validate_settings
-from synth_pipeline.schema import Schema, apply_schema, infer_schema
+from synth_pipeline.schema import ColumnSpec, Schema, apply_schema, infer_schema
 from synth_pipeline.version import __version__
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,7 @@ class Generator(ABC):
         self._settings()
         schema = schema or infer_schema(training, self.column_kinds, what="training table")
         training = apply_schema(training, schema, what="training table")
+        schema = self._regenerated_instead(training, schema)
         self.schema_ = schema
         self.n_training_rows_ = len(training)
         self.id_columns_ = {name: id_format(training[name]) for name in schema.names_of(ColumnKind.ID)}
@@ -139,6 +140,24 @@ class Generator(ABC):
         self.fit_seconds_ = (datetime.now(UTC) - started).total_seconds()
         log.info("%s: fitted in %.1f s", self.name, self.fit_seconds_)
         return self
+
+    def _regenerated_instead(self, training: pd.DataFrame, schema: Schema) -> Schema:
+        """``schema`` with the columns this generator cannot learn turned into id columns (regenerated, listed)."""
+        unlearnable = self._columns_not_to_learn(training, schema)
+        if not unlearnable:
+            return schema
+        for name, reason in unlearnable.items():
+            log.warning("%s: column %r is not learned (%s); it is regenerated as ids", self.name, name, reason)
+        return Schema(
+            [
+                ColumnSpec(c.name, ColumnKind.ID, c.has_missing, unlearnable[c.name]) if c.name in unlearnable else c
+                for c in schema.columns
+            ]
+        )
+
+    def _columns_not_to_learn(self, training: pd.DataFrame, schema: Schema) -> dict[str, str]:
+        """Columns (name -> why) that this generator cannot learn from ``training`` (canonical dtypes); none here."""
+        return {}
 
     @property
     def model_columns(self) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from synth_pipeline.column_overrides import parse_overrides
 from synth_pipeline.constraints.rules import parse_rules
 from synth_pipeline.errors import ConfigError
 
@@ -52,9 +53,20 @@ class GeneratorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     random_state: Integer | None = Field(None, description="seed of fit and sample (None: fresh randomness)")
-    column_kinds: dict[str, str] | None = Field(None, description="column name -> kind, overriding inference")
+    column_kinds: dict[str, str | dict[str, Any]] | None = Field(
+        None, description="column name -> kind (or {kind: datetime, format: '%d/%m/%Y'}), overriding inference"
+    )
     rules: Any = Field(None, description="rule dicts or objects honoured by construction")
     infer_rules: Flag = Field(False, description="add the rules that hold exactly in the training table")
+
+    @field_validator("column_kinds")
+    @classmethod
+    def _parse_column_kinds(cls, column_kinds: Any) -> Any:
+        try:
+            parse_overrides(column_kinds, setting="column_kinds")
+        except ConfigError as error:
+            raise ValueError(str(error)) from None
+        return column_kinds
 
     @field_validator("rules")
     @classmethod

@@ -17,6 +17,7 @@ from synth_pipeline.profile import ColumnBins
 from synth_pipeline.quality.report import (
     Accuracy,
     BivariatePlot,
+    CorrelationMatrices,
     PairAccuracy,
     UnivariatePlot,
 )
@@ -69,6 +70,29 @@ def association(codes: np.ndarray, sizes: list[int]) -> np.ndarray:
     for i, j in itertools.combinations(range(n), 2):
         out[i, j] = out[j, i] = cramers_v(_frequencies(codes, (i, j), sizes).reshape(sizes[i], sizes[j]))
     return out
+
+
+def correlation_matrices(columns: list[str], association_of: dict[str, np.ndarray]) -> CorrelationMatrices:
+    """The training and synthetic association matrices and their difference, rounded for the report."""
+    training, synthetic = association_of["training"], association_of["synthetic"]
+    return CorrelationMatrices(
+        columns=columns,
+        training=training.round(4).tolist(),
+        synthetic=synthetic.round(4).tolist(),
+        difference=(synthetic - training).round(4).tolist(),
+    )
+
+
+def column_pair_means(columns: list[str], pairs: list[PairAccuracy]) -> dict[str, tuple[float, float]]:
+    """Per column, the mean accuracy and mean ceiling of the pairs it is part of (columns in no pair left out)."""
+    sums = {c: [0.0, 0.0, 0] for c in columns}
+    for pair in pairs:
+        for c in pair.columns:
+            entry = sums[c]
+            entry[0] += pair.accuracy
+            entry[1] += pair.accuracy_max
+            entry[2] += 1
+    return {c: (total / n, ceiling / n) for c, (total, ceiling, n) in sums.items() if n}
 
 
 @dataclass

@@ -15,7 +15,7 @@ import pandas as pd
 from synth_pipeline.columns import LABEL_KINDS, ColumnKind
 from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.profile import column_values
-from synth_pipeline.quality.accuracy import association, compute_accuracy
+from synth_pipeline.quality.accuracy import association, column_pair_means, compute_accuracy, correlation_matrices
 from synth_pipeline.quality.binning import bin_tables
 from synth_pipeline.quality.privacy import compute_distances, distinct_share
 from synth_pipeline.quality.report import (
@@ -95,7 +95,8 @@ def evaluate(
         seconds_by_section={k: round(v, 3) for k, v in timings.items()},
         version=__version__,
     )
-    reports = _column_reports(kinds, samples.compare, univariate if "accuracy" in wanted else None)
+    pair_means = column_pair_means(columns, parts["accuracy"].pairs) if "accuracy" in parts else {}
+    reports = _column_reports(kinds, samples.compare, univariate if "accuracy" in wanted else None, pair_means)
     return QualityReport(columns=reports, metadata=metadata, plots=plots, **parts)
 
 
@@ -182,6 +183,7 @@ def _sections(
             if "accuracy" in wanted:
                 parts["accuracy"] = result.section
                 plots.univariate, plots.bivariate = result.univariate_plots, result.bivariate_plots
+                plots.correlations = correlation_matrices(columns, result.association)
     if "similarity" in wanted:
         with _timed(timings, "similarity"):
             parts["similarity"] = compute_similarity(
@@ -208,6 +210,7 @@ def _column_reports(
     kinds: dict[str, ColumnKind],
     sample: dict[str, pd.DataFrame],
     univariate: tuple[list[float], list[float]] | None,
+    pair_means: dict[str, tuple[float, float]],
 ) -> list[ColumnReport]:
     accuracy, ceiling = univariate if univariate is not None else (None, None)
     return [
@@ -216,6 +219,8 @@ def _column_reports(
             kind=kind.value,
             accuracy=None if accuracy is None else accuracy[j],
             accuracy_max=None if ceiling is None else ceiling[j],
+            bivariate_accuracy=pair_means[c][0] if c in pair_means else None,
+            bivariate_accuracy_max=pair_means[c][1] if c in pair_means else None,
             missing_training=float(sample["training"][c].isna().mean()),
             missing_holdout=float(sample["holdout"][c].isna().mean()),
             missing_synthetic=float(sample["synthetic"][c].isna().mean()),

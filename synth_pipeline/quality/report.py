@@ -21,7 +21,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-
 class PairAccuracy(_Model):
     """Bivariate accuracy of one pair of columns."""
 
@@ -176,6 +175,12 @@ class ColumnReport(_Model):
     kind: str = Field(description="The column kind from the schema.")
     accuracy: float | None = Field(None, description="Univariate accuracy, training vs synthetic.")
     accuracy_max: float | None = Field(None, description="Univariate accuracy, training vs holdout (ceiling).")
+    bivariate_accuracy: float | None = Field(
+        None, description="Mean bivariate accuracy of the pairs this column is part of, training vs synthetic."
+    )
+    bivariate_accuracy_max: float | None = Field(
+        None, description="The same, training vs holdout (ceiling)."
+    )
     missing_training: float = Field(description="Share of missing values in the training sample.")
     missing_holdout: float = Field(description="Share of missing values in the holdout sample.")
     missing_synthetic: float = Field(description="Share of missing values in the synthetic sample.")
@@ -219,12 +224,41 @@ class DistanceHistogram(_Model):
     holdout_training: list[float]
 
 
+class CorrelationMatrices(_Model):
+    """Association (Cramér's V of the binned columns, 0 none to 1 complete) of every column pair, per table."""
+
+    columns: list[str] = Field(description="Row and column order of the matrices.")
+    training: list[list[float]] = Field(description="Cramér's V on training (unit diagonal).")
+    synthetic: list[list[float]] = Field(description="Cramér's V on synthetic.")
+    difference: list[list[float]] = Field(description="synthetic - training, per pair (0 is ideal).")
+
+
 class PlotData(_Model):
     """Everything the HTML page draws, computed once in ``evaluate``."""
 
     univariate: list[UnivariatePlot] = Field(default_factory=list)
     bivariate: list[BivariatePlot] = Field(default_factory=list, description="The weakest pairs.")
     distances: DistanceHistogram | None = None
+    correlations: CorrelationMatrices | None = None
+
+
+class ReportHeader(_Model):
+    """What was assessed: shown at the top of the HTML page. Every field is optional (``evaluate`` leaves them
+    empty; the lifecycle's ``assess`` fills them)."""
+
+    dataset: str | None = Field(None, description="The dataset's name in the configuration.")
+    version: int | None = Field(None, description="The snapshot version the synthetic table is published as.")
+    model_id: str | None = Field(None, description="The id of the model that generated the synthetic table.")
+    generator: str | None = Field(None, description="The generator's name (argn, copula).")
+    generated_at: str | None = Field(None, description="When the report was made (ISO 8601, UTC).")
+
+
+class ColumnNotLearned(_Model):
+    """A source column the generator does not model (so the QA report does not measure it either)."""
+
+    column: str = Field(description="The column's name in the source.")
+    kind: str = Field(description="Its kind in the schema (e.g. id, text).")
+    reason: str = Field(description="Why it is not learned, in words.")
 
 
 class Metadata(_Model):
@@ -262,6 +296,10 @@ class QualityReport(_Model):
     diversity: Diversity | None = None
     columns: list[ColumnReport] = Field(default_factory=list)
     rule_adherence: RuleAdherence | None = None
+    columns_not_learned: list[ColumnNotLearned] = Field(
+        default_factory=list, description="Source columns the generator does not model, with the reason."
+    )
+    header: ReportHeader = Field(default_factory=ReportHeader, description="What was assessed (page header).")
     metadata: Metadata
     plots: PlotData = Field(default_factory=PlotData, description="Binned summaries for the HTML page.")
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
@@ -26,6 +27,7 @@ from synth_pipeline.generators.argn.training import (
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.protection import protection_k
+from synth_pipeline.schema import Schema
 
 log = logging.getLogger("synth_pipeline.generators.argn")
 
@@ -64,6 +66,16 @@ class ARGNGenerator(Generator):
         return int(self.n_threads) if self.n_threads is not None else default_threads()
 
     # -- fitting --------------------------------------------------------------------------
+    def _columns_not_to_learn(self, training: pd.DataFrame, schema: Schema) -> dict[str, str]:
+        # A categorical column whose every value is rare has nothing argn may draw (rare values are
+        # never generated): it is regenerated as ids instead of being published as a placeholder.
+        threshold = self._settings().rare_category_threshold
+        return {
+            name: f"every value is rare (seen fewer than {threshold} times), so none may be generated"
+            for name in schema.names_of(ColumnKind.CATEGORICAL)
+            if training[name].notna().any() and training[name].value_counts().max() < threshold
+        }
+
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         settings = self._settings()
         kinds = {name: self.schema_.kind(name) for name in training.columns}

@@ -4,8 +4,9 @@ Values seen fewer than ``rare_threshold`` times in training are pooled into one
 *rare* code, so the model never learns them individually. At sampling time the
 rare code is not drawn (its probability goes to the frequent values in
 proportion), so a rare training value can never be reproduced and no artificial
-label appears in the output. Only when a column has no frequent value at all
-does the rare code decode to the label ``"_RARE_"``. Booleans have no rare pooling.
+label appears in the output. A column with no frequent value at all is not
+learned (argn regenerates it as ids, see ``ARGNGenerator._columns_not_to_learn``);
+the encoder refuses it. Booleans have no rare pooling.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.columns import ColumnKind
+from synth_pipeline.errors import InvalidDataError
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, SubColumn
 
-RARE_LABEL = "_RARE_"
+RARE_LABEL = "_RARE_"  # the name of the pooled code in messages; never a value of the output
 
 
 @dataclass
@@ -38,6 +40,7 @@ class CategoricalEncoder(ColumnEncoder):
         frequent = counts[counts >= threshold]
         categories = sorted(frequent.index.tolist(), key=lambda v: (str(type(v)), v))
         has_rare = bool((counts < threshold).any())
+        _check_drawable(name, categories, has_rare)
         return cls(name, kind, bool(missing.any()), categories=categories, has_rare=has_rare)
 
     @property
@@ -56,7 +59,7 @@ class CategoricalEncoder(ColumnEncoder):
         return [np.full(self.first_cardinality, np.nan)]
 
     def forbidden_codes(self, *, impute: bool) -> list[int]:
-        rare = [self.rare_code] if self.rare_code is not None and len(self.categories) > 0 else []
+        rare = [self.rare_code] if self.rare_code is not None else []
         return rare + super().forbidden_codes(impute=impute)
 
     def encode(self, values: pd.Series) -> np.ndarray:
@@ -74,7 +77,9 @@ class CategoricalEncoder(ColumnEncoder):
     def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
         first = codes[:, 0]
         missing = first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
-        labels = np.array(list(self.categories) + [RARE_LABEL], dtype=object)
+        # the rare code is never drawn; where a fixed (seeded or observed) cell holds it, the caller restores
+        # the real cell, so it decodes to a frequent label rather than to a placeholder
+        labels = np.array(list(self.categories), dtype=object)
         out = labels[np.clip(first - int(self.has_missing), 0, len(labels) - 1)]
         out[missing] = None
         series = pd.Series(out, dtype=object)
@@ -86,12 +91,21 @@ class CategoricalEncoder(ColumnEncoder):
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> CategoricalEncoder:
         kind = ColumnKind(state["kind"])
+        _check_drawable(state["name"], state["categories"], bool(state["has_rare"]))
         return cls(
             name=state["name"],
             kind=kind,
             has_missing=bool(state["has_missing"]),
             categories=[bool(v) if kind is ColumnKind.BOOLEAN else v for v in state["categories"]],
             has_rare=bool(state["has_rare"]),
+        )
+
+
+def _check_drawable(name: str, categories: list[Any], has_rare: bool) -> None:
+    if has_rare and not categories:
+        raise InvalidDataError(
+            f"column {name!r}: every value is rare, so argn has no value it may generate; "
+            "it must be regenerated as ids (declare it `id`) rather than encoded"
         )
 
 
