@@ -99,6 +99,18 @@ def off_rare(value: float, unit: float, avoid: np.ndarray, direction: int) -> fl
     return value
 
 
+def all_rare_columns(training: pd.DataFrame, names: list[str], k: int) -> dict[str, str]:
+    """The columns among ``names`` in which no value is held by ``k`` rows (name -> why): nothing may be drawn.
+
+    The reason does not print ``k``: the model's threshold stays unknown to whoever reads it.
+    """
+    return {
+        name: "every value is rare (too few rows hold any one of them), so none may be generated"
+        for name in names
+        if training[name].notna().any() and training[name].value_counts().max() < k
+    }
+
+
 def replace_rare(values: pd.Series, k: int, rng: np.random.Generator) -> pd.Series:
     """``values`` with every label fewer than ``k`` rows hold replaced by a frequent one.
 
@@ -122,6 +134,7 @@ def replace_rare(values: pd.Series, k: int, rng: np.random.Generator) -> pd.Seri
 
 
 __all__ = [
+    "all_rare_columns",
     "K_SPREAD",
     "MIN_COUNT",
     "grid_unit",

@@ -195,3 +195,11 @@ def test_report_bins_are_deterministic_and_json_stable():
     first = fit_bins("big", ColumnKind.INTEGER, values)
     assert first == fit_bins("big", ColumnKind.INTEGER, values)
     assert json.loads(first.model_dump_json())["edges"] == first.edges
+
+
+def test_a_column_of_only_rare_labels_is_regenerated_not_sampled():
+    labels = [f"shop {i}" for i in range(125) for _ in range(4)]  # every label 4 times: all below any k
+    training = pd.DataFrame({"shop": labels, "x": np.arange(500) % 9})
+    generator = GaussianCopulaGenerator(random_state=0).fit(training)
+    assert generator.schema_.kind("shop") is ColumnKind.ID and "every value is rare" in generator.schema_["shop"].reason
+    assert not set(generator.sample(1000)["shop"]) & set(labels)

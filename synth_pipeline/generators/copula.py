@@ -44,7 +44,8 @@ from synth_pipeline.columns import SECONDS_PER_DAY, ColumnKind, from_seconds, js
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.generators.settings import GeneratorSettings, Integer
-from synth_pipeline.protection import protected_bounds, protection_k, replace_rare
+from synth_pipeline.protection import all_rare_columns, protected_bounds, protection_k, replace_rare
+from synth_pipeline.schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,10 @@ class GaussianCopulaGenerator(Generator):
     settings_model = CopulaSettings
 
     # -- fit ---------------------------------------------------------------------
+    def _columns_not_to_learn(self, training: pd.DataFrame, schema: Schema) -> dict[str, str]:
+        # every value rare: nothing may be drawn, so the column is regenerated as ids (listed as not learned)
+        return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), protection_k(self.random_state))
+
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         k = protection_k(self.random_state)
         training = training.copy()
