@@ -93,9 +93,10 @@ class ARGNGenerator(Generator):
         hidden_size = settings.hidden_size or 64
         batch_size = settings.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 50)), 32, 512))
         log.info(
-            "argn: %d columns -> %d sub-columns (%d codes); embedding %d, hidden %d, batch %d",
+            "argn: %d columns -> %d sub-columns (%d codes); embedding %d, hidden %d, batch %d; "
+            "stops early, after %d epochs or %g s at the latest",
             len(training.columns), n_sub, int(self.encoder_.cardinalities.sum()),
-            embedding_dim, hidden_size, batch_size,
+            embedding_dim, hidden_size, batch_size, settings.max_epochs, settings.max_training_seconds,
         )
         plan = TrainingPlan(
             settings=settings,
@@ -144,6 +145,7 @@ class ARGNGenerator(Generator):
                 impute=request.impute,
                 temperature=request.temperature,
                 generator=generator,
+                progress=request.progress,
             )
         return encoder.decode(codes, rng)
 
@@ -158,6 +160,8 @@ class ARGNGenerator(Generator):
     def _set_state(self, state: dict[str, Any]) -> None:
         self.encoder_ = TableEncoder.from_state(state["encoder"])
         network = state["network"]
+        if list(network["config"]["cardinalities"]) != self.encoder_.cardinalities.tolist():
+            raise ValueError("the network's input sizes do not match the column encoders' code counts")
         self.network_ = ARGNNetwork.from_numpy_state(network["config"], network["arrays"])
         self.network_.eval()
         self.training_report_ = state["training_report"]
