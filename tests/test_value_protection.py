@@ -203,3 +203,12 @@ def test_a_column_of_only_rare_labels_is_regenerated_not_sampled():
     generator = GaussianCopulaGenerator(random_state=0).fit(training)
     assert generator.schema_.kind("shop") is ColumnKind.ID and "every value is rare" in generator.schema_["shop"].reason
     assert not set(generator.sample(1000)["shop"]) & set(labels)
+
+
+def test_the_id_format_survives_save_and_load(tmp_path):
+    training = pd.DataFrame({"customer": [f"C{i:06d}" for i in range(1, 301)], "x": np.arange(300) % 11})
+    generator = GaussianCopulaGenerator(random_state=0).fit(training)
+    loaded = GaussianCopulaGenerator.load(generator.save(tmp_path / "m"))
+    assert loaded.id_columns_ == generator.id_columns_ == {"customer": {"type": "string", "prefix": "C", "width": 6,
+                                                                         "start": 1000}}
+    assert loaded.sample(5)["customer"].tolist() == generator.sample(5)["customer"].tolist()
