@@ -431,6 +431,14 @@ def build_parser(commands: Mapping[str, Command] = COMMANDS) -> argparse.Argumen
     return parser
 
 
+def one_line(message: str) -> str:
+    """An error message on one line: ``"x is invalid:\\n  a\\n  b"`` -> ``"x is invalid: a; b"``."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else message
+    return f"{lines[0]} " + "; ".join(lines[1:])
+
+
 def main(argv: Sequence[str] | None = None, *, commands: Mapping[str, Command] = COMMANDS) -> int:
     """Run one ``synth-pipeline`` command of ``commands``; returns the exit status."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -440,7 +448,7 @@ def main(argv: Sequence[str] | None = None, *, commands: Mapping[str, Command] =
         with terminal_logging(quiet=args.quiet):
             return commands[args.command].execute(args)
     except SynthPipelineError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -451,4 +459,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["COMMANDS", "Command", "build_parser", "main", "parse_rebalance"]
+__all__ = ["COMMANDS", "Command", "build_parser", "main", "one_line", "parse_rebalance"]
