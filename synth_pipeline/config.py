@@ -269,11 +269,13 @@ class PipelineConfig(_Strict):
 
     @model_validator(mode="after")
     def _sql_reads_no_private_data(self) -> PipelineConfig:
-        private, warehouse = Path(self.private_dir).resolve(), Path(self.warehouse).resolve()
+        places = [("the private area", Path(self.private_dir).resolve())]
+        if self.warehouse.path is not None:  # a PostgreSQL warehouse is no file a query could read
+            places.append(("the warehouse", Path(self.warehouse.path).resolve()))
         for name, dataset in self.datasets.items():
             for number, entry in enumerate(dataset.source.allowed_paths):
                 allowed = Path(entry).expanduser().resolve()
-                for what, path in (("the private area", private), ("the warehouse", warehouse)):
+                for what, path in places:
                     if allowed == path or path.is_relative_to(allowed) or allowed.is_relative_to(path):
                         raise ValueError(
                             f"datasets.{name}.source.allowed_paths[{number}]: {entry!r} would let the query read "
