@@ -348,12 +348,12 @@ def parse_config(data: Any, *, origin: str = "config") -> PipelineConfig:
     try:
         expanded = _expand(data)
     except ConfigError as error:
-        raise ConfigError(f"{origin}: {error}") from None
+        raise ConfigError(f"{origin} is invalid: {error}") from None
     try:
         config = PipelineConfig.model_validate(expanded)
     except ValidationError as error:
         problems = [_problem(item) for item in error.errors()]
-        raise ConfigError(f"{origin}: {_one_line(problems)}") from None
+        raise ConfigError(f"{origin} is invalid: {_one_line(problems)}") from None
     if config.warehouse.postgres is not None:  # remember ${VAR}, so Dagster's resource holds no password
         raw = data.get("warehouse", {}).get("postgres", {}) if isinstance(data.get("warehouse"), dict) else {}
         postgres = config.warehouse.postgres.with_env_reference(raw.get("dsn") if isinstance(raw, dict) else None)
