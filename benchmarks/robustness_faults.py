@@ -39,7 +39,7 @@ DATASET = "d"
 def valid_config(ctx: Ctx, name: str = "config.yaml", **settings: Any) -> Path:
     source = ctx.tmp / "source.csv"
     if not source.exists():
-        ctx.write(number_table(400), source.name)
+        ctx.write(number_table(1000), source.name)  # 400 rows put the copula at max_dcr_share's edge
     return ctx.config({DATASET: ctx.dataset(source, **settings)}, name=name)
 
 
