@@ -26,6 +26,9 @@ CI_PROBES = [
     "sample_untampered_model",
     "sigkill_after_catalog_written",
     "huge_cardinality_text",
+    "thousands_separators",
+    "integer_id_keeps_type",
+    "declared_date_format",
     "html_in_names_and_values",
     "sql_looking_column_names",
 ]
