@@ -310,22 +310,27 @@ class Ctx:
         """Every published version of ``dataset`` (read straight from the DuckDB file, read-only)."""
         import duckdb
 
-        if not self.warehouse.exists():
+        catalog = self.catalog(dataset)
+        if catalog.empty:
             return {}
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return {int(r.version): con.execute(f'select * from "{r.table_name}"').df() for r in catalog.itertuples()}
+
+    def catalog(self, dataset: str, *, published_only: bool = True) -> pd.DataFrame:
+        """The catalog rows of ``dataset``; only published snapshots (a catalog with a status per attempt
+        also holds running, blocked and failed attempts, which have no table)."""
+        import duckdb
+
+        if not self.warehouse.exists():
+            return pd.DataFrame(columns=["version", "table_name"])
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
             tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
             if "snapshots" not in tables:
-                return {}
-            rows = con.execute(
-                "select version, table_name from snapshots where dataset = ? order by version", [dataset]
-            ).fetchall()
-            return {int(v): con.execute(f'select * from "{t}"').df() for v, t in rows}
-
-    def catalog(self, dataset: str) -> pd.DataFrame:
-        import duckdb
-
-        with duckdb.connect(str(self.warehouse), read_only=True) as con:
-            return con.execute("select * from snapshots where dataset = ? order by version", [dataset]).df()
+                return pd.DataFrame(columns=["version", "table_name"])
+            catalog = con.execute("select * from snapshots where dataset = ? order by version", [dataset]).df()
+        if published_only and "status" in catalog.columns:
+            catalog = catalog[catalog["status"] == "published"]
+        return catalog.reset_index(drop=True)
 
     def report_files(self) -> list[Path]:
         root = self.warehouse.parent
