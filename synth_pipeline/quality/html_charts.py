@@ -139,7 +139,7 @@ def heatmap(
     ``color(value)`` gives a cell's fill and ``tip(i, j, value)`` its tooltip text; ``None`` cells stay blank.
     """
     # column labels turn 60°: they reach half their length to the left and 0.87 of it downwards
-    left = max(text_width(row_labels) + 10, text_width(column_labels[:1]) * 0.5 - cell / 2 + 8)
+    left = math.ceil(max(text_width(row_labels) + 10, text_width(column_labels[:1]) * 0.5 - cell / 2 + 8))
     bottom = text_width(column_labels) * 0.87 + 14
     width, height = left + cell * len(column_labels) + 8, 4 + cell * len(row_labels) + bottom
     parts = []
@@ -148,9 +148,9 @@ def heatmap(
         for j, value in enumerate(values[i]):
             if value is None:
                 continue
-            parts.append(
-                f'<rect x="{left + j * cell:.1f}" y="{4 + i * cell:.1f}" width="{cell - 1:.1f}" '
-                f'height="{cell - 1:.1f}" fill="{color(value)}"><title>{esc(tip(i, j, value))}</title></rect>'
+            parts.append(  # integer coordinates (left and cell are whole pixels) keep big matrices small
+                f'<rect x="{left + j * cell:g}" y="{4 + i * cell:g}" width="{cell - 1:g}" height="{cell - 1:g}" '
+                f'fill="{color(value)}"><title>{esc(tip(i, j, value))}</title></rect>'
             )
     base = 4 + cell * len(row_labels) + 8
     for j, label in enumerate(column_labels):

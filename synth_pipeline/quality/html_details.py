@@ -84,6 +84,11 @@ def univariate_cards(report: QualityReport) -> str:
     return legend(list(_TABLES)) + f'<div class="grid">{"".join(cards)}</div>' if cards else ""
 
 
+def _lower(matrix: Sequence[Sequence[float | None]]) -> list[list[float | None]]:
+    """The cells below the diagonal of a square matrix, without the empty first row and last column."""
+    return [[v if j < i + 1 else None for j, v in enumerate(r[:-1])] for i, r in enumerate(matrix[1:])]
+
+
 def pair_matrix(report: QualityReport) -> str:
     """The all-pairs bivariate accuracy matrix (lower triangle), on a scale from the weakest pair to 100%."""
     if report.accuracy is None or not report.accuracy.pairs:
@@ -105,13 +110,10 @@ def pair_matrix(report: QualityReport) -> str:
     def tip(i: int, j: int, v: float) -> str:
         return f"{names[i]} × {names[j]}: accuracy {pct(v)} (ceiling {pct(ceilings[(i, j)])})"
 
-    # the lower triangle without its empty first row and last column
-    trimmed = [r[:-1] for r in values[1:]]
-
-    def tip_trimmed(i: int, j: int, v: float) -> str:
+    def tip_lower(i: int, j: int, v: float) -> str:
         return tip(i + 1, j, v)
 
-    chart = heatmap(names[1:], names[:-1], trimmed, color=color, tip=tip_trimmed, title="accuracy of every pair",
+    chart = heatmap(names[1:], names[:-1], _lower(values), color=color, tip=tip_lower, title="accuracy of every pair",
                     cell=22)
     key = scale_legend(SEQUENTIAL, low, 1.0, lambda v: pct(v, 0), "pair accuracy")
     return _card(chart + key, "card wide")
@@ -176,15 +178,16 @@ def correlation_cards(correlations: CorrelationMatrices | None) -> str:
     names = correlations.columns
     spread = max(max([abs(v) for r in correlations.difference for v in r] or [0.0]), 0.05)
     layers: list[Layer] = [
-        ("training", correlations.training, lambda v: color_at(SEQUENTIAL, v)),
-        ("synthetic", correlations.synthetic, lambda v: color_at(SEQUENTIAL, v)),
-        ("synthetic − training", correlations.difference, lambda v: color_at(DIVERGING, 0.5 + v / (2 * spread))),
+        ("training", _lower(correlations.training), lambda v: color_at(SEQUENTIAL, v)),
+        ("synthetic", _lower(correlations.synthetic), lambda v: color_at(SEQUENTIAL, v)),
+        ("synthetic − training", _lower(correlations.difference),
+         lambda v: color_at(DIVERGING, 0.5 + v / (2 * spread))),
     ]
 
     def describe(name: str, i: int, j: int, v: float) -> str:
-        return f"{names[i]} × {names[j]}: {name} {num(v, 3)}"
+        return f"{names[i + 1]} × {names[j]}: {name} {num(v, 3)}"
 
-    maps = _maps(names, names, layers, describe, cell=20)
+    maps = _maps(names[1:], names[:-1], layers, describe, cell=20)
     keys = _keys(scale_legend(SEQUENTIAL, 0.0, 1.0, lambda v: num(v, 1), "Cramér's V (both maps)"),
                  scale_legend(DIVERGING, -spread, spread, lambda v: f"{v:+.2f}", "synthetic − training"))
     return _card(maps + keys, "card wide")
