@@ -10,18 +10,18 @@ import os
 import sys
 from collections.abc import Sequence
 
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import DagsterInstance
 
 from assets.definitions import build_definitions, lifecycle_job_name
+from assets.run_output import outcome, terminal_logger
 from synth_pipeline import cli
 from synth_pipeline.config import load_config
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.warehouse import SnapshotStore
 
 
 def _run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="pipeline YAML, e.g. examples/demo.yaml")
-    p.add_argument("--dataset", help="only this dataset of the config")
+    p.add_argument("--dataset", help="only this dataset of the config (default: every dataset, one after another)")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -34,50 +34,27 @@ def _run(args: argparse.Namespace) -> int:
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     status = 0
     for name in names:
-        result = defs.resolve_job_def(lifecycle_job_name(name)).execute_in_process(
+        job = defs.resolve_job_def(lifecycle_job_name(name)).with_logger_defs({"console": terminal_logger})
+        result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING" if args.quiet else "INFO"}}}},
         )
-        if result.success:
-            _report_published(name, config.warehouse, result)
-        else:
-            status = 1
-            _report_not_published(name, result)
+        verdict = outcome(name, config.warehouse, result)
+        verdict.print()
+        status = max(status, verdict.status)
     return status
-
-
-def _failed_checks(result: ExecuteInProcessResult) -> list:
-    return [
-        e.asset_check_evaluation_data
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
-    ]
-
-
-def _report_published(name: str, warehouse: str, result: ExecuteInProcessResult) -> None:
-    version = SnapshotStore(warehouse).latest_version(name)
-    print(f"{name}: published version {version} to {warehouse} (table {name}__v{version}, view {name}_latest)")
-    for check in _failed_checks(result):
-        print(f"{name}: warning: {check.description}")
-
-
-def _report_not_published(name: str, result: ExecuteInProcessResult) -> None:
-    failed_checks = _failed_checks(result)
-    if failed_checks:
-        print(f"{name}: NOT published: a blocking quality gate failed", file=sys.stderr)
-        for check in failed_checks:
-            print(f"  {check.description}", file=sys.stderr)
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            message = error.cause.message if error.cause is not None else error.message
-            print(f"{name}: NOT published: {message.strip().splitlines()[-1]}", file=sys.stderr)
 
 
 # ``run`` first, as ``--help`` has always listed it.
 COMMANDS: dict[str, cli.Command] = {
-    "run": cli.Command("run the whole lifecycle of a config in process and publish", _run_arguments, _run),
+    "run": cli.Command(
+        "run the whole lifecycle of a config in process and publish",
+        _run_arguments,
+        _run,
+        "synth-pipeline run examples/demo.yaml\n"
+        "synth-pipeline -q run examples/census.yaml --dataset census",
+    ),
     **cli.COMMANDS,
 }
 

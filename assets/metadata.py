@@ -94,6 +94,10 @@ def assessment_metadata(assessment: Assessment) -> dict[str, Any]:
         "failed_blocking": MetadataValue.json(assessment.failed_blocking),
         "synthetic_hash": assessment.synthetic_hash,
         **gate_metadata(assessment),
+        # regenerated, not learned: `synth-pipeline run` lists them so nobody takes them for faithful copies
+        "columns_not_learned": MetadataValue.json(
+            [c.model_dump(mode="json") for c in assessment.report.columns_not_learned]
+        ),
     }
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -33,13 +32,16 @@ from synth_pipeline.errors import ConfigError, SynthPipelineError
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.io import read_table, write_batches, write_table, write_text
+from synth_pipeline.progress import terminal_logging
 from synth_pipeline.quality import evaluate, render_html
 from synth_pipeline.schema import apply_schema, infer_schema
+from synth_pipeline.version import __version__
 from synth_pipeline.warehouse import SnapshotStore
 
-log = logging.getLogger("synth_pipeline.cli")
-
-DESCRIPTION = __doc__.splitlines()[0]
+DESCRIPTION = (
+    "Privacy-safe synthetic copies of sensitive tables: train a generator, sample, check quality and privacy "
+    "against a holdout, and publish versioned snapshots."
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Command:
     help: str
     arguments: Callable[[argparse.ArgumentParser], None]
     execute: Callable[[argparse.Namespace], int]
+    #: one or more command lines a user can copy, shown under ``--help``
+    example: str = ""
 
 
 def _key_values(items: Sequence[str] | None, *, option: str) -> dict[str, str]:
@@ -149,23 +153,16 @@ def _sample(args: argparse.Namespace) -> int:
         random_state=args.seed,
         batch_rows=args.batch_rows,
     )
-    rows = write_batches(_logged(batches, args.rows or len(seed_data)), args.out)
+    rows = write_batches(batches, args.out)
     print(f"wrote {rows} rows to {args.out}")
     return 0
-
-
-def _logged(batches: Any, total: int) -> Any:
-    done = 0
-    for batch in batches:
-        done += len(batch)
-        log.info("sampled %d / %d rows", done, total)
-        yield batch
 
 
 def _impute(args: argparse.Namespace) -> int:
     generator = Generator.load(args.model_dir)
     data = read_table(args.data)
-    filled = generator.impute(data, random_state=args.seed)
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    filled = generator.impute(data, columns=columns, random_state=args.seed)
     write_table(filled, args.out)
     print(f"filled {int(data.isna().sum().sum() - filled.isna().sum().sum())} missing cells; wrote {args.out}")
     return 0
@@ -234,88 +231,162 @@ def _snapshots(args: argparse.Namespace) -> int:
 
 
 # -- arguments -------------------------------------------------------------------------------
+TABLE = "(.csv, .csv.gz or .parquet)"
+
+
+def _column_kind_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--column-kind",
+        action="append",
+        metavar="COLUMN=KIND",
+        help="override an inferred column kind, e.g. zip=categorical (repeatable; kinds as `schema` shows them)",
+    )
+
+
 def _fit_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="training table (.csv, .csv.gz, .parquet)")
-    p.add_argument("--model-dir", required=True)
+    p.add_argument("--data", required=True, help=f"training table {TABLE}")
+    p.add_argument("--model-dir", required=True, help="directory to save the trained generator in (created)")
     p.add_argument("--generator", default=DEFAULT_GENERATOR, help="argn (default, the flagship) or copula (fast)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--setting", action="append", metavar="KEY=VALUE", help="generator setting (repeatable)")
-    p.add_argument("--column-kind", action="append", metavar="COLUMN=KIND", help="override an inferred kind")
+    p.add_argument("--seed", type=int, default=0, help="random seed: same data + settings + seed, same model (0)")
+    p.add_argument(
+        "--setting", action="append", metavar="KEY=VALUE", help="generator setting, e.g. max_epochs=50 (repeatable)"
+    )
+    _column_kind_argument(p)
     p.add_argument("--rules", help="YAML file of business rules the generated rows must follow")
     p.add_argument("--infer-rules", action="store_true", help="also follow every rule inferred from the data")
 
 
 def _rules_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["infer", "check"])
-    p.add_argument("--data", required=True, help="table (.csv, .csv.gz, .parquet)")
+    p.add_argument("action", choices=["infer", "check"], help="infer: propose rules; check: test a table against rules")
+    p.add_argument("--data", required=True, help=f"table {TABLE}")
     p.add_argument("--out", help="infer: write the YAML here instead of printing it")
     p.add_argument("--rules", help="check: the rules YAML (exit status 1 when a blocking rule is violated)")
-    p.add_argument("--column-kind", action="append", metavar="COLUMN=KIND", help="override an inferred kind")
+    _column_kind_argument(p)
 
 
 def _sample_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model-dir", required=True)
-    p.add_argument("--rows", type=int)
-    p.add_argument("--out", required=True, help="output .parquet or .csv")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--seed-data", help="table of fixed values for some columns: one output row per seed row")
+    p.add_argument("--model-dir", required=True, help="a directory written by `fit` (or the pipeline's model store)")
+    p.add_argument("--rows", type=int, help="rows to generate (not with --seed-data, which gives one row per seed row)")
+    p.add_argument("--out", required=True, help="output .parquet or .csv, written in chunks")
+    p.add_argument("--seed", type=int, default=None, help="random seed of sampling (default: the model's seed)")
+    p.add_argument("--seed-data", help=f"table {TABLE} of fixed values for some columns: one output row per seed row")
     p.add_argument("--rebalance", metavar="COLUMN=VALUE:SHARE", help='target shares, e.g. "income=>50K:0.5"')
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--batch-rows", type=int, default=100_000, help="rows held in memory at once")
+    p.add_argument(
+        "--temperature", type=float, default=1.0, help="below 1: more typical rows; above 1: more varied (1.0)"
+    )
+    p.add_argument("--batch-rows", type=int, default=100_000, help="rows held in memory at once (100000)")
 
 
 def _impute_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model-dir", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--model-dir", required=True, help="a directory written by `fit`")
+    p.add_argument("--data", required=True, help=f"table {TABLE} with missing cells, same columns as in training")
+    p.add_argument("--out", required=True, help="output .parquet or .csv")
+    p.add_argument(
+        "--columns", help="comma-separated columns to fill (default: all); other missing cells stay missing"
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the model's seed)")
 
 
 def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--training", required=True)
-    p.add_argument("--holdout", required=True)
-    p.add_argument("--synthetic", required=True)
-    p.add_argument("--target")
-    p.add_argument("--json")
-    p.add_argument("--html")
-    p.add_argument("--max-rows", type=int, default=100_000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--training", required=True, help=f"the table the generator was trained on {TABLE}")
+    p.add_argument("--holdout", required=True, help=f"real rows the generator never saw {TABLE}")
+    p.add_argument("--synthetic", required=True, help=f"the generated table {TABLE}")
+    p.add_argument("--target", help="column to predict: adds the utility metrics (train on synthetic, test on holdout)")
+    p.add_argument("--json", help="write the full report as JSON here")
+    p.add_argument("--html", help="write the HTML report here (self-contained, opens offline)")
+    p.add_argument("--max-rows", type=int, default=100_000, help="rows per table the metrics use at most (100000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the subsampling and the models (0)")
 
 
 def _schema_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True)
-    p.add_argument("--column-kind", action="append", metavar="COLUMN=KIND")
+    p.add_argument("--data", required=True, help=f"table {TABLE}")
+    _column_kind_argument(p)
 
 
 def _snapshots_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["list", "show", "export"])
-    p.add_argument("dataset", nargs="?")
-    p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
-    p.add_argument("--version", type=int)
+    p.add_argument("action", choices=["list", "show", "export"], help="list the catalog, show rows, export a file")
+    p.add_argument("dataset", nargs="?", help="the dataset (required by show and export; list: all by default)")
+    p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"the warehouse file ({DEFAULT_WAREHOUSE})")
+    p.add_argument("--version", type=int, help="this version instead of the latest passing one")
     p.add_argument("--as-of", help="newest passing snapshot at or before this time (ISO 8601, UTC)")
     p.add_argument("--out", help="export: .parquet or .csv")
-    p.add_argument("--head", type=int, default=20, help="show: rows to print")
+    p.add_argument("--head", type=int, default=20, help="show: rows to print (20)")
 
 
 # The core's commands, in the order ``--help`` lists them.
 COMMANDS: dict[str, Command] = {
-    "fit": Command("train a generator on a table and save it", _fit_arguments, _fit),
-    "rules": Command("infer business rules from a table, or check a table against rules", _rules_arguments, _rules),
-    "sample": Command("sample rows from a saved generator (streamed to the file)", _sample_arguments, _sample),
-    "impute": Command("fill missing values from a saved generator", _impute_arguments, _impute),
-    "evaluate": Command("QA report of a synthetic table against training and holdout", _evaluate_arguments, _evaluate),
-    "schema": Command("show the inferred column kinds of a table and why", _schema_arguments, _schema),
-    "snapshots": Command("list, show or export published snapshots", _snapshots_arguments, _snapshots),
+    "fit": Command(
+        "train a generator on a table and save it",
+        _fit_arguments,
+        _fit,
+        "synth-pipeline fit --data training.csv --model-dir model --generator argn --seed 0",
+    ),
+    "rules": Command(
+        "infer business rules from a table, or check a table against rules",
+        _rules_arguments,
+        _rules,
+        "synth-pipeline rules infer --data table.csv --out rules.yaml\n"
+        "synth-pipeline rules check --data synthetic.parquet --rules rules.yaml",
+    ),
+    "sample": Command(
+        "sample rows from a saved generator (streamed to the file)",
+        _sample_arguments,
+        _sample,
+        "synth-pipeline sample --model-dir model --rows 10000 --out synthetic.parquet\n"
+        'synth-pipeline sample --model-dir model --rows 5000 --rebalance "income=>50K:0.5" --out balanced.csv',
+    ),
+    "impute": Command(
+        "fill missing values from a saved generator",
+        _impute_arguments,
+        _impute,
+        "synth-pipeline impute --model-dir model --data with_gaps.csv --columns income,age --out filled.csv",
+    ),
+    "evaluate": Command(
+        "QA report of a synthetic table against training and holdout",
+        _evaluate_arguments,
+        _evaluate,
+        "synth-pipeline evaluate --training t.csv --holdout h.csv --synthetic s.parquet --target income "
+        "--html q.html",
+    ),
+    "schema": Command(
+        "show the inferred column kinds of a table and why",
+        _schema_arguments,
+        _schema,
+        "synth-pipeline schema --data table.csv --column-kind zip=categorical",
+    ),
+    "snapshots": Command(
+        "list, show or export published snapshots",
+        _snapshots_arguments,
+        _snapshots,
+        "synth-pipeline snapshots list\n"
+        "synth-pipeline snapshots show churn --head 5\n"
+        "synth-pipeline snapshots export churn --version 2 --out churn_v2.parquet",
+    ),
 }
 
 
 def build_parser(commands: Mapping[str, Command] = COMMANDS) -> argparse.ArgumentParser:
     """The ``synth-pipeline`` argument parser for ``commands`` (the core's by default)."""
-    parser = argparse.ArgumentParser(prog="synth-pipeline", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(
+        prog="synth-pipeline",
+        description=DESCRIPTION,
+        epilog="Run `synth-pipeline COMMAND --help` for a command's options and examples. Mistakes end in one "
+        "'error: ...' line and exit status 2; a blocking quality gate exits with 1.",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do (below)")
     for name, command in commands.items():
-        command.arguments(sub.add_parser(name, help=command.help))
+        example = "\n".join(f"  {line}" for line in command.example.splitlines())
+        command.arguments(
+            sub.add_parser(
+                name,
+                help=command.help,
+                description=command.help[:1].upper() + command.help[1:] + ".",
+                epilog=f"example:\n{example}" if example else None,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+        )
     return parser
 
 
@@ -324,14 +395,9 @@ def main(argv: Sequence[str] | None = None, *, commands: Mapping[str, Command] =
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser(commands).parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
     try:
-        return commands[args.command].execute(args)
+        with terminal_logging(quiet=args.quiet):
+            return commands[args.command].execute(args)
     except SynthPipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

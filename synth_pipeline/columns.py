@@ -9,11 +9,13 @@ to the generators, the rules, the quality report and drift:
 * :func:`json_value` / :func:`json_default`: plain JSON values of numpy, pandas and
   pydantic objects (missing floats become ``None``);
 * :data:`DATASET_NAME` and :func:`validate_dataset_name`: a dataset name becomes a
-  table name in the warehouse.
+  table name in the warehouse;
+* :func:`did_you_mean`: the hint an error about an unknown column name carries.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import asdict, is_dataclass
@@ -162,6 +164,22 @@ def validate_dataset_name(dataset: Any, *, setting: str | None = None) -> str:
     return dataset
 
 
+def did_you_mean(name: Any, choices: Any) -> str:
+    """``" (did you mean 'churn'?)"`` for the closest of ``choices`` to a misspelled ``name``, else ``""``.
+
+    >>> did_you_mean("chrun", ["customer_id", "churn"])
+    " (did you mean 'churn'?)"
+    """
+    choices = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        close = [lowered[str(name).lower()]] if str(name).lower() in lowered else []
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+
+
 __all__ = [
     "DATASET_NAME",
     "LABEL_KINDS",
@@ -170,6 +188,7 @@ __all__ = [
     "ORDERED_KINDS",
     "SECONDS_PER_DAY",
     "ColumnKind",
+    "did_you_mean",
     "from_seconds",
     "json_default",
     "json_value",

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from synth_pipeline.column_overrides import ColumnOverride
-from synth_pipeline.columns import ColumnKind, validate_dataset_name
+from synth_pipeline.columns import ColumnKind, did_you_mean, validate_dataset_name
 from synth_pipeline.constraints.rules import Rule
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.registry import check_generator_settings
@@ -165,8 +165,8 @@ class DatasetConfig(_Strict):
         for setting, column in named.items():
             if column not in columns:
                 raise ConfigError(
-                    f"datasets.{self.name}.{setting}: column {column!r} is not in the source; "
-                    f"its columns are: {', '.join(columns)}"
+                    f"datasets.{self.name}.{setting}: column {column!r} is not in the source"
+                    f"{did_you_mean(column, columns)}; its columns are: {', '.join(columns)}"
                 )
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from synth_pipeline.canonical import check_int64_range, to_canonical
 from synth_pipeline.cell_types import check_cell_types
 from synth_pipeline.column_overrides import ColumnOverride, parse_overrides
-from synth_pipeline.columns import ColumnKind
+from synth_pipeline.columns import ColumnKind, did_you_mean
 from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.text_values import date_format_of, grouped_numbers
 
@@ -134,7 +134,8 @@ def infer_schema(
     unknown = sorted(set(overrides) - {str(c) for c in data.columns})
     if unknown:
         raise ConfigError(
-            f"column kind override names unknown column(s) {', '.join(map(repr, unknown))}; "
+            f"column kind override names unknown column(s) {', '.join(map(repr, unknown))}"
+            f"{did_you_mean(unknown[0], data.columns)}; "
             f"the {what} has: {', '.join(map(str, data.columns))}"
         )
     columns = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import did_you_mean
 from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.schema import check_table
 
@@ -32,7 +33,10 @@ def split_holdout(
         groups = [np.arange(len(source))]
     else:
         if stratify not in source.columns:
-            raise ConfigError(f"holdout.stratify: column {stratify!r} is not in the source")
+            raise ConfigError(
+                f"holdout.stratify: column {stratify!r} is not in the source{did_you_mean(stratify, source.columns)}; "
+                f"its columns are: {', '.join(map(str, source.columns))}"
+            )
         codes = pd.factorize(source[stratify].astype(str), sort=True)[0]
         groups = [np.flatnonzero(codes == code) for code in np.unique(codes)]
     holdout_rows = []

@@ -1,5 +1,6 @@
 """The synth-pipeline command, called as a user would (in a tmp working directory)."""
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -9,9 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from assets.cli import main
-from synth_pipeline.cli import parse_rebalance
+from assets.cli import COMMANDS, main
+from synth_pipeline.cli import build_parser, parse_rebalance
 from synth_pipeline.errors import ConfigError
+from synth_pipeline.version import __version__
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -130,7 +132,48 @@ def test_help_lists_run_and_the_core_commands(capsys):
         main(["--help"])
     assert exit_status.value.code == 0
     listed = capsys.readouterr().out
-    assert "{run,fit,rules,sample,impute,evaluate,schema,snapshots}" in listed
+    names = ["run", "fit", "rules", "sample", "impute", "evaluate", "schema", "snapshots"]
+    positions = [listed.index(f"\n    {name} ") for name in names]
+    assert positions == sorted(positions)
+    # no reStructuredText markup from a module docstring
+    assert "``" not in listed and ":func:" not in listed and ":mod:" not in listed
+
+
+def _subparsers():
+    parser = build_parser(COMMANDS)
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return parser, sub.choices
+
+
+def test_every_flag_has_help_and_every_command_an_example():
+    parser, commands = _subparsers()
+    assert set(commands) == set(COMMANDS)
+    for name, command in commands.items():
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help text"
+        assert command.epilog and command.epilog.startswith("example:"), name
+        for line in command.epilog.splitlines()[1:]:
+            assert line.strip().startswith("synth-pipeline "), (name, line)
+            assert f" {name} " in line or line.strip().endswith(f" {name}"), (name, line)
+    for action in parser._actions:
+        assert action.help, action.option_strings
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        main(["--version"])
+    assert exit_status.value.code == 0
+    assert capsys.readouterr().out.strip() == f"synth-pipeline {__version__}"
+
+
+def test_subcommand_help_shows_its_example(capsys):
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    out = capsys.readouterr().out
+    assert "example:\n  synth-pipeline sample --model-dir model --rows 10000" in out
+    assert "--temperature TEMPERATURE" in out and "more typical rows" in out
 
 
 def test_the_core_command_imports_neither_dagster_nor_assets():

@@ -59,7 +59,7 @@ def test_settings_model_is_the_constructor(name):
     assert klass.settings_model is model
     generator = klass()
     defaults = {setting: field.default for setting, field in model.model_fields.items()}
-    assert generator.get_params() == {**defaults, "column_kinds": {}, "rules": []}
+    assert generator.get_params() == defaults  # stored as given (scikit-learn: clone checks it)
     assert list(inspect.signature(klass).parameters) == list(model.model_fields)
     with pytest.raises(TypeError, match="no setting.*'epochs'"):
         klass(epochs=3)
@@ -185,6 +185,49 @@ def test_impute_fills_only_missing_cells(fitted, churn):
         assert (kept.astype(str) == given.astype(str)).all(), column
     complete = churn.head(20).dropna()
     pd.testing.assert_frame_equal(fitted.impute(complete), complete)
+
+
+def test_impute_columns_fills_only_the_named_columns(fitted, churn):
+    holes = churn.head(300).copy()
+    rng = np.random.default_rng(1)
+    for column in ("tenure_months", "contract", "monthly_charges"):
+        holes.loc[rng.random(len(holes)) < 0.25, column] = None
+    filled = fitted.impute(holes, columns=["contract"], random_state=0)
+    assert filled["contract"].notna().all()
+    for column in ("tenure_months", "monthly_charges"):
+        # the other missing cells stay missing, the observed ones unchanged
+        assert filled[column].isna().equals(holes[column].isna()), column
+        observed = holes[column].notna()
+        assert (filled.loc[observed, column].astype(float) == holes.loc[observed, column].astype(float)).all()
+    both = fitted.impute(holes, columns=["contract", "tenure_months"], random_state=0)
+    assert both[["contract", "tenure_months"]].notna().all().all()
+    assert both["monthly_charges"].isna().sum() == holes["monthly_charges"].isna().sum() > 0
+    misspelled = r"'contrct' is not in the data to impute \(did you mean 'contract'\?\); .*can fill are: gender"
+    with pytest.raises(ConfigError, match=misspelled):
+        fitted.impute(holes, columns=["contrct"])
+    with pytest.raises(ConfigError, match="'customer_id' is an id or not modelled"):
+        fitted.impute(holes, columns=["customer_id"])
+
+
+# -- scikit-learn conventions -------------------------------------------------------------------------
+def test_clone_get_set_params_and_repr(name, churn):
+    from sklearn.base import clone
+
+    generator = build(name, random_state=7, column_kinds={"support_calls": "integer"})
+    copy = clone(generator)
+    assert type(copy) is type(generator) and copy is not generator
+    assert copy.get_params(deep=True) == generator.get_params(deep=False) == generator.get_params()
+    assert not hasattr(copy, "schema_")  # an unfitted copy with the same settings
+    text = repr(generator)
+    assert text.startswith(f"{type(generator).__name__}(") and "random_state=7" in text
+    assert "column_kinds={'support_calls': 'integer'}" in text
+    assert "infer_rules" not in text and "show_progress" not in text  # defaults are left out
+    assert repr(type(generator)()) == f"{type(generator).__name__}()"
+    assert generator.set_params(random_state=8) is generator and generator.random_state == 8
+    with pytest.raises(ConfigError, match="no setting.*'random_sate'.*its settings are: random_state"):
+        generator.set_params(random_sate=1)
+    fitted_clone = clone(build(name, random_state=0).fit(churn.head(200)))
+    assert not hasattr(fitted_clone, "schema_")
 
 
 # -- persistence and reproducibility ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.columns import did_you_mean
 from synth_pipeline.constraints.rules import BaseRule
 from synth_pipeline.constraints.rules.base import OrderEdge
 from synth_pipeline.errors import ConfigError
@@ -31,7 +32,8 @@ def check_rules(rules: Iterable[BaseRule], schema: Schema) -> None:
         for name in rule.columns():
             if name not in schema:
                 raise ConfigError(
-                    f"{where} names column {name!r}, which the table lacks; its columns are: {', '.join(schema.names)}"
+                    f"{where} names column {name!r}, which the table lacks{did_you_mean(name, schema.names)}; "
+                    f"its columns are: {', '.join(schema.names)}"
                 )
         rule.check_kinds(schema, where)
     check_contradictions(rules)

@@ -24,7 +24,7 @@ import inspect
 import logging
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import ColumnKind
+from synth_pipeline.columns import ColumnKind, did_you_mean
 from synth_pipeline.constraints.enforcement import RuleEnforcer, SampleReport, fit_enforcer
 from synth_pipeline.constraints.rules import RuleSet, parse_rules
 from synth_pipeline.errors import ConfigError, InvalidDataError, NotFittedError
@@ -46,9 +46,10 @@ from synth_pipeline.generators.conditions import (
 )
 from synth_pipeline.generators.ids import id_format, make_ids
 from synth_pipeline.generators.persistence import read_model, write_model
+from synth_pipeline.generators.progress import RowProgress
 from synth_pipeline.generators.registry import generator_class
 from synth_pipeline.generators.request import SamplingRequest
-from synth_pipeline.generators.settings import GeneratorSettings, validate_settings
+from synth_pipeline.generators.settings import GeneratorSettings, check_setting_names, validate_settings
 from synth_pipeline.schema import ColumnSpec, Schema, apply_schema, infer_schema
 from synth_pipeline.version import __version__
 
@@ -82,11 +83,10 @@ class Generator(ABC):
         unknown = sorted(set(settings) - set(names))
         if unknown:
             raise TypeError(f"{type(self).__name__} has no setting(s) {', '.join(map(repr, unknown))}")
+        # stored exactly as given (scikit-learn's contract: clone() checks that), validated by fit
         for setting, field in self.settings_model.model_fields.items():
             setattr(self, setting, settings.get(setting, field.default))
-        self.column_kinds = dict(self.column_kinds or {})
-        # stored as plain dicts so get_params(), save and load stay JSON
-        self.rules = [rule.to_dict() for rule in parse_rules(self.rules, origin="generator setting rules")]
+        parse_rules(self.rules, origin="generator setting rules")
         if not isinstance(self.infer_rules, bool):
             raise ConfigError(f"infer_rules must be true or false, got {self.infer_rules!r}")
 
@@ -106,9 +106,43 @@ class Generator(ABC):
         """The names of the settings, in the order of the settings model."""
         return list(cls.settings_model.model_fields)
 
-    def get_params(self) -> dict[str, Any]:
-        """The settings as stored (scikit-learn's ``get_params``)."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The settings as stored (scikit-learn's ``get_params``).
+
+        Settings hold no estimators, so ``deep`` changes nothing; it is there for
+        ``sklearn.base.clone``.
+        """
         return {name: getattr(self, name) for name in self.param_names()}
+
+    def set_params(self, **settings: Any) -> Generator:
+        """Change settings (scikit-learn's ``set_params``); unknown names raise ConfigError listing the valid ones.
+
+        Takes effect at the next :meth:`fit`; returns ``self``.
+        """
+        check_setting_names(settings, self.param_names(), generator=self.name)
+        if "rules" in settings:
+            parse_rules(settings["rules"], origin="generator setting rules")
+        for setting, value in settings.items():
+            setattr(self, setting, value)
+        return self
+
+    def __repr__(self) -> str:
+        """``ARGNGenerator(max_epochs=50, random_state=0)``: the settings that differ from their defaults."""
+        changed = [
+            f"{name}={value!r}"
+            for name, value in self.get_params().items()
+            if not _same(value, self.settings_model.model_fields[name].default)
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _json_params(self) -> dict[str, Any]:
+        """The settings as JSON values (rule objects as dicts), as a saved model keeps them."""
+        params = self.get_params()
+        if self.rules is not None and not _plain_rule_dicts(self.rules):
+            params["rules"] = [rule.to_dict() for rule in parse_rules(self.rules, origin="generator setting rules")]
+        if self.column_kinds is not None:
+            params["column_kinds"] = {str(k): str(getattr(v, "value", v)) for k, v in self.column_kinds.items()}
+        return params
 
     def _settings(self) -> GeneratorSettings:
         """The settings validated by the settings model; a bad one raises ConfigError naming it.
@@ -244,30 +278,49 @@ class Generator(ABC):
         if n_rows == 0:
             yield self._empty()
             return
-        for start in range(0, int(n_rows), batch_rows):
-            stop = min(int(n_rows), start + batch_rows)
-            request = SamplingRequest(stop - start, temperature=float(temperature))
-            if conditions is not None:
-                request.conditions = conditions.iloc[start:stop].reset_index(drop=True)
-                request.fixed = fixed.iloc[start:stop].reset_index(drop=True)
-            yield self._finish(self._generate(request, rng, report), request, start)
+        progress = RowProgress(int(n_rows), self.name, enabled=self.show_progress)
+        with progress:
+            for start in range(0, int(n_rows), batch_rows):
+                stop = min(int(n_rows), start + batch_rows)
+                request = SamplingRequest(stop - start, temperature=float(temperature), progress=progress.advance)
+                if conditions is not None:
+                    request.conditions = conditions.iloc[start:stop].reset_index(drop=True)
+                    request.fixed = fixed.iloc[start:stop].reset_index(drop=True)
+                rows = self._finish(self._generate(request, rng, report), request, start)
+                progress.reached(stop)
+                yield rows
         self._log_sample_report(report)
 
-    def impute(self, data: pd.DataFrame, *, temperature: float = 1.0, random_state: int | None = None) -> pd.DataFrame:
+    def impute(
+        self,
+        data: pd.DataFrame,
+        *,
+        columns: Sequence[str] | None = None,
+        temperature: float = 1.0,
+        random_state: int | None = None,
+    ) -> pd.DataFrame:
         """Fill the missing cells of ``data`` from the learned conditional distribution.
 
-        Observed cells are returned unchanged; every missing cell of a modelled
-        column is filled. The result keeps ``data``'s index and column order.
+        Observed cells are returned unchanged. ``columns`` names the columns to
+        fill (default: every modelled column); missing cells of the other
+        columns stay missing (the fill is conditioned on them being missing).
+        The result keeps ``data``'s index and column order.
+
+        >>> generator.impute(table, columns=["income"])  # doctest: +SKIP
         """
         self._check_fitted()
         if not isinstance(data, pd.DataFrame):
             raise InvalidDataError(f"impute expects a DataFrame, got {type(data).__name__}")
         check_known_columns(data, self.schema_, what="data to impute")
         model_columns = [c for c in self.model_columns if c in data.columns]
+        to_fill = _columns_to_fill(columns, model_columns, list(data.columns))
         canonical = apply_schema(data, self.schema_, what="data to impute", allow_missing_columns=True)
         check_categories(canonical[model_columns], self.frequencies_, what="data to impute")
         conditions = canonical[model_columns].reset_index(drop=True)
-        fixed = conditions.notna()
+        # a cell is fixed when observed, or missing in a column not to fill (then it must stay missing)
+        fixed = conditions.notna() | pd.DataFrame(
+            {c: c not in to_fill for c in model_columns}, index=conditions.index, columns=model_columns
+        )
         result = data.copy()
         todo = ~fixed.all(axis=1).to_numpy()
         if not (todo.any() and len(data)):
@@ -335,7 +388,7 @@ class Generator(ABC):
         document = {
             "generator": self.name,
             "library_version": __version__,
-            "params": self.get_params(),
+            "params": self._json_params(),
             "schema": self.schema_.to_dict(),
             "n_training_rows": self.n_training_rows_,
             "id_columns": self.id_columns_,
@@ -376,6 +429,37 @@ class Generator(ABC):
 
     @abstractmethod
     def _set_state(self, state: dict[str, Any]) -> None: ...
+
+
+def _columns_to_fill(columns: Sequence[str] | None, model_columns: list[str], present: list[str]) -> set[str]:
+    """The modelled columns ``impute`` fills: ``columns`` checked against the table's, or all of them."""
+    if columns is None:
+        return set(model_columns)
+    if isinstance(columns, str):
+        columns = [columns]
+    for name in columns:
+        if name not in model_columns:
+            why = "is an id or not modelled" if name in present else "is not in the data to impute"
+            raise ConfigError(
+                f"impute columns: {name!r} {why}{did_you_mean(name, model_columns)}; "
+                f"the columns it can fill are: {', '.join(model_columns)}"
+            )
+    return set(columns)
+
+
+def _plain_rule_dicts(rules: Any) -> bool:
+    """Whether ``rules`` is already JSON (a list of dicts): then a saved model keeps them exactly as given."""
+    return isinstance(rules, list) and all(isinstance(rule, dict) for rule in rules)
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Whether a setting is at its default (an empty list or dict counts as None)."""
+    if value is None or default is None:
+        return (value is None or value == [] or value == {}) and (default is None or default in ([], {}))
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):  # arrays and the like: not a default
+        return False
 
 
 def _check_temperature(temperature: Any) -> None:

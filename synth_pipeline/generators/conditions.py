@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import LABEL_KINDS, ColumnKind
+from synth_pipeline.columns import LABEL_KINDS, ColumnKind, did_you_mean
 from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.schema import Schema, apply_schema
 
@@ -34,7 +34,10 @@ def check_known_columns(data: pd.DataFrame, schema: Schema, *, what: str) -> Non
     """Refuse columns the model was not fitted on."""
     unknown = [c for c in data.columns if c not in schema]
     if unknown:
-        raise InvalidDataError(f"{what} has column(s) the model does not know: {', '.join(map(repr, unknown))}")
+        raise InvalidDataError(
+            f"{what} has column(s) the model does not know: {', '.join(map(repr, unknown))}"
+            f"{did_you_mean(unknown[0], schema.names)}; the model's columns are: {', '.join(schema.names)}"
+        )
 
 
 def check_categories(data: pd.DataFrame, frequencies: Frequencies, *, what: str) -> None:
@@ -87,7 +90,10 @@ def _rebalance_targets(rebalance: Rebalance, frequencies: Frequencies) -> tuple[
         raise ConfigError("rebalance must name exactly one column, e.g. {'income': {'>50K': 0.5}}")
     ((column, shares),) = rebalance.items()
     if column not in frequencies:
-        raise ConfigError(f"rebalance column {column!r} is not a categorical or boolean column of the model")
+        raise ConfigError(
+            f"rebalance column {column!r} is not a categorical or boolean column of the model"
+            f"{did_you_mean(column, frequencies)}; choose one of: {', '.join(frequencies) or '(none)'}"
+        )
     training_shares = frequencies[column]
     shares = {str(k): v for k, v in dict(shares).items()}
     unknown = sorted(set(shares) - set(training_shares))

@@ -58,6 +58,9 @@ class GeneratorSettings(BaseModel):
     )
     rules: Any = Field(None, description="rule dicts or objects honoured by construction")
     infer_rules: Flag = Field(False, description="add the rules that hold exactly in the training table")
+    show_progress: Flag | None = Field(
+        None, description="live progress line of training and sampling (None: when stderr is a terminal)"
+    )
 
     @field_validator("column_kinds")
     @classmethod

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import LABEL_KINDS, ColumnKind
+from synth_pipeline.columns import LABEL_KINDS, ColumnKind, did_you_mean
 from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.profile import column_values
 from synth_pipeline.quality.accuracy import association, column_pair_means, compute_accuracy, correlation_matrices
@@ -254,7 +254,9 @@ def _evaluated_columns(schema: Schema, training: pd.DataFrame, target: str | Non
     if target is not None:
         if target not in training.columns:
             have = ", ".join(map(str, training.columns))
-            raise ConfigError(f"target {target!r} is not a column; the tables have: {have}")
+            raise ConfigError(
+                f"target {target!r} is not a column{did_you_mean(target, training.columns)}; the tables have: {have}"
+            )
         if target in excluded:
             raise ConfigError(f"target {target!r} is an id column; choose a column that can be predicted")
     if not columns:

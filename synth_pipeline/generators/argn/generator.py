@@ -92,9 +92,10 @@ class ARGNGenerator(Generator):
         hidden_size = settings.hidden_size or 64
         batch_size = settings.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 50)), 32, 512))
         log.info(
-            "argn: %d columns -> %d sub-columns (%d codes); embedding %d, hidden %d, batch %d",
+            "argn: %d columns -> %d sub-columns (%d codes); embedding %d, hidden %d, batch %d; "
+            "stops early, after %d epochs or %g s at the latest",
             len(training.columns), n_sub, int(self.encoder_.cardinalities.sum()),
-            embedding_dim, hidden_size, batch_size,
+            embedding_dim, hidden_size, batch_size, settings.max_epochs, settings.max_training_seconds,
         )
         plan = TrainingPlan(
             settings=settings,
@@ -143,6 +144,7 @@ class ARGNGenerator(Generator):
                 impute=request.impute,
                 temperature=request.temperature,
                 generator=generator,
+                progress=request.progress,
             )
         return encoder.decode(codes, rng)
 

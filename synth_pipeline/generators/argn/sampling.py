@@ -9,6 +9,8 @@ the orders the network was trained on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -29,8 +31,12 @@ def sample_codes(
     impute: bool,
     temperature: float,
     generator: torch.Generator,
+    progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """Codes (n_rows, S): ``known`` (n_rows, n_columns) bool marks the columns whose ``known_codes`` are given."""
+    """Codes (n_rows, S): ``known`` (n_rows, n_columns) bool marks the columns whose ``known_codes`` are given.
+
+    ``progress(rows)`` is called after each chunk of rows.
+    """
     n_sub = len(encoder.sub_columns)
     out = np.zeros((n_rows, n_sub), dtype=np.int64)
     forbidden = [e.forbidden_codes(impute=impute) for e in encoder.encoders]
@@ -42,6 +48,8 @@ def sample_codes(
         m = stop - start
         if known is None or not known[start:stop].any():
             out[start:stop] = _sample_plain(network, encoder, m, forbidden, missing_references, temperature, generator)
+            if progress is not None:
+                progress(m)
             continue
         if known_codes is not None:
             codes = torch.as_tensor(known_codes[start:stop], dtype=torch.long).clone()
@@ -69,6 +77,8 @@ def sample_codes(
                 embedded[rows, t] = network.embedding[drawn + network.offsets[t]]
                 visible[rows, t] = 1.0
         out[start:stop] = codes.numpy()
+        if progress is not None:
+            progress(m)
     return out
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from synth_pipeline.generators.settings import Flag, GeneratorSettings, Integer, Number
+from synth_pipeline.generators.settings import GeneratorSettings, Integer, Number
 
 
 class ARGNSettings(GeneratorSettings):
@@ -35,7 +35,7 @@ class ARGNSettings(GeneratorSettings):
       (categorical inputs stay free, so a rare class still conditions the rest). 0: off.
     * ``device``: ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     * ``n_threads``: CPU threads for torch (``None``: all cores up to 4).
-    * ``show_progress``: progress bar (``None``: when stderr is a terminal).
+    * ``show_progress`` (every generator's): live progress line (``None``: when stderr is a terminal).
     """
 
     max_training_seconds: Number = Field(600.0, gt=0, description="time budget of the training loop")
@@ -59,4 +59,3 @@ class ARGNSettings(GeneratorSettings):
     input_sparsity: Number = Field(0.005, ge=0, description="group-lasso weight on the heads' number inputs")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda'")
     n_threads: Integer | None = Field(None, ge=1, le=256, description="CPU threads for torch (None: cores up to 4)")
-    show_progress: Flag | None = Field(None, description="progress bar (None: when stderr is a terminal)")

@@ -7,18 +7,17 @@ import copy
 import logging
 import math
 import os
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from synth_pipeline.generators.argn.encoders import Equality
 from synth_pipeline.generators.argn.model import ARGNNetwork, group_bounds
 from synth_pipeline.generators.argn.settings import ARGNSettings
+from synth_pipeline.progress import LiveProgress, stderr_is_terminal
 
 log = logging.getLogger("synth_pipeline.generators.argn")
 
@@ -112,7 +111,7 @@ def train(
     dropout_generator = torch.Generator(device=plan.device).manual_seed(int(rng.integers(0, 2**63 - 1)))
     ema = copy.deepcopy(network)
     ema.requires_grad_(False)
-    progress = Progress(plan.show_progress, settings.max_epochs, settings.max_training_seconds)
+    progress = Progress(plan.show_progress)
     report = TrainingReport()
     for epoch in range(1, settings.max_epochs + 1):
         train_loss, out_of_time = _run_epoch(network, ema, optimizer, data, plan, rng, dropout_generator, started)
@@ -278,28 +277,36 @@ class EarlyStopping:
 
 
 class Progress:
-    """Progress of the loop: a log line per epoch with the time left, and a tqdm bar when asked for."""
+    """Progress of the loop: a live line on a terminal (epoch, losses, best, elapsed), else a log line per epoch.
 
-    def __init__(self, show_bar: bool, max_epochs: int, max_seconds: float) -> None:
-        self.max_epochs = max_epochs
-        self.max_seconds = max_seconds
-        self.bar = tqdm(total=max_epochs, desc="argn training", unit="epoch", leave=False) if show_bar else None
+    No total and no time left: early stopping ends training at an epoch nobody
+    knows in advance, and the time budget is a limit, not an estimate.
+    """
+
+    BAR_FORMAT = "{desc}: epoch {n_fmt}{postfix} | {elapsed} elapsed"
+
+    def __init__(self, show_bar: bool) -> None:
+        self.bar = LiveProgress("argn training", unit="epoch", enabled=show_bar, bar_format=self.BAR_FORMAT)
+        self.best = (math.inf, 0)
 
     def epoch(self, epoch: int, train_loss: float, validation_loss: float, improved: bool, elapsed: float) -> None:
         """Report one finished epoch."""
-        eta = min(self.max_seconds - elapsed, elapsed / epoch * (self.max_epochs - epoch))
-        log.info(
-            "epoch %d: loss %.4f, validation loss %.4f%s, %.1f s elapsed, at most %.0f s left",
-            epoch, train_loss, validation_loss, " (best)" if improved else "", elapsed, max(eta, 0.0),
+        if improved:
+            self.best = (validation_loss, epoch)
+        # with a live line on the terminal, a log line per epoch would only scroll it away
+        log.log(
+            logging.DEBUG if self.bar.enabled else logging.INFO,
+            "epoch %d: loss %.4f, validation loss %.4f%s, %.1f s elapsed",
+            epoch, train_loss, validation_loss, " (best)" if improved else "", elapsed,
         )
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{train_loss:.3f}", val=f"{validation_loss:.3f}")
+        self.bar.update(
+            1, f"loss {train_loss:.4f}, validation loss {validation_loss:.4f}, "
+            f"best {self.best[0]:.4f} (epoch {self.best[1]})"
+        )
 
     def finished(self, report: TrainingReport) -> None:
-        """Close the bar and log why training stopped."""
-        if self.bar is not None:
-            self.bar.close()
+        """Close the live line and log why training stopped."""
+        self.bar.close()
         log.info(
             "training stopped after %d epochs (%s); best validation loss %.4f at epoch %d, %.1f s",
             report.epochs, report.stopped_because, report.best_validation_loss, report.best_epoch, report.seconds,
@@ -352,4 +359,4 @@ def default_threads() -> int:
 
 def show_progress_default() -> bool:
     """Show a progress bar when stderr is a terminal."""
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return stderr_is_terminal()
