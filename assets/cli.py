@@ -6,13 +6,11 @@ code path for gates). Everything else is :mod:`synth_pipeline.cli`.
 """
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
-from dagster import DagsterInstance
-
 from assets.definitions import build_definitions, lifecycle_job_name
+from assets.instance import persistent_instance
 from assets.run_output import outcome, terminal_logger
 from synth_pipeline import cli
 from synth_pipeline.config import load_config
@@ -31,7 +29,7 @@ def _run(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"--dataset {unknown[0]!r} is not in {args.config}; it declares {', '.join(config.datasets)}")
     defs = build_definitions(config)
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    instance = persistent_instance()  # $DAGSTER_HOME or .synth/dagster: the runs stay visible in `dagster dev`
     status = 0
     for name in names:
         job = defs.resolve_job_def(lifecycle_job_name(name)).with_logger_defs({"console": terminal_logger})

@@ -24,6 +24,7 @@ from dagster import (
     multi_asset,
 )
 
+from assets.freshness import snapshot_freshness_policy
 from assets.log_forwarding import forward_logs
 from assets.metadata import (
     IO_MANAGER,
@@ -40,6 +41,7 @@ from resources import PrivateStoreResource, WarehouseResource, source_resource_k
 from synth_pipeline import lifecycle
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.lifecycle import Assessment, ModelRecord, PublishRefusedError
+from synth_pipeline.sources import declared_kinds
 
 
 def lifecycle_asset(dataset: DatasetConfig, step: str, **settings: Any) -> Any:
@@ -113,10 +115,10 @@ def generator_model_asset(dataset: DatasetConfig) -> AssetsDefinition:
         description=f"The {dataset.generator.name} generator trained on the training rows, in the model store.",
     )
     def generator_model(context: AssetExecutionContext, training: pd.DataFrame, source: pd.DataFrame) -> dict:
-        probe = getattr(context.resources, source_key).reader().probe()
-        models = context.resources.private.models()
+        reader = getattr(context.resources, source_key).reader()
+        models, probe, kinds = context.resources.private.models(), reader.probe(), declared_kinds(reader)
         with forward_logs(context):
-            trained = lifecycle.train(dataset, training, source, models, source_probe=probe)
+            trained = lifecycle.train(dataset, training, source, models, source_probe=probe, source_kinds=kinds)
         context.add_output_metadata(model_metadata(trained, len(training)))
         return trained.model.model_dump()
 
@@ -186,6 +188,7 @@ def published_snapshot_asset(dataset: DatasetConfig) -> AssetsDefinition:
         "published_snapshot",
         ins=asset_inputs(name, "quality_report", "synthetic", "generator_model"),
         description="The synthetic table published to the warehouse as a new version, with its lineage.",
+        freshness_policy=snapshot_freshness_policy(dataset),
     )
     def published_snapshot(
         context: AssetExecutionContext,
@@ -201,7 +204,7 @@ def published_snapshot_asset(dataset: DatasetConfig) -> AssetsDefinition:
             raise Failure(str(error)) from None
         info = published.info
         context.log.info(f"{name}: published version {info.version} ({info.row_count} rows) to {warehouse.path}")
-        return MaterializeResult(metadata=published_metadata(published, assessment, model.model_id))
+        return MaterializeResult(metadata=published_metadata(published, assessment, model, synthetic))
 
     return published_snapshot
 

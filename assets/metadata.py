@@ -4,15 +4,33 @@ Pure translations from the core's typed results to Dagster metadata and check
 results; no decision is taken here (the verdicts come from ``lifecycle.assess``).
 """
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, AssetKey, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetIn,
+    AssetKey,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+)
 
-from synth_pipeline.lifecycle import Assessment, Ingested, Published, Sampled, TrainResult
+from synth_pipeline.lifecycle import Assessment, Ingested, ModelRecord, Published, Sampled, TrainResult
 from synth_pipeline.schema import Schema
+from synth_pipeline.secrets import redact_dsn
 
 IO_MANAGER = "private_io"
+#: the QA numbers the published snapshot shows on its own (the rest are on quality_report)
+HEADLINE = (
+    "accuracy_overall",
+    "accuracy_overall_max",
+    "accuracy_ratio",
+    "dcr_share",
+    "discriminator_auc_training_synthetic",
+)
 
 
 def asset_key(dataset: str, step: str) -> AssetKey:
@@ -125,15 +143,64 @@ def gate_check_result(assessment: Assessment) -> AssetCheckResult:
     )
 
 
-def published_metadata(published: Published, assessment: Assessment, model_id: str) -> dict[str, Any]:
-    """The published_snapshot asset's metadata: the version written and what retention removed."""
-    info = published.info
+def column_schema(synthetic: pd.DataFrame, schema: Schema | None) -> TableSchema:
+    """The published table's columns with their storage type and the kind the generator learned them as."""
+    kinds = {c.name: c for c in schema.columns} if schema is not None else {}
+    columns = []
+    for name, dtype in synthetic.dtypes.items():
+        spec = kinds.get(str(name))
+        description = f"{spec.kind.value} ({spec.reason})" if spec is not None else None
+        columns.append(TableColumn(name=str(name), type=str(dtype), description=description))
+    return TableSchema(columns=columns)
+
+
+def _shown_location(location: Any) -> str:
+    """A warehouse location as it may be shown: a DSN without its password, a path made absolute."""
+    text = str(location)
+    return redact_dsn(text) if text.startswith(("postgres://", "postgresql://")) else str(Path(text).resolve())
+
+
+def verdict_line(assessment: Assessment) -> str:
+    """One sentence: overall accuracy against its ceiling, the DCR share, and how many gates passed."""
+    summary, gates = assessment.qa_summary, assessment.gate_results
+    parts = []
+    if "accuracy_overall" in summary:
+        ceiling = summary.get("accuracy_overall_max")
+        parts.append(f"accuracy {summary['accuracy_overall']:.3f}" + (f" (ceiling {ceiling:.3f})" if ceiling else ""))
+    if "dcr_share" in summary:
+        parts.append(f"DCR share {summary['dcr_share']:.3f}")
+    parts.append(f"{sum(r.passed for r in gates)} of {len(gates)} gates passed")
+    return ("passed: " if assessment.passed else "failed: ") + ", ".join(parts)
+
+
+def published_metadata(
+    published: Published, assessment: Assessment, model: ModelRecord, synthetic: pd.DataFrame
+) -> dict[str, Any]:
+    """The published_snapshot asset's metadata: the version written, its verdict and Dagster's table metadata.
+
+    The verdict: overall accuracy and its ceiling, the DCR share, every gate's value and threshold, the rows, the
+    report's absolute path and the model id; ``dagster/row_count`` and ``dagster/column_schema`` fill the UI's
+    row count and columns tab.
+    """
+    info, summary = published.info, assessment.qa_summary
+    schema = Schema.from_dict(model.column_schema) if model.column_schema is not None else None
+    headline = {k: round(summary[k], 4) for k in HEADLINE if k in summary}
     return {
+        "verdict": verdict_line(assessment),
         "version": info.version,
         "table": info.table_name,
         "rows": info.row_count,
-        "warehouse": MetadataValue.path(str(info.warehouse)),
-        "model_id": model_id,
+        "dagster/row_count": MetadataValue.int(int(info.row_count)),
+        "dagster/column_schema": MetadataValue.table_schema(column_schema(synthetic, schema)),
+        "warehouse": MetadataValue.text(_shown_location(info.warehouse)),
+        "model_id": model.model_id,
+        "generator": model.generator,
+        **headline,
+        "gates": MetadataValue.json(
+            {r.name: {"value": r.value, "threshold": r.threshold, "blocking": r.blocking, "passed": r.passed}
+             for r in assessment.gate_results}
+        ),
         "removed_versions": MetadataValue.json(published.removed_versions),
-        "report": MetadataValue.path(assessment.report_path),
+        "report": MetadataValue.path(str(Path(assessment.report_path).resolve())),
+        "report_json": MetadataValue.path(str(Path(assessment.report_json_path).resolve())),
     }

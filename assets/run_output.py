@@ -21,6 +21,7 @@ from typing import Any
 from dagster import AssetCheckSeverity, AssetKey, ExecuteInProcessResult, Field, InitLoggerContext, logger
 from tqdm import tqdm
 
+from synth_pipeline.cli import one_line
 from synth_pipeline.errors import SynthPipelineError
 
 #: Asset checks whose results the verdict block shows itself; their log lines would repeat it.
@@ -143,7 +144,7 @@ def _step_failure(result: ExecuteInProcessResult) -> tuple[str, str] | None:
         error = event.event_specific_data.error
         while error.cause is not None and error.cls_name.startswith("Dagster"):
             error = error.cause
-        return error.cls_name, _CLASS_PREFIX.sub("", error.message.strip())
+        return error.cls_name, one_line(_CLASS_PREFIX.sub("", error.message.strip()))
     return None
 
 

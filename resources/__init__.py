@@ -15,6 +15,7 @@ from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, O
 
 from resources.sources import (
     FileSourceResource,
+    PostgresSourceResource,
     SimulatedSourceResource,
     SourceResource,
     SqlSourceResource,
@@ -84,6 +85,7 @@ class PrivateParquetIOManager(ConfigurableIOManager):
 
 __all__ = [
     "FileSourceResource",
+    "PostgresSourceResource",
     "PrivateParquetIOManager",
     "PrivateStoreResource",
     "SimulatedSourceResource",

@@ -6,9 +6,11 @@ Each is a thin wrapper over the core's :class:`synth_pipeline.sources.Configured
 one a dataset's ``source:`` setting names.
 """
 
-from dagster import ConfigurableResource
+import os
 
-from synth_pipeline.config import SimulatedSource, SourceConfig
+from dagster import ConfigurableResource, EnvVar
+
+from synth_pipeline.config import PostgresSource, SimulatedSource, SourceConfig
 from synth_pipeline.sources import ConfiguredSource
 
 
@@ -43,6 +45,30 @@ class SqlSourceResource(SourceResource):
         return SourceConfig(sql=self.sql)
 
 
+class PostgresSourceResource(SourceResource):
+    """A PostgreSQL table or one read-only query. Give ``dsn`` as ``EnvVar("PG_DSN")`` in Python definitions, so
+    the Dagster UI shows the variable's name, not the DSN."""
+
+    dsn: str
+    table: str | None = None
+    query: str | None = None
+    updated_at: str | None = None  # timestamp column the drift probe takes max() of
+    connect_timeout_seconds: int = 10
+
+    def source_config(self) -> SourceConfig:
+        # outside a Dagster context (a direct call) an EnvVar field still holds the variable's name: resolve it
+        dsn = self.dsn.get_value() if isinstance(self.dsn, EnvVar) else self.dsn
+        return SourceConfig(
+            postgres=PostgresSource(
+                dsn=dsn or "",
+                table=self.table,
+                query=self.query,
+                updated_at=self.updated_at,
+                connect_timeout_seconds=self.connect_timeout_seconds,
+            )
+        )
+
+
 class SimulatedSourceResource(SourceResource):
     """A table simulated from a built-in spec (demo and tests)."""
 
@@ -60,7 +86,17 @@ def source_resource(config: SourceConfig) -> SourceResource:
         return FileSourceResource(path=config.path, format=config.format)
     if config.sql is not None:
         return SqlSourceResource(sql=config.sql)
+    if config.postgres is not None:
+        settings = config.postgres.model_dump(exclude={"dsn"})
+        return PostgresSourceResource(dsn=_secret_reference(config.postgres.dsn.get_secret_value()), **settings)
     return SimulatedSourceResource(**config.simulate.model_dump())
+
+
+def _secret_reference(value: str) -> str:
+    """``EnvVar(NAME)`` when the environment variable NAME holds exactly ``value`` (a config's ``dsn: ${PG_DSN}``),
+    so the Dagster UI's resource page shows the variable's name instead of the DSN; else the value itself."""
+    names = sorted(name for name, held in os.environ.items() if held == value)
+    return EnvVar(names[0]) if value and names else value
 
 
 def source_resource_key(dataset: str) -> str:

@@ -140,6 +140,7 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
+    _at_least_one(args, "rows", "batch_rows")
     generator = Generator.load(args.model_dir)
     seed_data = read_table(args.seed_data) if args.seed_data else None
     rebalance = parse_rebalance(args.rebalance) if args.rebalance else None
@@ -169,6 +170,7 @@ def _impute(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    _at_least_one(args, "max_rows")
     report = evaluate(
         read_table(args.training),
         read_table(args.holdout),
@@ -275,6 +277,14 @@ def _sample_arguments(p: argparse.ArgumentParser) -> None:
         "--temperature", type=float, default=1.0, help="below 1: more typical rows; above 1: more varied (1.0)"
     )
     p.add_argument("--batch-rows", type=int, default=100_000, help="rows held in memory at once (100000)")
+
+
+def _at_least_one(args: argparse.Namespace, *options: str) -> None:
+    """``--rows 0`` and the like are mistakes, not an empty file: one error line (exit 2) naming the option."""
+    for option in options:
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
 
 
 def _impute_arguments(p: argparse.ArgumentParser) -> None:
@@ -390,6 +400,14 @@ def build_parser(commands: Mapping[str, Command] = COMMANDS) -> argparse.Argumen
     return parser
 
 
+def one_line(message: str) -> str:
+    """An error message on one line: ``"x is invalid:\\n  a\\n  b"`` -> ``"x is invalid: a; b"``."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else message
+    return f"{lines[0]} " + "; ".join(lines[1:])
+
+
 def main(argv: Sequence[str] | None = None, *, commands: Mapping[str, Command] = COMMANDS) -> int:
     """Run one ``synth-pipeline`` command of ``commands``; returns the exit status."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -399,7 +417,7 @@ def main(argv: Sequence[str] | None = None, *, commands: Mapping[str, Command] =
         with terminal_logging(quiet=args.quiet):
             return commands[args.command].execute(args)
     except SynthPipelineError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -410,4 +428,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["COMMANDS", "Command", "build_parser", "main", "parse_rebalance"]
+__all__ = ["COMMANDS", "Command", "build_parser", "main", "one_line", "parse_rebalance"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from synth_pipeline.column_overrides import ColumnOverride
 from synth_pipeline.columns import ColumnKind, did_you_mean, validate_dataset_name
@@ -29,6 +29,7 @@ from synth_pipeline.constraints.rules import Rule
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.registry import check_generator_settings
 from synth_pipeline.quality.gates import Gates
+from synth_pipeline.secrets import server_address
 
 DEFAULT_WAREHOUSE = ".synth/warehouse.duckdb"
 DEFAULT_PRIVATE_DIR = ".synth/private"
@@ -47,19 +48,40 @@ class SimulatedSource(_Strict):
     seed: int = Field(0, description="seed of the simulation")
 
 
+class PostgresSource(_Strict):
+    """A PostgreSQL table or read-only query (read with psycopg; the DSN is a secret: never shown, hashed or stored)."""
+
+    dsn: SecretStr = Field(description="postgresql://user:password@host:port/db, usually ${PG_DSN}")
+    table: str | None = Field(None, description="table to read, e.g. public.customers")
+    query: str | None = Field(None, description="one read-only SELECT statement, run in a READ ONLY transaction")
+    updated_at: str | None = Field(None, description="timestamp column the drift probe takes max() of")
+    connect_timeout_seconds: int = Field(10, ge=1, description="give up connecting after this many seconds")
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> PostgresSource:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of table, query")
+        return self
+
+    def describe(self) -> str:
+        what = f"table {self.table}" if self.table else "query"
+        return f"PostgreSQL {what} at {server_address(self.dsn.get_secret_value())}"
+
+
 class SourceConfig(_Strict):
-    """Where the real table comes from: exactly one of path, sql, simulate."""
+    """Where the real table comes from: exactly one of path, sql, postgres, simulate."""
 
     path: str | None = Field(None, description="CSV (optionally .gz) or Parquet file")
     sql: str | None = Field(None, description="a DuckDB query, e.g. over read_parquet('...')")
     simulate: SimulatedSource | None = Field(None, description="a simulated table (demo and tests)")
+    postgres: PostgresSource | None = Field(None, description="a PostgreSQL table or read-only query")
     format: Literal["csv", "parquet"] | None = Field(None, description="file format; default from the extension")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SourceConfig:
-        given = [k for k in ("path", "sql", "simulate") if getattr(self, k) is not None]
+        given = [k for k in ("path", "sql", "postgres", "simulate") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of path, sql, simulate (got {', '.join(given) or 'none'})")
+            raise ValueError(f"give exactly one of path, sql, postgres, simulate (got {', '.join(given) or 'none'})")
         return self
 
     def describe(self) -> str:
@@ -67,6 +89,8 @@ class SourceConfig(_Strict):
             return f"file {self.path}"
         if self.sql is not None:
             return f"DuckDB query {self.sql!r}"
+        if self.postgres is not None:
+            return self.postgres.describe()
         return f"simulated {self.simulate.spec} table ({self.simulate.rows} rows, seed {self.simulate.seed})"
 
 

@@ -22,9 +22,17 @@ class NotFittedError(SynthPipelineError):
     """A generator was used before ``fit`` was called."""
 
 
+class SourceError(SynthPipelineError):
+    """The source could not be read: server unreachable, credentials refused, table missing, query rejected."""
+
+
 class StoreError(SynthPipelineError):
     """The snapshot warehouse or model store could not complete an operation."""
 
 
 class ConstraintViolationError(SynthPipelineError):
     """Generated rows still violate a declared rule after the allowed repairs."""
+
+
+class ModelFileError(InvalidDataError):
+    """A saved model's files are missing, corrupted, changed after saving, or inconsistent."""

@@ -40,7 +40,7 @@ from synth_pipeline.profile import TrainingProfile, fingerprint_table
 from synth_pipeline.quality import GateResult, QualityReport, check_gates, evaluate, render_html
 from synth_pipeline.quality.report import ReportHeader
 from synth_pipeline.schema import Schema, infer_schema
-from synth_pipeline.sources import SourceReader
+from synth_pipeline.sources import SourceReader, declared_kinds
 from synth_pipeline.split import split_holdout
 from synth_pipeline.warehouse import SnapshotInfo, SnapshotStore
 
@@ -71,7 +71,8 @@ def ingest(dataset: DatasetConfig, source: SourceReader) -> Ingested:
     started = time.perf_counter()
     table = source.read()
     dataset.check_columns([str(c) for c in table.columns])
-    schema = infer_schema(table, _column_kinds(dataset), what=f"source of {dataset.name!r}")
+    kinds = _column_kinds(dataset, declared_kinds(source))
+    schema = infer_schema(table, kinds, what=f"source of {dataset.name!r}")
     fingerprint = fingerprint_table(table)
     return Ingested(table, schema, fingerprint, source.probe(), time.perf_counter() - started)
 
@@ -129,12 +130,15 @@ class TrainResult:
     drift: DriftReport | None
 
 
-def make_dataset_generator(dataset: DatasetConfig) -> Generator:
-    """The configured generator, seeded with the dataset's seed and its column kind overrides."""
+def make_dataset_generator(dataset: DatasetConfig, source_kinds: dict[str, str] | None = None) -> Generator:
+    """The configured generator, seeded with the dataset's seed and its column kinds.
+
+    ``source_kinds`` are the kinds the source declares (a PostgreSQL column's type); the config's overrides win.
+    """
     return make_generator(
         dataset.generator.name,
         random_state=dataset.seed,
-        column_kinds=_column_kinds(dataset),
+        column_kinds=_column_kinds(dataset, source_kinds),
         rules=[rule.to_dict() for rule in dataset.rules],
         infer_rules=dataset.infer_rules,
         **dataset.generator.settings,
@@ -148,13 +152,15 @@ def train(
     model_store: ModelStore,
     *,
     source_probe: dict[str, Any],
+    source_kinds: dict[str, str] | None = None,
 ) -> TrainResult:
     """Fit the configured generator on ``training``, measure the source's drift from the previous model, save it.
 
     ``source`` (the whole real table) is fingerprinted and scored against the
-    previous model's profile; ``source_probe`` is stored for the record.
+    previous model's profile; ``source_probe`` is stored for the record;
+    ``source_kinds`` are the column kinds the source declares (see :func:`make_dataset_generator`).
     """
-    generator = make_dataset_generator(dataset).fit(training)
+    generator = make_dataset_generator(dataset, source_kinds).fit(training)
     profile = TrainingProfile.from_table(training, generator.schema_)
     fingerprint = fingerprint_table(source)
     previous_id = model_store.latest_id(dataset.name)
@@ -348,8 +354,11 @@ def publish(
     return Published(info, removed)
 
 
-def _column_kinds(dataset: DatasetConfig) -> dict[str, str | dict[str, str]]:
-    return {column: override.to_setting() for column, override in dataset.columns.items()}
+def _column_kinds(
+    dataset: DatasetConfig, source_kinds: dict[str, str] | None = None
+) -> dict[str, str | dict[str, str]]:
+    """The source's declared kinds (a database's column types), then the config's overrides, which win."""
+    return {**(source_kinds or {}), **{column: override.to_setting() for column, override in dataset.columns.items()}}
 
 
 __all__ = [

@@ -23,6 +23,7 @@ from typing import Any
 from synth_pipeline.columns import json_default, validate_dataset_name
 from synth_pipeline.errors import ConfigError, StoreError
 from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.persistence import write_checksums
 from synth_pipeline.version import __version__
 
 MODEL_METADATA_FILE = "metadata.json"
@@ -88,6 +89,7 @@ class ModelStore:
             except (TypeError, ValueError) as error:
                 raise ConfigError(f"model metadata cannot be stored as JSON: {error}") from None
             (tmp / MODEL_METADATA_FILE).write_text(text)
+            write_checksums(tmp, [MODEL_METADATA_FILE])  # loading then notices a changed metadata file too
             final = directory / model_id
             os.rename(tmp, final)
         except BaseException:

@@ -1,4 +1,4 @@
-"""The real table a dataset config points at: a file, a DuckDB query or a simulated table.
+"""The real table a dataset config points at: a file, a DuckDB query, a PostgreSQL table or query, or a simulated table.
 
 :func:`read_source` loads it; :func:`source_probe` is the cheap signature the
 drift sensor polls before it reads anything. The lifecycle and the drift
@@ -37,6 +37,10 @@ def read_source(source: SourceConfig) -> pd.DataFrame:
         return read_table(source.path, format=source.format)
     if source.sql is not None:
         return read_sql(source.sql)
+    if source.postgres is not None:
+        from synth_pipeline.sources_postgres import read_postgres  # psycopg only when a source needs it
+
+        return read_postgres(source.postgres)
     from synth_pipeline.simulate import simulate_churn
 
     return simulate_churn(source.simulate.rows, random_state=source.simulate.seed)
@@ -45,8 +49,9 @@ def read_source(source: SourceConfig) -> pd.DataFrame:
 def source_probe(source: SourceConfig) -> dict[str, Any]:
     """A cheap signature of the source that changes when its content may have changed.
 
-    Files: size and modification time. Queries: row count of the query. Simulated
-    sources never change.
+    Files: size and modification time. Queries: row count of the query. PostgreSQL:
+    ``count(*)``/``max(updated_at)`` or the table's statistics counters
+    (:func:`synth_pipeline.sources_postgres.probe_postgres`). Simulated sources never change.
     """
     if source.path is not None:
         path = Path(source.path)
@@ -57,6 +62,10 @@ def source_probe(source: SourceConfig) -> dict[str, Any]:
     if source.sql is not None:
         count = read_sql(f"select count(*) as n from ({source.sql})")["n"].iloc[0]
         return {"kind": "sql", "sql_hash": hashlib.sha256(source.sql.encode()).hexdigest()[:16], "rows": int(count)}
+    if source.postgres is not None:
+        from synth_pipeline.sources_postgres import probe_postgres
+
+        return probe_postgres(source.postgres)
     return {"kind": "simulate", **source.simulate.model_dump()}
 
 
@@ -86,5 +95,32 @@ class ConfiguredSource:
         """See :func:`source_probe`."""
         return source_probe(self.config)
 
+    def column_kinds(self) -> dict[str, str]:
+        """The kinds the source itself declares (a database's column types); the config's overrides win over them."""
+        return source_column_kinds(self.config)
 
-__all__ = ["ConfiguredSource", "SourceReader", "read_source", "read_sql", "source_probe"]
+
+def source_column_kinds(source: SourceConfig) -> dict[str, str]:
+    """Column kinds a typed source declares (PostgreSQL: uuid → id, enum → categorical); {} for files and queries."""
+    if source.postgres is not None:
+        from synth_pipeline.sources_postgres import postgres_column_kinds
+
+        return postgres_column_kinds(source.postgres)
+    return {}
+
+
+def declared_kinds(reader: SourceReader) -> dict[str, str]:
+    """The kinds ``reader`` declares, or {} for a reader without ``column_kinds`` (a file, a test's table)."""
+    kinds = getattr(reader, "column_kinds", None)
+    return dict(kinds()) if callable(kinds) else {}
+
+
+__all__ = [
+    "ConfiguredSource",
+    "SourceReader",
+    "declared_kinds",
+    "read_source",
+    "read_sql",
+    "source_column_kinds",
+    "source_probe",
+]

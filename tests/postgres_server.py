@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 STEP_TIMEOUT_S = 60
 SERVER_USER = "postgres"  # the OS account that owns and runs the server when the tests run as root
@@ -150,3 +151,35 @@ def start_postgres_server(attempts: int = 3) -> PostgresServer:
                            cwd=root, capture_output=True, timeout=STEP_TIMEOUT_S)
     shutil.rmtree(root, ignore_errors=True)
     raise RuntimeError(f"PostgreSQL did not start after {attempts} attempts: {last_error}")
+
+
+def _column_type(series: Any) -> str:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return "bigint"
+    if pd.api.types.is_float_dtype(series.dtype):
+        return "double precision"
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return "timestamp"
+    return "text"
+
+
+def load_table(dsn: str, table: str, frame: Any, *, types: dict[str, str] | None = None, replace: bool = True) -> None:
+    """Write a DataFrame to a PostgreSQL table with COPY (column types from the dtypes, or ``types``)."""
+    import pandas as pd
+    import psycopg
+    from psycopg import sql
+
+    types = {**{str(c): _column_type(frame[c]) for c in frame.columns}, **(types or {})}
+    name = sql.SQL(".").join(sql.Identifier(part) for part in table.split(".", 1))
+    columns = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in types.items())
+    with psycopg.connect(dsn, connect_timeout=10) as connection:
+        if replace:
+            connection.execute(sql.SQL("drop table if exists {}").format(name))
+            connection.execute(sql.SQL("create table {} ({})").format(name, columns))
+        with connection.cursor().copy(sql.SQL("copy {} from stdin").format(name)) as copy:
+            for row in frame.itertuples(index=False, name=None):
+                copy.write_row([None if pd.isna(v) else v for v in row])

@@ -117,7 +117,9 @@ def test_user_errors_are_one_line(workdir, capsys):
     assert "no saved generator" in capsys.readouterr().err
     Path("bad.yaml").write_text("datasets:\n  x:\n    source: {path: a.csv}\n    holdout: {fraction: 2}\n")
     assert main(["run", "bad.yaml"]) == 2
-    assert "datasets.x.holdout.fraction" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "datasets.x.holdout.fraction" in err and err.count("\n") == 1  # one line
+    assert err.startswith("error: bad.yaml is invalid: datasets.x.holdout.fraction: ")
 
 
 def test_rebalance_syntax():

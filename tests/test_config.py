@@ -28,7 +28,7 @@ def test_defaults_and_demo_config():
         ({"generator": {"name": "copula", "settings": {"epochs": 3}}}, r"no setting.*'epochs'"),
         ({"columns": {"age": "floaty"}}, r"columns\.age: unknown column kind 'floaty'"),
         ({"gates": {"max_dcr_shar": 0.5}}, r"gates\.max_dcr_shar: unknown setting"),
-        ({"source": {"path": "a.csv", "sql": "select 1"}}, r"exactly one of path, sql, simulate"),
+        ({"source": {"path": "a.csv", "sql": "select 1"}}, r"exactly one of path, sql, postgres, simulate"),
         ({"schedules": {"refresh": "daily"}}, r"not a 5-field cron"),
     ],
 )

@@ -1,4 +1,6 @@
-"""`dagster dev -w workspace.yaml` serves the code location with a sensor and schedules per dataset.
+"""`dagster dev -w workspace.yaml` serves the code location with a sensor and schedules per dataset, and shows the
+materializations (with their metadata) and check results of a `synth-pipeline run` made before into the same
+DAGSTER_HOME.
 
 Slow (a real webserver and daemon, ~15-30 s): runs only with SYNTH_SLOW_TESTS=1.
 The server is bound to 127.0.0.1 on a free port, asked over HTTP (/server_info,
@@ -37,6 +39,19 @@ QUERY = """
 """
 
 
+MATERIALIZATIONS = """
+{ assetOrError(assetKey: {path: ["churn", "published_snapshot"]}) { ... on Asset {
+    assetMaterializations(limit: 5) { runId metadataEntries {
+        label
+        ... on IntMetadataEntry { intValue }
+        ... on TextMetadataEntry { text }
+        ... on PathMetadataEntry { path }
+        ... on TableSchemaMetadataEntry { schema { columns { name type } } }
+    } }
+} } }
+"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -61,6 +76,7 @@ def test_dagster_dev_lists_sensors_and_schedules_per_dataset(tmp_path):
         "  churn:\n"
         "    source: {simulate: {rows: 500}}\n"
         "    generator: {name: copula}\n"
+        "    gates: {max_dcr_share: 0.75}\n"
         "    schedules: {refresh: '0 6 * * *', retrain: '0 3 * * 0', timezone: Europe/Oslo}\n"
         "  churn_b:\n"
         "    source: {simulate: {rows: 300, seed: 1}}\n"
@@ -68,14 +84,21 @@ def test_dagster_dev_lists_sensors_and_schedules_per_dataset(tmp_path):
         "    drift: {poll_seconds: 120}\n"
         "    schedules: {refresh: '30 5 * * *'}\n"
     )
-    port = free_port()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
         "SYNTH_PIPELINE_CONFIG": str(config),
         "GX_ANALYTICS_ENABLED": "false",
         "OMP_WAIT_POLICY": "PASSIVE",
+        "PYTHONPATH": str(REPO),
     }
+    # as in the README: a run first, then the UI over the same DAGSTER_HOME shows it
+    run = subprocess.run(
+        [sys.executable, "-m", "assets.cli", "-q", "run", str(config), "--dataset", "churn"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    port = free_port()
     dagster = Path(sys.executable).with_name("dagster")
     command = ["env", "--default-signal=INT", str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1"]
     log = (tmp_path / "dagster_dev.log").open("w")
@@ -109,7 +132,15 @@ def test_dagster_dev_lists_sensors_and_schedules_per_dataset(tmp_path):
             "churn_retrain_schedule": ("0 3 * * 0", "Europe/Oslo"),
             "churn_b_refresh_schedule": ("30 5 * * *", "UTC"),
         }
-        print(f"\ndagster dev answered with the code location after {ready:.1f} s")
+        answer = get(f"{base}/graphql", json.dumps({"query": MATERIALIZATIONS}).encode())
+        materializations = answer["data"]["assetOrError"]["assetMaterializations"]
+        assert len(materializations) == 1, answer
+        entries = {e["label"]: e for e in materializations[0]["metadataEntries"]}
+        assert entries["dagster/row_count"]["intValue"] == 500 and entries["version"]["intValue"] == 1
+        assert entries["verdict"]["text"].startswith("passed: accuracy")
+        assert Path(entries["report"]["path"]).is_absolute()
+        assert {c["name"] for c in entries["dagster/column_schema"]["schema"]["columns"]} >= {"customer_id", "churn"}
+        print(f"\ndagster dev answered with the code location and the run's materializations after {ready:.1f} s")
     finally:
         stop = time.monotonic()
         server.send_signal(signal.SIGTERM)  # by PID

@@ -233,7 +233,7 @@ def test_clone_get_set_params_and_repr(name, churn):
 # -- persistence and reproducibility ------------------------------------------------------------------
 def test_save_load_gives_the_same_rows(name, fitted, tmp_path):
     fitted.save(tmp_path / "model")
-    assert {p.name for p in (tmp_path / "model").iterdir()} == {"generator.json", "arrays.npz"}
+    assert {p.name for p in (tmp_path / "model").iterdir()} == {"generator.json", "arrays.npz", "checksums.json"}
     loaded = Generator.load(tmp_path / "model")
     assert type(loaded) is type(fitted) and loaded.get_params() == fitted.get_params()
     assert loaded.schema_ == fitted.schema_ and loaded.n_training_rows_ == fitted.n_training_rows_

@@ -44,7 +44,10 @@ def test_page_has_banner_navigation_sections_and_stays_small(fresh_report, tmp_p
     nav = text[text.index("<nav>") : text.index("</nav>")]
     for anchor in ("verdict", "gates", "summary", "accuracy", "pairs", "correlations", "privacy", "glossary"):
         assert f'href="#{anchor}"' in nav and f'id="{anchor}"' in text
-    assert 'href="#rules"' not in nav and 'href="#not-learned"' not in nav  # nothing to show there
+    assert 'href="#rules"' not in nav  # nothing to show there
+    # evaluate lists the id column it left out, so the page has a "Not learned" section for it
+    assert [c.column for c in fresh_report.columns_not_learned] == ["customer_id"]
+    assert 'href="#not-learned"' in nav and "customer_id" in text[text.index('id="not-learned"'):]
     ids, links = _ids_and_links(text)
     assert links and set(links) <= ids  # every link on the page leads somewhere
     for label, value in (("dataset", "churn"), ("snapshot version", "7"), ("model id", "churn-0001"),

@@ -35,7 +35,7 @@ import pandas as pd
 from synth_pipeline.columns import ColumnKind, did_you_mean
 from synth_pipeline.constraints.enforcement import RuleEnforcer, SampleReport, fit_enforcer
 from synth_pipeline.constraints.rules import RuleSet, parse_rules
-from synth_pipeline.errors import ConfigError, InvalidDataError, NotFittedError
+from synth_pipeline.errors import ConfigError, InvalidDataError, ModelFileError, NotFittedError
 from synth_pipeline.generators.conditions import (
     Rebalance,
     category_frequencies,
@@ -45,7 +45,7 @@ from synth_pipeline.generators.conditions import (
     seed_conditions,
 )
 from synth_pipeline.generators.ids import id_format, make_ids
-from synth_pipeline.generators.persistence import read_model, write_model
+from synth_pipeline.generators.persistence import ARRAYS_FILE, MODEL_FILE, read_model, write_model
 from synth_pipeline.generators.progress import RowProgress
 from synth_pipeline.generators.registry import generator_class
 from synth_pipeline.generators.request import SamplingRequest
@@ -258,6 +258,8 @@ class Generator(ABC):
         report = SampleReport() if report is None else report
         self._check_fitted()
         _check_temperature(temperature)
+        if not isinstance(batch_rows, (int, np.integer)) or isinstance(batch_rows, bool) or batch_rows < 1:
+            raise ConfigError(f"batch_rows must be a positive integer, got {batch_rows!r}")
         if seed_data is not None and rebalance is not None:
             raise ConfigError("use either seed_data or rebalance, not both")
         conditions = fixed = None
@@ -402,8 +404,25 @@ class Generator(ABC):
 
     @staticmethod
     def load(path: str | Path) -> Generator:
-        """Load a model written by :meth:`save`, whatever its generator class."""
+        """Load a model written by :meth:`save`, whatever its generator class.
+
+        Files that are missing, changed since saving or inconsistent raise one :class:`ModelFileError`
+        naming the file and the problem.
+        """
         document, state = read_model(Path(path))
+        try:
+            return Generator._from_document(document, state)
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, np.linalg.LinAlgError, ConfigError) as error:
+            problem = " ".join(str(error).split())[:300] or type(error).__name__  # one line, however long the cause
+            if isinstance(error, KeyError):
+                problem = f"missing entry {problem}"
+            raise ModelFileError(
+                f"{Path(path)}: the {document['generator']} state saved in {MODEL_FILE} and {ARRAYS_FILE} does not "
+                f"fit the model: {problem}"
+            ) from None
+
+    @staticmethod
+    def _from_document(document: dict[str, Any], state: Any) -> Generator:
         generator = generator_class(document["generator"])(**document["params"])
         generator.schema_ = Schema.from_dict(document["schema"])
         generator.n_training_rows_ = document["n_training_rows"]

@@ -364,7 +364,10 @@ class GaussianCopulaGenerator(Generator):
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.marginals_ = [_Marginal.from_state(m) for m in state["marginals"]]
-        self.correlation_ = np.asarray(state["correlation"])
+        self.correlation_ = _checked_correlation(
+            np.asarray(state["correlation"], dtype=np.float64),
+            len(self.marginals_) + sum(m.missing_share > 0 for m in self.marginals_),
+        )
 
 
 def _correlation(scores: np.ndarray) -> np.ndarray:
@@ -388,6 +391,19 @@ def _correlation(scores: np.ndarray) -> np.ndarray:
     matrix = vectors @ np.diag(np.clip(values, 1e-4, None)) @ vectors.T
     scale = np.sqrt(np.diag(matrix))
     return matrix / np.outer(scale, scale)
+
+
+def _checked_correlation(matrix: np.ndarray, size: int) -> np.ndarray:
+    """A loaded correlation matrix if it is one: size x size, finite, symmetric, unit diagonal, PSD; else ValueError."""
+    if matrix.shape != (size, size):
+        raise ValueError(f"the correlation matrix is {matrix.shape}, the marginals need {(size, size)}")
+    if not np.isfinite(matrix).all() or not np.allclose(matrix, matrix.T, atol=1e-9):
+        raise ValueError("the correlation matrix is not finite and symmetric")
+    if not np.allclose(np.diag(matrix), 1.0, atol=1e-9):
+        raise ValueError("the correlation matrix does not have ones on its diagonal")
+    if np.linalg.eigvalsh(matrix).min() < -1e-8:
+        raise ValueError("the correlation matrix is not positive semi-definite")
+    return matrix
 
 
 def _interval_mean(left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from synth_pipeline.quality.binning import bin_tables
 from synth_pipeline.quality.privacy import compute_distances, distinct_share
 from synth_pipeline.quality.report import (
     ColumnEntropy,
+    ColumnNotLearned,
     ColumnReport,
     Diversity,
     Metadata,
@@ -61,8 +62,7 @@ def evaluate(
     ``max_distance_rows`` rows (nearest-neighbour search grows with the square of it). Id columns
     are left out. ``metrics`` picks sections (``{"accuracy", "distances"}`` is fast); the others are None.
     ``utility`` needs ``target``. ``rules``: objects (or one object) with ``adherence(df) -> list[dict]``;
-    their reports on synthetic and training fill ``rule_adherence``. Deterministic for a given
-    ``random_state``.
+    their reports on synthetic and training fill ``rule_adherence``. Deterministic for a given ``random_state``.
 
     >>> report = evaluate(training, holdout, synthetic, target="income")  # doctest: +SKIP
     >>> report.accuracy.overall, report.distances.dcr_share  # doctest: +SKIP
@@ -97,7 +97,24 @@ def evaluate(
     )
     pair_means = column_pair_means(columns, parts["accuracy"].pairs) if "accuracy" in parts else {}
     reports = _column_reports(kinds, samples.compare, univariate if "accuracy" in wanted else None, pair_means)
+    parts["columns_not_learned"] = columns_not_learned(schema)
     return QualityReport(columns=reports, metadata=metadata, plots=plots, **parts)
+
+
+def columns_not_learned(schema: Schema) -> list[ColumnNotLearned]:
+    """The columns a generator with ``schema`` does not model (ids, free text, columns with only rare values), and why.
+
+    They are regenerated as fresh ids, so nobody should take them for faithful columns.
+    """
+    return [
+        ColumnNotLearned(
+            column=spec.name,
+            kind=spec.kind.value,
+            reason=f"{spec.reason or 'an id column'}; regenerated as fresh ids, not learned",
+        )
+        for spec in schema.columns
+        if spec.kind is ColumnKind.ID
+    ]
 
 
 @contextmanager

@@ -159,6 +159,8 @@ class ARGNGenerator(Generator):
     def _set_state(self, state: dict[str, Any]) -> None:
         self.encoder_ = TableEncoder.from_state(state["encoder"])
         network = state["network"]
+        if list(network["config"]["cardinalities"]) != self.encoder_.cardinalities.tolist():
+            raise ValueError("the network's input sizes do not match the column encoders' code counts")
         self.network_ = ARGNNetwork.from_numpy_state(network["config"], network["arrays"])
         self.network_.eval()
         self.training_report_ = state["training_report"]
