@@ -379,6 +379,29 @@ TAMPERS = {
 }
 
 
+def resealed(change):
+    """The tampering, then the checksums recomputed: what the model's own validation (not the checksum) must catch."""
+
+    def apply(model: Path) -> None:
+        from synth_pipeline.generators.persistence import write_checksums
+
+        change(model)
+        write_checksums(model, [f.name for f in model.iterdir() if f.name != "checksums.json"])
+
+    return apply
+
+
+RESEALED = (
+    "schema_removed",
+    "array_resized",
+    "training_rows_negative",
+    "generator_unknown",
+    "column_kind_bogus",
+    "argn_device_cuda7",
+    "argn_weights_resized",
+)
+
+
 def _tamper_probe(name: str, generator: str, change) -> None:
     def run(ctx: Ctx):
         return sample_from(ctx, tampered(ctx, generator, change))
@@ -389,6 +412,8 @@ def _tamper_probe(name: str, generator: str, change) -> None:
 
 for _name, (_generator, _change) in TAMPERS.items():
     _tamper_probe(_name, _generator, _change)
+for _name in RESEALED:
+    _tamper_probe(f"{_name}_resealed", TAMPERS[_name][0], resealed(TAMPERS[_name][1]))
 
 
 @probe("sample options", "ok", quick=True)
