@@ -2,7 +2,9 @@
 
 Census is shuffled with ``numpy.random.default_rng(0).permutation``; the first half is training, the
 second half holdout; synthetic comes from our Gaussian copula (``random_state=0``), as many rows as
-training. Both implementations evaluate the same triple; the script prints them side by side and writes
+training; then the same with 20% planted training copies, and the reference synthetic tables of
+``../shared/data/reference`` (SDV GaussianCopula, mostlyai-engine TabularARGN) when present.
+Both implementations evaluate the same triple; the script prints them side by side and writes
 ``benchmarks/results/qa_agreement.json``. Targets (issue 3): overall, univariate and bivariate accuracy
 within 1 percentage point, dcr_share within 2.
 
@@ -54,6 +56,11 @@ from synth_pipeline.quality.binning import bin_tables  # noqa: E402
 from synth_pipeline.schema import apply_schema, infer_schema  # noqa: E402
 
 CENSUS = ROOT.parent / "shared" / "data" / "census.csv.gz"
+# synthetic tables other systems made from the same training half (see that folder's README.md)
+REFERENCE_TABLES = {
+    "sdv_gaussiancopula": ROOT.parent / "shared" / "data" / "reference" / "census_synthetic_sdv_gaussiancopula.parquet",
+    "tabularargn": ROOT.parent / "shared" / "data" / "reference" / "census_synthetic_tabularargn.parquet",
+}
 RESULTS = ROOT / "benchmarks" / "results" / "qa_agreement.json"
 REFERENCE_PYTHON = Path(os.environ.get("QA_REFERENCE_PYTHON", "/work/refenv-qa/bin/python"))
 TARGET = "income"
@@ -157,6 +164,9 @@ def main() -> None:
     leaky.iloc[leak_rows] = training.iloc[leak_rows].to_numpy()
     leaky = leaky.astype(synthetic.dtypes.to_dict())
     scenarios = {"copula": synthetic, "copula_20pct_training_copies": leaky}
+    for name, path in REFERENCE_TABLES.items():  # the reference systems' synthetic tables, when present
+        if path.is_file():
+            scenarios[name] = pd.read_parquet(path)[list(training.columns)]
 
     results: dict[str, dict] = {}
     all_within = True

@@ -40,9 +40,10 @@ class SqlSourceResource(SourceResource):
     """A DuckDB query, e.g. over ``read_parquet('...')``."""
 
     sql: str
+    allowed_paths: list[str] = []  # what the sandboxed query may read (synth_pipeline.sql_source)
 
     def source_config(self) -> SourceConfig:
-        return SourceConfig(sql=self.sql)
+        return SourceConfig(sql=self.sql, allowed_paths=self.allowed_paths)
 
 
 class PostgresSourceResource(SourceResource):
@@ -85,7 +86,7 @@ def source_resource(config: SourceConfig) -> SourceResource:
     if config.path is not None:
         return FileSourceResource(path=config.path, format=config.format)
     if config.sql is not None:
-        return SqlSourceResource(sql=config.sql)
+        return SqlSourceResource(sql=config.sql, allowed_paths=config.allowed_paths)
     if config.postgres is not None:
         settings = config.postgres.model_dump(exclude={"dsn"})
         return PostgresSourceResource(dsn=_secret_reference(config.postgres.dsn.get_secret_value()), **settings)

@@ -2,7 +2,10 @@
 
 Relative paths in a config (sources, warehouse, private store) are relative to
 the directory the command runs from, like every other path a user types;
-``${VAR}`` is replaced by the environment variable ``VAR``.
+``${VAR}`` (or ``$VAR``) is replaced by the environment variable ``VAR``, and an unset ``${VAR}`` is an
+error naming the setting. Every setting is checked when the config is loaded: gate thresholds inside their
+meaningful range, the generator's settings by its settings model (without importing the generator), a sql
+source's query parsed (one read-only SELECT, see :mod:`synth_pipeline.sql_source`).
 
 A minimal config::
 
@@ -17,23 +20,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from synth_pipeline.column_overrides import ColumnOverride
 from synth_pipeline.columns import ColumnKind, did_you_mean, validate_dataset_name
 from synth_pipeline.constraints.rules import Rule
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.generators.registry import check_generator_settings
+from synth_pipeline.generators.registry import check_generator_settings, generator_names
 from synth_pipeline.quality.gates import Gates
 from synth_pipeline.secrets import server_address
+from synth_pipeline.sql_source import check_query
 
 DEFAULT_WAREHOUSE = ".synth/warehouse.duckdb"
 DEFAULT_PRIVATE_DIR = ".synth/private"
 DEFAULT_GENERATOR = "argn"
+#: below this many training rows a dataset is refused (measured: benchmarks/small_tables.py, README)
+DEFAULT_MIN_TRAINING_ROWS = 200
 
 
 class _Strict(BaseModel):
@@ -76,13 +92,30 @@ class SourceConfig(_Strict):
     simulate: SimulatedSource | None = Field(None, description="a simulated table (demo and tests)")
     postgres: PostgresSource | None = Field(None, description="a PostgreSQL table or read-only query")
     format: Literal["csv", "parquet"] | None = Field(None, description="file format; default from the extension")
+    allowed_paths: list[str] = Field(
+        default_factory=list,
+        description="files and directories a sql source may read (synth_pipeline.sql_source: nothing else is "
+        "readable); never the private area or the warehouse",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SourceConfig:
         given = [k for k in ("path", "sql", "postgres", "simulate") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of path, sql, postgres, simulate (got {', '.join(given) or 'none'})")
+        if self.allowed_paths and self.sql is None:
+            raise ValueError("allowed_paths applies to a sql source only")
         return self
+
+    @field_validator("sql")
+    @classmethod
+    def _one_select(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                check_query(value, setting=None)
+            except ConfigError as error:
+                raise ValueError(str(error)) from None
+        return value
 
     def describe(self) -> str:
         if self.path is not None:
@@ -104,14 +137,24 @@ class GeneratorConfig(_Strict):
     name: str = Field(DEFAULT_GENERATOR, description="generator name: argn (default) or copula")
     settings: dict[str, Any] = Field(default_factory=dict, description="keyword settings of the generator")
 
-    @model_validator(mode="after")
-    def _known(self) -> GeneratorConfig:
-        # checks the name and the settings without importing the generator (argn imports torch)
-        try:
-            check_generator_settings(self.name, self.settings)
-        except ConfigError as error:
-            raise ValueError(str(error)) from None
-        return self
+    @field_validator("name")
+    @classmethod
+    def _known_name(cls, value: str) -> str:
+        if value not in generator_names():
+            raise ValueError(f"unknown generator {value!r}; choose one of {', '.join(generator_names())}")
+        return value
+
+    @field_validator("settings")
+    @classmethod
+    def _known_settings(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        # checked by the generator's settings model, without importing the generator (argn imports torch)
+        name = info.data.get("name")
+        if name is not None:
+            try:
+                check_generator_settings(name, value)
+            except ConfigError as error:
+                raise ValueError(str(error)) from None
+        return value
 
 
 class DriftConfig(_Strict):
@@ -146,6 +189,11 @@ class DatasetConfig(_Strict):
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     rows: int | None = Field(None, gt=0, description="rows to sample; default: as many as the source")
     seed: int = Field(0, description="seed of training and sampling")
+    min_training_rows: int = Field(
+        DEFAULT_MIN_TRAINING_ROWS, ge=1,
+        description="refuse to train on fewer training rows (below it the gates cannot tell a copy from a "
+        "faithful table; benchmarks/small_tables.py)",
+    )
     columns: dict[str, ColumnOverride] = Field(
         default_factory=dict,
         description="column kind overrides: `name: kind`, or `name: {kind: datetime, format: '%d/%m/%Y'}`",
@@ -173,7 +221,7 @@ class DatasetConfig(_Strict):
 
     def config_hash(self) -> str:
         """A stable hash of everything that shapes the model and its output."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        text = json.dumps(self.model_dump(mode="json", exclude={"source": {"allowed_paths"}}), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def check_columns(self, columns: list[str]) -> None:
@@ -215,19 +263,76 @@ class PipelineConfig(_Strict):
             named[name] = settings
         return named
 
+    @model_validator(mode="after")
+    def _sql_reads_no_private_data(self) -> PipelineConfig:
+        private, warehouse = Path(self.private_dir).resolve(), Path(self.warehouse).resolve()
+        for name, dataset in self.datasets.items():
+            for number, entry in enumerate(dataset.source.allowed_paths):
+                allowed = Path(entry).expanduser().resolve()
+                for what, path in (("the private area", private), ("the warehouse", warehouse)):
+                    if allowed == path or path.is_relative_to(allowed) or allowed.is_relative_to(path):
+                        raise ValueError(
+                            f"datasets.{name}.source.allowed_paths[{number}]: {entry!r} would let the query read "
+                            f"{what} ({path}); allow only the directories or files that hold the source"
+                        )
+        return self
+
     @property
     def model_dir(self) -> Path:
         return Path(self.private_dir) / "models"
 
 
-def _expand(value: Any) -> Any:
+_VARIABLE = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _expand(value: Any, where: str = "") -> Any:
+    """``${VAR}`` and ``$VAR`` replaced by the environment's values; an unset ``${VAR}`` is an error naming the setting.
+
+    An unset bare ``$word`` stays as written (a ``$`` in a password or a pattern is not a reference).
+    """
     if isinstance(value, str):
-        return os.path.expandvars(value)
+
+        def replace(match: re.Match) -> str:
+            name = match.group(1) if match.group(1) is not None else match.group(2)
+            setting = where or "(top level)"
+            if not _NAME.fullmatch(name):
+                raise ConfigError(f"{setting}: {match.group(0)!r} is not an environment variable reference")
+            if name not in os.environ:
+                if match.group(1) is None:  # a bare $word stays as written: it may be part of a password or pattern
+                    return match.group(0)
+                raise ConfigError(f"{setting}: environment variable {name} is not set (used as {match.group(0)})")
+            return os.environ[name]
+
+        return _VARIABLE.sub(replace, value)
     if isinstance(value, dict):
-        return {k: _expand(v) for k, v in value.items()}
+        return {k: _expand(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v) for v in value]
+        return [_expand(v, f"{where}[{i}]") for i, v in enumerate(value)]
     return value
+
+
+def _problem(item: Any) -> str:
+    """One pydantic error as ``key.path: what is wrong``."""
+    where = ".".join(str(p) for p in item["loc"])
+    message = item["msg"].removeprefix("Value error, ")
+    if not where:  # a check across settings names them itself
+        return message
+    if item["type"] == "extra_forbidden":
+        message = "unknown setting (check the spelling)"
+    elif item["type"] in ("model_type", "dict_type", "model_attributes_type"):
+        message = f"must be a mapping of settings (name: value), got {type(item['input']).__name__}"
+    elif item["type"] == "list_type":
+        message = f"must be a list, got {type(item['input']).__name__}"
+    return f"{where}: {message}"
+
+
+def _one_line(problems: list[str], shown: int = 3) -> str:
+    """The problems on one line: the first few, and how many more there are."""
+    if len(problems) == 1:
+        return problems[0]
+    more = f" (and {len(problems) - shown} more)" if len(problems) > shown else ""
+    return f"{len(problems)} problems: " + "; ".join(problems[:shown]) + more
 
 
 def parse_config(data: Any, *, origin: str = "config") -> PipelineConfig:
@@ -235,16 +340,21 @@ def parse_config(data: Any, *, origin: str = "config") -> PipelineConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
     try:
-        return PipelineConfig.model_validate(_expand(data))
+        expanded = _expand(data)
+    except ConfigError as error:
+        raise ConfigError(f"{origin}: {error}") from None
+    try:
+        return PipelineConfig.model_validate(expanded)
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            where = ".".join(str(p) for p in item["loc"]) or "(top level)"
-            message = item["msg"].removeprefix("Value error, ")
-            if item["type"] == "extra_forbidden":
-                message = "unknown setting (check the spelling)"
-            problems.append(f"{where}: {message}")
-        raise ConfigError(f"{origin} is invalid:\n  " + "\n  ".join(problems)) from None
+        problems = [_problem(item) for item in error.errors()]
+        raise ConfigError(f"{origin}: {_one_line(problems)}") from None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What PyYAML found and where, on one line (its own message spans several, with a snippet of the file)."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else problem
 
 
 def load_config(path: str | Path) -> PipelineConfig:
@@ -255,5 +365,5 @@ def load_config(path: str | Path) -> PipelineConfig:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+        raise ConfigError(f"{path} is not valid YAML: {_yaml_problem(error)}") from None
     return parse_config(data, origin=str(path))

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.constraints import RuleResult, RuleSet
 from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftReport, measure_drift
-from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.errors import InvalidDataError, SynthPipelineError
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.model_store import ModelInfo, ModelStore
@@ -40,7 +40,7 @@ from synth_pipeline.profile import TrainingProfile, fingerprint_table
 from synth_pipeline.quality import GateResult, QualityReport, check_gates, evaluate, render_html
 from synth_pipeline.quality.report import ReportHeader
 from synth_pipeline.schema import Schema, infer_schema
-from synth_pipeline.sources import SourceReader, declared_kinds
+from synth_pipeline.sources import SourceReader, declared_kinds, read_and_probe
 from synth_pipeline.split import split_holdout
 from synth_pipeline.warehouse import SnapshotInfo, SnapshotStore
 
@@ -69,12 +69,12 @@ class Ingested:
 def ingest(dataset: DatasetConfig, source: SourceReader) -> Ingested:
     """Read a dataset's source and check it against the config (column names, kinds)."""
     started = time.perf_counter()
-    table = source.read()
+    table, probe = read_and_probe(source)
     dataset.check_columns([str(c) for c in table.columns])
     kinds = _column_kinds(dataset, declared_kinds(source))
     schema = infer_schema(table, kinds, what=f"source of {dataset.name!r}")
     fingerprint = fingerprint_table(table)
-    return Ingested(table, schema, fingerprint, source.probe(), time.perf_counter() - started)
+    return Ingested(table, schema, fingerprint, probe, time.perf_counter() - started)
 
 
 # -- split ----------------------------------------------------------------------------------
@@ -91,7 +91,19 @@ def split(dataset: DatasetConfig, source: pd.DataFrame) -> Halves:
     training, holdout = split_holdout(
         source, fraction=dataset.holdout.fraction, random_state=dataset.holdout.seed, stratify=dataset.holdout.stratify
     )
+    check_training_size(dataset, len(training), source_rows=len(source))
     return Halves(training, holdout)
+
+
+def check_training_size(dataset: DatasetConfig, rows: int, *, source_rows: int | None = None) -> None:
+    """Refuse a training table smaller than ``min_training_rows``: on so few rows the gates cannot tell a copy
+    of the real rows from a faithful table (``benchmarks/small_tables.py``)."""
+    if rows < dataset.min_training_rows:
+        of = f" of the source's {source_rows}" if source_rows is not None else ""
+        raise InvalidDataError(
+            f"datasets.{dataset.name}.min_training_rows: the training half has {rows} rows{of}, fewer than the "
+            f"minimum {dataset.min_training_rows}; give the source more rows (or, knowingly, lower min_training_rows)"
+        )
 
 
 # -- train ----------------------------------------------------------------------------------
@@ -160,6 +172,7 @@ def train(
     previous model's profile; ``source_probe`` is stored for the record;
     ``source_kinds`` are the column kinds the source declares (see :func:`make_dataset_generator`).
     """
+    check_training_size(dataset, len(training))
     generator = make_dataset_generator(dataset, source_kinds).fit(training)
     profile = TrainingProfile.from_table(training, generator.schema_)
     fingerprint = fingerprint_table(source)
@@ -371,6 +384,7 @@ __all__ = [
     "Sampled",
     "TrainResult",
     "assess",
+    "check_training_size",
     "content_hash",
     "ingest",
     "make_dataset_generator",

@@ -2,14 +2,16 @@
 
 Drift detection and the quality report bin a column the same way, so the binning lives here once:
 
-* numbers and datetimes: up to ``N_BINS`` quantile bins whose edges are distinct training values
-  (with ``N_BINS`` or fewer distinct values, one bin per value), plus a bin below and a bin above
-  the training range, plus missing;
+* numbers and datetimes: up to ``N_BINS`` quantile bins on *protected* edges (never a real
+  minimum, maximum or rare value: see :func:`protected_edges`; with ``N_BINS`` or fewer distinct
+  values, one bin per value at least ``MIN_LABEL_COUNT`` rows hold), plus a bin below and a bin
+  above them, plus missing;
 * categoricals and booleans: the ``N_BINS`` most frequent training labels seen at least
   ``MIN_LABEL_COUNT`` times, plus "other", plus missing;
 * id columns: no bins.
 
-The edge search follows mostlyai-qa's, so the two implementations bin alike. Datetimes are binned in
+The edge search follows mostlyai-qa's, so the two implementations bin alike, but on protected
+values: the report built on these bins never prints a real extreme or rare value. Datetimes are binned in
 seconds since 1970 (:func:`synth_pipeline.columns.to_numbers`).
 
 :class:`TrainingProfile` holds, per column, the kind, the bins and the training frequencies, plus the
@@ -37,10 +39,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synth_pipeline.columns import LABEL_KINDS, ORDERED_KINDS, ColumnKind, from_seconds, to_numbers
 from synth_pipeline.errors import InvalidDataError, StoreError
+from synth_pipeline.protection import MIN_COUNT, grid_unit, off_rare, protected_bounds, rare_values, snap
 from synth_pipeline.schema import ColumnSpec, Schema, apply_schema, infer_schema
 
 N_BINS = 10
-MIN_LABEL_COUNT = 5
+MIN_LABEL_COUNT = MIN_COUNT
 MISSING_LABEL = "(missing)"
 OTHER_LABEL = "(other)"
 # Stands in for an open end when an older profile's bins (-inf, e1), ..., [ek, inf) are read:
@@ -89,8 +92,8 @@ class ColumnBins(BaseModel):
     name: str
     kind: ColumnKind
     edges: list[float] | None = Field(
-        None, description="Bin edges including the training minimum and maximum (datetimes in seconds since 1970); "
-        "with one bin per distinct value, those values."
+        None, description="Bin edges (datetimes in seconds since 1970): protected quantiles, rounded; with one "
+        "bin per distinct value, the values at least MIN_LABEL_COUNT training rows hold."
     )
     categories: list[str] | None = Field(None, description="The labels with a bin of their own, most frequent first.")
     n_regular: int = Field(0, description="Number of regular bins (before below/above/other and missing).")
@@ -131,7 +134,7 @@ class ColumnBins(BaseModel):
             return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.strftime("%Y-%m-%d %H:%M")
         if float(value).is_integer():
             return str(int(value))
-        return f"{value:.4g}"
+        return f"{value:.10g}"  # edges sit on a coarse grid: print them exactly
 
     def codes(self, values: np.ndarray) -> np.ndarray:
         """Integer codes in ``range(self.size)`` for values from :func:`column_values`."""
@@ -157,17 +160,17 @@ class ColumnBins(BaseModel):
 
 
 def fit_bins(name: str, kind: ColumnKind, training_values: np.ndarray) -> ColumnBins:
-    """Fit the bins of one column on its training values (from :func:`column_values`)."""
+    """Fit the bins of one column on its training values (from :func:`column_values`).
+
+    No label can print a real rare value or a real extreme (:mod:`synth_pipeline.protection`):
+    numbers with at most ``N_BINS`` distinct values get one bin per value that at least
+    ``MIN_LABEL_COUNT`` rows hold (rarer values outside them fall into below/above); otherwise
+    the edges are :func:`protected_edges`. Labels need ``MIN_LABEL_COUNT`` rows too.
+    """
     if kind in ORDERED_KINDS:
         x = training_values.astype("float64", copy=False)
         x = np.sort(x[~np.isnan(x)])
-        if len(x) == 0:
-            edges, n_regular = np.array([0.0]), 1
-        elif len(distinct := np.unique(x)) <= N_BINS:
-            edges, n_regular = distinct, len(distinct)
-        else:
-            edges = search_edges(x)
-            n_regular = len(edges) - 1
+        edges, n_regular = _number_edges(kind, x)
         return ColumnBins(name=name, kind=kind, edges=edges.tolist(), n_regular=n_regular)
     if kind not in LABEL_KINDS:
         return ColumnBins(name=name, kind=kind)
@@ -175,6 +178,47 @@ def fit_bins(name: str, kind: ColumnKind, training_values: np.ndarray) -> Column
     ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
     categories = [str(label) for label, count in ranked[:N_BINS] if count >= MIN_LABEL_COUNT]
     return ColumnBins(name=name, kind=kind, categories=categories, n_regular=len(categories))
+
+
+def _number_edges(kind: ColumnKind, x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Edges and number of regular bins of a sorted, finite number column."""
+    if len(x) == 0:
+        return np.array([0.0]), 1
+    distinct, counts = np.unique(x, return_counts=True)
+    frequent = distinct[counts >= MIN_LABEL_COUNT]
+    if len(distinct) <= N_BINS and len(frequent):
+        rare = distinct[counts < MIN_LABEL_COUNT]
+        if not ((rare > frequent[0]) & (rare < frequent[-1])).any():
+            return frequent, len(frequent)
+    edges = protected_edges(x, kind)
+    return edges, len(edges) - 1
+
+
+def protected_edges(sorted_values: np.ndarray, kind: ColumnKind, n_bins: int = N_BINS) -> np.ndarray:
+    """Quantile bin edges that are not real extremes or rare values.
+
+    The outer edges are the protected bounds (the ``MIN_LABEL_COUNT``-th smallest and largest
+    values) rounded outward on a grid of about a thousandth of their range; the inner ones are
+    :func:`search_edges` of the values between them, rounded to the same grid. No edge equals the
+    real minimum, the real maximum or a value fewer than ``MIN_LABEL_COUNT`` rows hold (such an
+    edge moves off it, or is left out). Values beyond the outer edges fall into below/above.
+    """
+    x = sorted_values
+    lo, hi = protected_bounds(x, MIN_LABEL_COUNT)
+    avoid = np.concatenate([rare_values(x, MIN_LABEL_COUNT), x[[0, -1]]])
+    unit = grid_unit(hi - lo, lo, whole=kind is ColumnKind.INTEGER, datetime=kind is ColumnKind.DATETIME)
+    low = off_rare(snap(lo, unit, "down"), unit, avoid, -1)
+    high = off_rare(snap(hi, unit, "up"), unit, avoid, +1)
+    if high <= low:
+        high = off_rare(snap(low + unit, unit, "nearest"), unit, avoid, +1)
+    interior: set[float] = set()
+    for edge in search_edges(x[(x >= lo) & (x <= hi)], n_bins)[1:-1]:
+        rounded = snap(float(edge), unit, "nearest")
+        for candidate in (rounded, rounded - unit, rounded + unit, rounded - unit / 2):
+            if low < candidate < high and not np.any(avoid == candidate):
+                interior.add(candidate)
+                break
+    return np.array([low, *sorted(interior), high], dtype="float64")
 
 
 def canonical_column(series: pd.Series, kind: ColumnKind, *, date_format: str | None = None) -> pd.Series:
@@ -337,5 +381,6 @@ __all__ = [
     "dtype_family",
     "fingerprint_table",
     "fit_bins",
+    "protected_edges",
     "search_edges",
 ]

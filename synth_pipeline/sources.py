@@ -9,6 +9,7 @@ Dagster layer can hand them a resource and a notebook a :class:`ConfiguredSource
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,17 +19,16 @@ import pandas as pd
 from synth_pipeline.config import SourceConfig
 from synth_pipeline.errors import InvalidDataError
 from synth_pipeline.io import read_table
+from synth_pipeline.sql_source import count_query, read_query
 
 
-def read_sql(query: str) -> pd.DataFrame:
-    """Run a DuckDB query (e.g. over read_csv/read_parquet) and return its result."""
-    import duckdb
+def read_sql(query: str, allowed_paths: Iterable[str | Path] = ()) -> pd.DataFrame:
+    """Run one read-only DuckDB query (e.g. over read_csv/read_parquet) in the sandbox and return its result.
 
-    try:
-        with duckdb.connect() as connection:
-            return connection.sql(query).df()
-    except duckdb.Error as error:
-        raise InvalidDataError(f"source query failed: {str(error).splitlines()[0]}") from None
+    See :mod:`synth_pipeline.sql_source`: one SELECT statement, a fresh in-memory connection without the
+    warehouse, files readable only under ``allowed_paths``.
+    """
+    return read_query(query, allowed_paths)
 
 
 def read_source(source: SourceConfig) -> pd.DataFrame:
@@ -36,7 +36,7 @@ def read_source(source: SourceConfig) -> pd.DataFrame:
     if source.path is not None:
         return read_table(source.path, format=source.format)
     if source.sql is not None:
-        return read_sql(source.sql)
+        return read_sql(source.sql, source.allowed_paths)
     if source.postgres is not None:
         from synth_pipeline.sources_postgres import read_postgres  # psycopg only when a source needs it
 
@@ -46,10 +46,11 @@ def read_source(source: SourceConfig) -> pd.DataFrame:
     return simulate_churn(source.simulate.rows, random_state=source.simulate.seed)
 
 
-def source_probe(source: SourceConfig) -> dict[str, Any]:
+def source_probe(source: SourceConfig, *, rows: int | None = None) -> dict[str, Any]:
     """A cheap signature of the source that changes when its content may have changed.
 
-    Files: size and modification time. Queries: row count of the query. PostgreSQL:
+    Files: size and modification time. Queries: row count of the query (``rows``
+    when the caller has just read the result, so the query does not run again). PostgreSQL:
     ``count(*)``/``max(updated_at)`` or the table's statistics counters
     (:func:`synth_pipeline.sources_postgres.probe_postgres`). Simulated sources never change.
     """
@@ -60,7 +61,7 @@ def source_probe(source: SourceConfig) -> dict[str, Any]:
         stat = path.stat()
         return {"kind": "file", "path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     if source.sql is not None:
-        count = read_sql(f"select count(*) as n from ({source.sql})")["n"].iloc[0]
+        count = count_query(source.sql, source.allowed_paths) if rows is None else rows
         return {"kind": "sql", "sql_hash": hashlib.sha256(source.sql.encode()).hexdigest()[:16], "rows": int(count)}
     if source.postgres is not None:
         from synth_pipeline.sources_postgres import probe_postgres
@@ -95,9 +96,22 @@ class ConfiguredSource:
         """See :func:`source_probe`."""
         return source_probe(self.config)
 
+    def read_and_probe(self) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """The whole table and its probe, a query's probe taken from the rows it returned (it runs once)."""
+        table = self.read()
+        return table, source_probe(self.config, rows=len(table))
+
     def column_kinds(self) -> dict[str, str]:
         """The kinds the source itself declares (a database's column types); the config's overrides win over them."""
         return source_column_kinds(self.config)
+
+
+def read_and_probe(source: SourceReader) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The whole table and its probe, without running a query twice where the reader can avoid it."""
+    if isinstance(source, ConfiguredSource):
+        return source.read_and_probe()
+    table = source.read()
+    return table, source.probe()
 
 
 def source_column_kinds(source: SourceConfig) -> dict[str, str]:
@@ -119,6 +133,7 @@ __all__ = [
     "ConfiguredSource",
     "SourceReader",
     "declared_kinds",
+    "read_and_probe",
     "read_source",
     "read_sql",
     "source_column_kinds",

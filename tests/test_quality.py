@@ -245,7 +245,8 @@ def test_gate_config_is_strict_and_convenient():
         Gates.model_validate({"max_dcr_shar": 0.5})
     with pytest.raises(ValidationError):
         Gates(max_dcr_share={"threshold": float("nan")})
-    assert Gates(min_accuracy_ratio=None, max_dcr_share=None).active() == {}
+    assert set(Gates(min_accuracy_ratio=None, max_dcr_share=None).active()) == {"max_ims_training"}
+    assert Gates(min_accuracy_ratio=None, max_dcr_share=None, max_ims_training=None).active() == {}
 
 
 @pytest.mark.integration
@@ -288,7 +289,7 @@ def test_partial_copies_raise_dcr_share_and_trip_the_gate(tables):
     assert report.distances.ims_training == pytest.approx(0.3)
     assert 0.6 < report.distances.dcr_share < 0.72
     failed = blocking_failures(check_gates(report, Gates(min_accuracy_ratio=None)))
-    assert [r.name for r in failed] == ["max_dcr_share"]
+    assert [r.name for r in failed] == ["max_dcr_share", "max_ims_training"]
 
 
 def test_a_leak_confined_to_few_columns_shows_in_the_worst_subset(tables):

@@ -39,7 +39,7 @@ def test_page_has_banner_navigation_sections_and_stays_small(fresh_report, tmp_p
     text = path.read_text(encoding="utf-8")
     assert 20_000 < path.stat().st_size < MAX_BYTES
     assert "<script" not in text and "<link" not in text and not re.search(r'(src|href)="(https?:|//)', text)
-    assert 'class="banner pass"' in text and "PASS: all 2 gates passed" in text
+    assert 'class="banner pass"' in text and "PASS: all 3 gates passed" in text
     assert text.index('id="verdict"') < text.index('id="gates"')  # the verdict comes first
     nav = text[text.index("<nav>") : text.index("</nav>")]
     for anchor in ("verdict", "gates", "summary", "accuracy", "pairs", "correlations", "privacy", "glossary"):
@@ -139,5 +139,6 @@ def test_columns_not_learned_are_listed_and_escaped(fresh_report):
 
 
 def test_no_gates_is_said_plainly(fresh_report):
-    text = page(fresh_report, check_gates(fresh_report, Gates(min_accuracy_ratio=None, max_dcr_share=None)))
+    gates = Gates(min_accuracy_ratio=None, max_dcr_share=None, max_ims_training=None)
+    text = page(fresh_report, check_gates(fresh_report, gates))
     assert "NO GATES: nothing was checked" in text and "No gates configured." in text

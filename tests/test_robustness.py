@@ -31,6 +31,12 @@ CI_PROBES = [
     "declared_date_format",
     "html_in_names_and_values",
     "sql_looking_column_names",
+    # value protection (issue 18, section 5)
+    "planted_unique_category",
+    "ten_digit_random_ints",
+    "value_seen_once_in_small_counts",
+    "inferred_rules_min_max",
+    "sequential_ids_regenerated",
 ]
 
 BY_NAME = {p.name: p for p in PROBES}

@@ -2,7 +2,8 @@
 
 :func:`infer_rules` looks for
 
-* ranges (the observed minimum and maximum of numeric and datetime columns),
+* ranges of numeric and datetime columns: the observed minimum and maximum rounded outward
+  (:func:`protected_range`), so no rule text holds a real extreme,
 * not-null columns and unique id-like columns,
 * dependencies between low-cardinality columns (``education <-> education_num``
   as one one-to-one rule; many-to-one ``zip -> city``), without transitive repeats,
@@ -42,6 +43,7 @@ from synth_pipeline.constraints.rules import (
     UniqueRule,
     value_key,
 )
+from synth_pipeline.protection import MIN_COUNT, grid_unit, off_rare, rare_values, snap
 from synth_pipeline.schema import Schema, apply_schema, infer_schema
 
 log = logging.getLogger(__name__)
@@ -119,21 +121,69 @@ def _column_rules(table: pd.DataFrame, schema: Schema, *, ranges: bool, not_null
 
 
 def _range(name: str, kind: ColumnKind, series: pd.Series, blocking: bool) -> RangeRule:
+    """The observed range rounded outward (:func:`protected_range`): no real minimum or maximum in the text."""
+    low, high = protected_range(kind, series)
     if kind is ColumnKind.DATETIME:
-        low, high = series.min(), series.max()
-        text = (lambda t: t.date().isoformat()) if (series.dropna().dt.normalize() == series.dropna()).all() \
-            else (lambda t: t.isoformat())
+        present = series.dropna()
+        dates_only = bool((present.dt.normalize() == present).all())
+        text = (lambda t: t.date().isoformat()) if dates_only else (lambda t: t.isoformat())
         return RangeRule(column=name, min=text(low), max=text(high), blocking=blocking)
-    low, high = float(series.min()), float(series.max())
     if kind is ColumnKind.INTEGER:
         return RangeRule(column=name, min=int(low), max=int(high), blocking=blocking)
-    return RangeRule(column=name, min=low, max=high, blocking=blocking)
+    return RangeRule(column=name, min=float(low), max=float(high), blocking=blocking)
+
+
+def protected_range(kind: ColumnKind, series: pd.Series) -> tuple[Any, Any]:
+    """Bounds every value of ``series`` satisfies that are neither its real minimum or maximum nor a rare value.
+
+    Numbers: the minimum and maximum rounded outward to one significant digit of the range
+    (``17..90`` -> ``10..100``); datetimes: to the year, month or day (by the range), as timestamps.
+    A bound that lands on the real extreme or on a value fewer than ``MIN_COUNT`` rows hold moves
+    one more step outward. Every training row satisfies the bounds.
+    """
+    if kind is ColumnKind.DATETIME:
+        return _date_range(series.dropna())
+    x = np.sort(to_numbers(series))
+    x = x[~np.isnan(x)]
+    avoid = np.concatenate([rare_values(x, MIN_COUNT), x[[0, -1]]])
+    unit = grid_unit(x[-1] - x[0], x[0], whole=kind is ColumnKind.INTEGER, digits=1)
+    low = off_rare(snap(x[0], unit, "down"), unit, avoid, -1)
+    high = off_rare(snap(x[-1], unit, "up"), unit, avoid, +1)
+    return low, high
+
+
+def _range_numbers(kind: ColumnKind, series: pd.Series) -> tuple[float, float]:
+    """:func:`protected_range` as numbers (datetimes in seconds); a column with no value has no bound."""
+    if series.notna().sum() == 0:
+        return np.inf, -np.inf
+    low, high = protected_range(kind, series)
+    return tuple(float(v) for v in to_numbers(pd.Series([low, high])))
+
+
+def _date_range(present: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp]:
+    low, high = pd.Timestamp(present.min()), pd.Timestamp(present.max())
+    span = high - low
+    freq = "Y" if span > pd.Timedelta(days=730) else "M" if span > pd.Timedelta(days=60) else "D"
+    avoid = set(present.value_counts().pipe(lambda c: c[c < MIN_COUNT]).index) | {low, high}
+    start = low.to_period(freq)
+    while start.start_time in avoid:
+        start -= 1
+    end = high.to_period(freq) + 1
+    while end.start_time in avoid:
+        end += 1
+    return start.start_time, end.start_time
 
 
 def _mapping(table: pd.DataFrame, determinant: str, dependent: str, max_values: int) -> dict[str, Any] | None:
-    """The determinant -> dependent pairs, when few enough for a person to read (missing keys left out)."""
-    pairs = table[[determinant, dependent]].dropna(subset=[determinant]).drop_duplicates(determinant)
+    """The determinant -> dependent pairs, when few enough for a person to read (missing and rare keys left out)."""
+    present = table[[determinant, dependent]].dropna(subset=[determinant])
+    pairs = present.drop_duplicates(determinant)
     if len(pairs) > max_values:
+        return None
+    # a value fewer than MIN_COUNT rows hold is never printed (nor sampled: the mapping needs no entry for it)
+    counts = present[determinant].value_counts()
+    pairs = pairs[pairs[determinant].map(counts).to_numpy() >= MIN_COUNT]
+    if pairs.empty:
         return None
     out = {}
     for key, value in zip(pairs[determinant], pairs[dependent], strict=True):
@@ -191,6 +241,7 @@ def _orderings(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_columns: i
     for family in (NUMBER_KINDS, {ColumnKind.DATETIME}):
         names = [c for c, k in kinds.items() if k in family][:max_columns]
         numbers = {c: to_numbers(table[c]) for c in names}
+        ranges = {c: _range_numbers(kinds[c], table[c]) for c in names}
         for a, b in itertools.combinations(names, 2):
             x, y = numbers[a], numbers[b]
             both = ~np.isnan(x) & ~np.isnan(y)
@@ -198,8 +249,8 @@ def _orderings(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_columns: i
                 continue
             x, y = x[both], y[both]
             for low, high, lo_name, hi_name in ((x, y, a, b), (y, x, b, a)):
-                if np.nanmax(low) <= np.nanmin(high):
-                    continue  # implied by the ranges
+                if ranges[lo_name][1] <= ranges[hi_name][0]:
+                    continue  # implied by the (rounded) ranges
                 if (low < high).all():
                     rules.append(InequalityRule(left=lo_name, op="<", right=hi_name, blocking=blocking))
                 elif (low <= high).all() and (low < high).any():

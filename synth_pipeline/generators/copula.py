@@ -14,7 +14,12 @@ Each column is mapped to a standard-normal latent through its own marginal:
   correlation can express, so it is learned (optimal scaling: categories are
   ordered along the main direction in which their rows differ in the other
   latents), not taken alphabetically;
-* missing values: one extra binary latent per column that had any.
+* missing values: one extra binary latent per column that had any;
+* value protection (:mod:`synth_pipeline.protection`): a category fewer than ``k`` training rows
+  hold (``k`` drawn per model from the seed, in [5, 10)) is replaced by a frequent one before
+  fitting, a discrete number that rare counts for its nearest frequent value, and the quantile
+  grid of continuous numbers spans only their protected bounds (the ``k``-th smallest and largest), so no rare
+  category and no extreme beyond those bounds can ever be sampled.
 
 The correlation matrix of the underlying normals is the model, estimated
 from each row's *score* (its expected latent given its value) and corrected
@@ -39,6 +44,8 @@ from synth_pipeline.columns import SECONDS_PER_DAY, ColumnKind, from_seconds, js
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.generators.settings import GeneratorSettings, Integer
+from synth_pipeline.protection import all_rare_columns, protected_bounds, protection_k, replace_rare
+from synth_pipeline.schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +106,14 @@ class _Marginal:
 
     def _intervals(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Present rows, and the probability interval [left, right] of each present value."""
-        present = series.notna().to_numpy()
+        present = series.notna().to_numpy().copy()
         if not present.any():
             return present, np.zeros(0), np.zeros(0)
         if self.mode == "discrete":
             codes = self._codes(series[present])
+            if (codes < 0).any():  # unknown labels (given as conditions) stay unobserved
+                present[np.flatnonzero(present)[codes < 0]] = False
+                codes = codes[codes >= 0]
             right = self.cumulative[codes]
             left = np.where(codes > 0, self.cumulative[np.maximum(codes - 1, 0)], 0.0)
             return present, left, right
@@ -116,13 +126,18 @@ class _Marginal:
         right = left.copy()
         right[tied] = self.probabilities[upper[tied] - 1]
         left[tied] = self.probabilities[lower[tied]]
+        if len(self.grid) > 1:  # beyond the protected bounds the grid spans: the outermost grid step
+            below, above = numbers < self.grid[0], numbers > self.grid[-1]
+            left[below], right[below] = 0.0, self.probabilities[1]
+            left[above], right[above] = self.probabilities[-2], 1.0
         return present, left, right
 
     def _codes(self, series: pd.Series) -> np.ndarray:
         """Positions of the values in ``self.values``; unseen numbers take the nearest value's."""
         if self.kind in (ColumnKind.CATEGORICAL.value, ColumnKind.BOOLEAN.value):
+            # -1: a label the model does not know (a rare training value, never sampled)
             index = {v: i for i, v in enumerate(self._value_keys())}
-            return np.array([index[str(v)] for v in series], dtype=int)
+            return np.array([index.get(str(v), -1) for v in series], dtype=int)
         known = np.asarray(self.values, dtype=float)
         numbers = self.to_float(series)
         upper = np.clip(np.searchsorted(known, numbers), 1, max(len(known) - 1, 1))
@@ -140,6 +155,8 @@ class _Marginal:
     def value(self, latent: np.ndarray) -> pd.Series:
         """The column's values for standard-normal ``latent`` draws."""
         u = special.ndtr(latent)
+        if self.mode == "discrete" and not self.values:  # every training value was rare: nothing to sample
+            return pd.Series([None] * len(u), dtype=object)
         if self.mode == "discrete":
             codes = np.minimum(np.searchsorted(self.cumulative, u, side="right"), len(self.values) - 1)
             if self.kind == ColumnKind.CATEGORICAL.value:
@@ -194,8 +211,17 @@ class GaussianCopulaGenerator(Generator):
     settings_model = CopulaSettings
 
     # -- fit ---------------------------------------------------------------------
+    def _columns_not_to_learn(self, training: pd.DataFrame, schema: Schema) -> dict[str, str]:
+        # every value rare: nothing may be drawn, so the column is regenerated as ids (listed as not learned)
+        return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), protection_k(self.random_state))
+
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
-        self.marginals_ = [self._fit_marginal(training[name]) for name in training.columns]
+        k = protection_k(self.random_state)
+        training = training.copy()
+        for name in training.columns:
+            if self.schema_.kind(name) is ColumnKind.CATEGORICAL:
+                training[name] = replace_rare(training[name], k, rng)
+        self.marginals_ = [self._fit_marginal(training[name], k) for name in training.columns]
         categorical = [
             i for i, m in enumerate(self.marginals_) if m.kind == ColumnKind.CATEGORICAL.value and len(m.values) > 2
         ]
@@ -205,7 +231,8 @@ class GaussianCopulaGenerator(Generator):
                 self._reorder(i, training[self.marginals_[i].name], latents)
         self.correlation_ = _correlation(self._score_matrix(training))
 
-    def _fit_marginal(self, series: pd.Series) -> _Marginal:
+    def _fit_marginal(self, series: pd.Series, k: int) -> _Marginal:
+        """One column's marginal; numbers inside their protected bounds, discrete values held by ``k`` rows."""
         kind = self.schema_.kind(str(series.name)).value
         present = series.dropna()
         marginal = _Marginal(str(series.name), kind, "discrete", missing_share=float(series.isna().mean()))
@@ -214,6 +241,8 @@ class GaussianCopulaGenerator(Generator):
         numeric = kind in (ColumnKind.NUMERIC.value, ColumnKind.INTEGER.value, ColumnKind.DATETIME.value)
         if numeric and present.nunique() > self.discrete_threshold:
             numbers = np.sort(marginal.to_float(present))
+            low, high = protected_bounds(numbers, k)  # no number beyond them is ever sampled: the grid spans
+            numbers = numbers[(numbers >= low) & (numbers <= high)]  # them (trimmed: no pile-up on a bound)
             size = min(self.max_quantiles, len(numbers))
             marginal.mode = "quantile"
             marginal.probabilities = np.linspace(0.0, 1.0, size)
@@ -223,6 +252,8 @@ class GaussianCopulaGenerator(Generator):
             counts = present.astype(str).value_counts()
         else:
             counts = pd.Series(marginal.to_float(present)).value_counts().sort_index()
+            if (counts >= k).any():  # a number fewer than k rows hold is never sampled: its rows count for
+                counts = counts[counts >= k]  # the nearest frequent value (see _codes)
         marginal.values = [json_value(v) for v in counts.index]
         marginal.cumulative = np.cumsum(counts.to_numpy()) / counts.sum()
         return marginal
@@ -324,7 +355,7 @@ class GaussianCopulaGenerator(Generator):
                 latent[observed, i] = z[observed]
                 fixed_latent[observed, i] = True
                 if i in indicator_of:
-                    missing = fixed & np.isnan(z)
+                    missing = fixed & values.isna().to_numpy()
                     latent[fixed, indicator_of[i]] = self._indicator_latent(missing[fixed], marginal.missing_share, rng)
                     fixed_latent[fixed, indicator_of[i]] = True
                 free = ~fixed

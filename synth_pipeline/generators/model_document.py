@@ -52,6 +52,7 @@ class IdFormat(_Strict):
     type: Literal["number", "string"]
     prefix: str = ""
     width: StrictInt = Field(1, ge=1, le=64)
+    start: StrictInt = Field(0, ge=-1, description="ids count from here (above every real id); -1: down from -1")
 
 
 class SavedModelDocument(_Strict):

@@ -212,7 +212,8 @@ def _sections(
                 result.association["training"] if result else association(codes["training"], [b.size for b in bins])
             )
             parts["distances"], plots.distances = compute_distances(
-                columns, kinds, samples.equal(), training_association, rngs[4]
+                columns, kinds, samples.equal(), training_association, rngs[4],
+                identity_reference=samples.full["training"],
             )
     if "utility" in wanted:
         with _timed(timings, "utility"):

@@ -16,10 +16,13 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 if TYPE_CHECKING:  # pragma: no cover
     from synth_pipeline.quality.report import QualityReport
+
+#: default of ``max_ims_training``: synthetic rows identical to a training row, beyond the holdout's own rate
+DEFAULT_MAX_IMS_EXCESS = 0.01
 
 
 class GateSpec(BaseModel):
@@ -42,7 +45,37 @@ def _as_spec(value: Any) -> Any:
     # YAML convenience: `max_dcr_share: 0.6` means a blocking gate at 0.6.
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"threshold": float(value)}
+    if value is not None and not isinstance(value, (dict, GateSpec)):
+        raise ValueError(
+            f"must be a number (a blocking gate at that threshold), {{threshold: x, blocking: false}} or null "
+            f"(off), got {type(value).__name__}"
+        )
     return value
+
+
+# name -> (lowest, highest, whether the highest is allowed): outside it a gate always fails or never can
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "min_accuracy_ratio": (0.0, 1.0, True),
+    "max_dcr_share": (0.5, 1.0, False),
+    "max_ims_training": (0.0, 1.0, False),
+    "max_discriminator_auc": (0.5, 1.0, False),
+    "min_accuracy": (0.0, 1.0, True),
+}
+
+
+def _in_range(spec: GateSpec | None, info: ValidationInfo) -> GateSpec | None:
+    if spec is None:
+        return None
+    low, high, high_allowed = _RANGES[info.field_name]
+    x = spec.threshold
+    if x < low or x > high or (x == high and not high_allowed) or (x == low and info.field_name.startswith("min")):
+        left = "<" if info.field_name.startswith("min") else "<="
+        right = "<=" if high_allowed else "<"
+        raise ValueError(
+            f"threshold {x:g} is outside its meaningful range {low:g} {left} x {right} {high:g}: there the gate "
+            "always fails or can never fail (set the gate to null to switch it off)"
+        )
+    return spec
 
 
 class Gates(BaseModel):
@@ -50,7 +83,11 @@ class Gates(BaseModel):
 
     Each gate may be given as a number (a blocking gate at that threshold) or as
     ``{"threshold": x, "blocking": false}``. Unknown gate names are refused, so a
-    typo cannot silently switch a gate off.
+    typo cannot silently switch a gate off, and so is a threshold outside the gate's
+    meaningful range (``max_dcr_share: 1.5`` could never fail, ``min_accuracy_ratio: -1``
+    neither): a gate is switched off only by setting it to ``None`` (YAML ``null``).
+    Ranges: ``min_accuracy_ratio`` and ``min_accuracy`` in (0, 1]; ``max_dcr_share`` and
+    ``max_discriminator_auc`` in [0.5, 1); ``max_ims_training`` in [0, 1).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -64,7 +101,10 @@ class Gates(BaseModel):
         description="Maximum share of synthetic rows closer to a training row than to a holdout row (0.5 is ideal).",
     )
     max_ims_training: GateSpec | None = Field(
-        None, description="Maximum share of synthetic rows identical to a training row."
+        GateSpec(threshold=DEFAULT_MAX_IMS_EXCESS),
+        description="Maximum share of synthetic rows identical to a training row beyond the holdout's own rate "
+        "(distances.ims_training - distances.ims_holdout_training): real tables have natural duplicates, so "
+        "only copies beyond what fresh real rows show count. Blocking by default.",
     )
     max_discriminator_auc: GateSpec | None = Field(
         None, description="Maximum cross-validated AUC of a classifier telling synthetic from training rows."
@@ -75,6 +115,9 @@ class Gates(BaseModel):
         "min_accuracy_ratio", "max_dcr_share", "max_ims_training", "max_discriminator_auc", "min_accuracy",
         mode="before",
     )(_as_spec)
+    _check_range = field_validator(
+        "min_accuracy_ratio", "max_dcr_share", "max_ims_training", "max_discriminator_auc", "min_accuracy",
+    )(_in_range)
 
     def active(self) -> dict[str, GateSpec]:
         """The gates that are switched on, by name, in declaration order."""
@@ -109,6 +152,14 @@ def _section_value(report: QualityReport, section: str, field: str) -> float | N
     return None if value is None else float(value)
 
 
+def _ims_excess(report: QualityReport) -> float | None:
+    copies = _section_value(report, "distances", "ims_training")
+    natural = _section_value(report, "distances", "ims_holdout_training")
+    if copies is None or natural is None:
+        return None
+    return copies - natural
+
+
 def _accuracy_ratio(report: QualityReport) -> float | None:
     overall = _section_value(report, "accuracy", "overall")
     ceiling = _section_value(report, "accuracy", "overall_max")
@@ -121,7 +172,7 @@ def _accuracy_ratio(report: QualityReport) -> float | None:
 _GATE_METRICS: dict[str, tuple[str, Callable[[QualityReport], float | None], Literal["min", "max"]]] = {
     "min_accuracy_ratio": ("accuracy.overall / accuracy.overall_max", _accuracy_ratio, "min"),
     "max_dcr_share": ("distances.dcr_share", lambda r: _section_value(r, "distances", "dcr_share"), "max"),
-    "max_ims_training": ("distances.ims_training", lambda r: _section_value(r, "distances", "ims_training"), "max"),
+    "max_ims_training": ("distances.ims_training - distances.ims_holdout_training", _ims_excess, "max"),
     "max_discriminator_auc": (
         "similarity.discriminator_auc_training_synthetic",
         lambda r: _section_value(r, "similarity", "discriminator_auc_training_synthetic"),

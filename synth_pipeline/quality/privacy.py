@@ -2,7 +2,9 @@
 
 Encoding: every column contributes at most 1 to the squared distance between two rows. Numerics and
 datetimes become their training quantile rank in [0, 1] (interpolated between 101 training quantiles,
-clipped outside the training range); missing numbers sit at 0.5 and add a 0/1 missing flag.
+clipped outside the training range); missing numbers sit at 0.5 and add a 0/1 missing flag. A column that
+holds a single value in training (a constant column, or a one-row training table) has no ranks: there a
+value is 0 when it is that value and 1 otherwise, so such a column cannot make every row tie.
 Categoricals are one-hot vectors scaled by 1/sqrt(2), so two different labels are at distance 1 (with
 more than ``MAX_ONE_HOT`` labels, random unit vectors in ``HASH_DIMS`` dimensions stand in for the
 one-hot vectors: nearly the same geometry in bounded memory); missing is a label of its own.
@@ -59,9 +61,8 @@ def encode_tables(
 def _encode_number(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     training = values["training"]
     observed = training[~np.isnan(training)]
-    if len(observed) == 0:
-        knots, levels = np.array([0.0]), np.array([0.5])
-    else:
+    distinct = np.unique(observed)
+    if len(distinct) > 1:
         probabilities = np.linspace(0.0, 1.0, 101)
         quantiles = np.quantile(observed, probabilities)
         knots, inverse = np.unique(quantiles, return_inverse=True)
@@ -70,7 +71,12 @@ def _encode_number(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out = {}
     for name, x in values.items():
         missing = np.isnan(x)
-        rank = np.interp(np.where(missing, knots[0], x), knots, levels) if len(knots) > 1 else np.zeros(len(x))
+        if len(distinct) > 1:
+            rank = np.interp(np.where(missing, knots[0], x), knots, levels)
+        else:
+            # training holds one value (or none): ranks cannot tell values apart, so every row would tie
+            # with every other; a value is either that one (0) or another (1), like a label
+            rank = (x != distinct[0]).astype(np.float64) if len(distinct) else np.ones(len(x))
         rank[missing] = 0.5
         out[name] = np.column_stack([rank, missing.astype(np.float64)]) if any_missing else rank[:, None]
     return out
@@ -205,13 +211,22 @@ def column_groups(
     return groups
 
 
-def _row_keys(table: pd.DataFrame) -> np.ndarray:
+def _row_keys(table: pd.DataFrame, kinds: dict[str, ColumnKind] | None = None) -> np.ndarray:
+    if kinds is not None:  # compare values, not dtypes: 3 (int64) and 3.0 (float64) are the same value
+        table = pd.DataFrame({c: column_values(table[c], kinds[c]) for c in table.columns}, index=table.index)
     return pd.util.hash_pandas_object(table, index=False).to_numpy()
 
 
-def identical_share(query: pd.DataFrame, reference: pd.DataFrame) -> float:
-    """Share of ``query`` rows equal (all evaluated columns, missing equal to missing) to some reference row."""
-    return float(np.isin(_row_keys(query), _row_keys(reference)).mean())
+def identical_share(
+    query: pd.DataFrame, reference: pd.DataFrame, kinds: dict[str, ColumnKind] | None = None
+) -> float:
+    """Share of ``query`` rows equal (all evaluated columns, missing equal to missing) to some reference row.
+
+    With ``kinds``, cells are compared as values of their kind (numbers as float64, labels as text).
+    """
+    if len(query) == 0:
+        return 0.0
+    return float(np.isin(_row_keys(query, kinds), _row_keys(reference, kinds)).mean())
 
 
 def distinct_share(table: pd.DataFrame) -> float:
@@ -225,12 +240,19 @@ def compute_distances(
     tables: dict[str, pd.DataFrame],
     association: np.ndarray | None,
     rng: np.random.Generator,
+    *,
+    identity_reference: pd.DataFrame | None = None,
 ) -> tuple[Distances, DistanceHistogram]:
-    """The distances section for equal-sized ``tables`` (training, holdout, synthetic)."""
+    """The distances section for equal-sized ``tables`` (training, holdout, synthetic).
+
+    Identical rows are looked up among all of ``identity_reference`` (the whole training table; default:
+    the training sample), so a copy of a training row outside the sample is still found.
+    """
     matrices, dims = encode_tables(columns, kinds, tables, rng)
     groups = column_groups(columns, association, rng)
     dim_groups = [np.concatenate([dims[i] for i in members]) for _, members in groups]
     training, holdout, synthetic = matrices["training"], matrices["holdout"], matrices["synthetic"]
+    reference_training = (tables["training"] if identity_reference is None else identity_reference)[columns]
     to_training = nearest(synthetic, training, dim_groups, second=True)
     to_holdout = nearest(synthetic, holdout, dim_groups, second=True)
     # The holdout-to-training distances are only a reference (means, percentiles, histogram): a seeded
@@ -250,9 +272,9 @@ def compute_distances(
         dcr_share_all_columns=shares[0],
         dcr_share_subsets=subsets,
         **_distance_statistics(closest),
-        ims_training=identical_share(tables["synthetic"], tables["training"]),
-        ims_holdout=identical_share(tables["synthetic"], tables["holdout"]),
-        ims_holdout_training=identical_share(tables["holdout"], tables["training"]),
+        ims_training=identical_share(tables["synthetic"], reference_training, kinds),
+        ims_holdout=identical_share(tables["synthetic"], tables["holdout"], kinds),
+        ims_holdout_training=identical_share(tables["holdout"], reference_training, kinds),
     )
     return section, distance_histogram(*(found.closest[0] for found in closest.values()))
 

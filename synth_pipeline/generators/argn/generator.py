@@ -26,6 +26,7 @@ from synth_pipeline.generators.argn.training import (
 )
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.request import SamplingRequest
+from synth_pipeline.protection import all_rare_columns, protection_k
 from synth_pipeline.schema import Schema
 
 log = logging.getLogger("synth_pipeline.generators.argn")
@@ -68,18 +69,18 @@ class ARGNGenerator(Generator):
     def _columns_not_to_learn(self, training: pd.DataFrame, schema: Schema) -> dict[str, str]:
         # A categorical column whose every value is rare has nothing argn may draw (rare values are
         # never generated): it is regenerated as ids instead of being published as a placeholder.
-        threshold = self._settings().rare_category_threshold
-        return {
-            name: f"every value is rare (seen fewer than {threshold} times), so none may be generated"
-            for name in schema.names_of(ColumnKind.CATEGORICAL)
-            if training[name].notna().any() and training[name].value_counts().max() < threshold
-        }
+        return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
+
+    def _protection_k(self) -> int:
+        """The model's rare-value threshold: drawn from the seed above ``rare_category_threshold``."""
+        return protection_k(self.random_state, base=self._settings().rare_category_threshold)
 
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         settings = self._settings()
         kinds = {name: self.schema_.kind(name) for name in training.columns}
         encoding = EncoderSettings(
-            rare_threshold=settings.rare_category_threshold,
+            # value protection: k drawn per model from the seed (a fixed k tells k - 1 from k occurrences)
+            rare_threshold=self._protection_k(),
             n_bins=settings.n_bins,
             n_levels=settings.n_levels,
             max_exact_values=settings.max_exact_values,

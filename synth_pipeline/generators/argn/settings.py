@@ -23,7 +23,10 @@ class ARGNSettings(GeneratorSettings):
       measured better validation loss, accuracy and DCR share on census (3 seeds).
     * ``embedding_dim``, ``hidden_size``: network width (``None``: picked from the table).
     * ``rare_category_threshold``: category values (and exact numbers) seen fewer
-      times are pooled and never generated.
+      than ``k`` times are pooled and never generated, where ``k`` is drawn per model from
+      the seed in ``[threshold, threshold + 5)`` (a fixed ``k`` would tell whether a value
+      occurred ``k - 1`` or ``k`` times); binned numbers end at the ``k``-th smallest and
+      largest value.
     * ``n_bins``, ``n_levels``: quantile bins of continuous numbers and slices per bin.
     * ``max_exact_values``: numbers with at most this many frequent values keep them exactly.
     * ``canonical_order_share``: share of training orders that are the table order.

@@ -8,7 +8,9 @@ values fall into quantile bins; the within-bin sub-column says in which of
 ``n_levels`` equal slices of the bin the value lies, and decoding draws
 uniformly inside that slice. Sampled numbers are therefore not limited to
 training values, integers come back whole, and numbers outside the training
-range are clipped into the outer bins when they are encoded as conditions.
+range are clipped into the outer bins when they are encoded as conditions. The bins end at the
+protected bounds (the ``rare_threshold``-th smallest and largest binned value), so a number beyond
+them, a unique minimum or maximum included, is never sampled.
 Floats are rounded to the number of decimals seen in training.
 
 The bin sub-column may end with "equal to an earlier column" codes, one per
@@ -25,6 +27,7 @@ import pandas as pd
 
 from synth_pipeline.columns import ColumnKind, to_numbers
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, SubColumn
+from synth_pipeline.protection import protected_bounds
 
 
 @dataclass
@@ -66,8 +69,12 @@ class NumberEncoder(ColumnEncoder):
             is_atom = counts >= max(settings.rare_threshold, len(x) / settings.n_bins)
         self.atoms = distinct[is_atom].astype(np.float64)
         rest = np.repeat(distinct[~is_atom], counts[~is_atom])
+        if len(self.atoms) and len(rest) < 2 * settings.rare_threshold:
+            return  # too few to bin without showing them: the nearest atom stands in for each
         if len(rest) == 0:
             return
+        # value protection: bins end at the k-th smallest and largest value, so nothing beyond is sampled
+        rest = np.clip(rest, *protected_bounds(rest, settings.rare_threshold))
         if len(self.atoms) == 0 and len(distinct) == 1:
             self.atoms = distinct.astype(np.float64)
             return
