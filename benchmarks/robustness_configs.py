@@ -236,3 +236,23 @@ def sql_valid_with_semicolon_and_comment(ctx: Ctx):
 @probe("sql", "published")
 def sql_valid_with_cte(ctx: Ctx):
     return run_sql(ctx, f"with base as ({SQL_TABLE}) select * from base where row_id >= 0;")
+
+
+@probe("sql", "published")
+def sql_reads_an_allowed_path(ctx: Ctx):
+    allowed = ctx.tmp / "exports"
+    allowed.mkdir()
+    SOURCE.to_parquet(allowed / "table.parquet", index=False)
+    source = {"sql": f"select * from read_parquet('{allowed}/table.parquet')", "allowed_paths": [str(allowed)]}
+    result = ctx.run(ctx.config({DATASET: ctx.dataset(source)}))
+    ctx.no_copies(SOURCE, DATASET)
+    return outcome(result)
+
+
+@probe("sql", "error")
+def sql_reads_beside_an_allowed_path(ctx: Ctx):
+    allowed = ctx.tmp / "exports"
+    allowed.mkdir()
+    secret = ctx.write(SOURCE, "secret.csv")  # beside the allowed directory, not in it
+    source = {"sql": f"select * from read_csv('{secret}')", "allowed_paths": [str(allowed)]}
+    return outcome(ctx.run(ctx.config({DATASET: ctx.dataset(source)})), ("secret.csv",))
