@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -85,8 +86,18 @@ class CliResult:
         return out[-1] if out else ""
 
 
+_PROBE = threading.local()  # the running probe's own directory, per worker thread
+
+
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a command: the repo's code, quiet numerics, and the probe's own Dagster instance
+    (``run`` records into ``$DAGSTER_HOME``, by default ``.synth/dagster`` of the working directory: each probe
+    is a user in a directory of their own, the two runs of a concurrency probe share theirs)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "SYNTH_PIPELINE_CONFIG")}
+    home = getattr(_PROBE, "tmp", None)
+    if home is not None:
+        (home / "dagster").mkdir(exist_ok=True)
+        env["DAGSTER_HOME"] = str(home / "dagster")
     env.update(
         PYTHONPATH=str(ROOT),
         OMP_WAIT_POLICY="PASSIVE",
@@ -411,12 +422,14 @@ def execute(p: Probe) -> ProbeResult:
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f"probe-{p.name}-"))
     ctx = Ctx(tmp)
+    _PROBE.tmp = tmp
     detail = ""
     try:
         got, detail = p.run(ctx)
     except Exception as error:  # noqa: BLE001 - a harness error is a failed probe, with its reason
         got, detail = "harness-error", f"{type(error).__name__}: {error}"
     finally:
+        _PROBE.tmp = None
         ctx.close()
         shutil.rmtree(tmp, ignore_errors=True)
     passed = got in p.expect and not ctx.failures
