@@ -342,12 +342,12 @@ def parse_config(data: Any, *, origin: str = "config") -> PipelineConfig:
     try:
         expanded = _expand(data)
     except ConfigError as error:
-        raise ConfigError(f"{origin}: {error}") from None
+        raise ConfigError(f"{origin} is invalid: {error}") from None
     try:
         return PipelineConfig.model_validate(expanded)
     except ValidationError as error:
         problems = [_problem(item) for item in error.errors()]
-        raise ConfigError(f"{origin}: {_one_line(problems)}") from None
+        raise ConfigError(f"{origin} is invalid: {_one_line(problems)}") from None
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

@@ -138,7 +138,8 @@ def test_only_declared_paths_are_readable_and_never_the_private_area_or_the_ware
         ({"warehouse": str(tmp_path / "w.duckdb")}, tmp_path / "w.duckdb"),
     ):
         data = {**top, "datasets": {"churn": {"source": {"sql": "select 1 as a", "allowed_paths": [str(allowed)]}}}}
-        with pytest.raises(ConfigError, match=r"^config: datasets\.churn\.source\.allowed_paths\[0\]: .* would let"):
+        refused = r"^config is invalid: datasets\.churn\.source\.allowed_paths\[0\]: .* would let the query read"
+        with pytest.raises(ConfigError, match=refused):
             parse_config(data)
 
 
