@@ -6,6 +6,7 @@ from typing import Any
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from assets.checks import build_quality_check
+from assets.hooks import build_failure_hook
 from assets.lifecycle import build_lifecycle_assets
 from assets.metadata import asset_key
 from assets.rule_checks import build_rule_check
@@ -34,9 +35,11 @@ def refresh_job_name(dataset: str) -> str:
 def build_dataset_jobs(dataset: DatasetConfig) -> list:
     """The full lifecycle (retrain and publish) and the refresh (sample a new snapshot from the current model)."""
     name = dataset.name
+    hooks = {build_failure_hook(dataset)}  # every failed step leaves a `failed` row in the catalog
     lifecycle = define_asset_job(
         lifecycle_job_name(name),
         selection=AssetSelection.groups(name),
+        hooks=hooks,
         description=f"{name}: read the source, split, train, sample, check and publish.",
     )
     refresh = define_asset_job(
@@ -45,6 +48,7 @@ def build_dataset_jobs(dataset: DatasetConfig) -> list:
             *(asset_key(name, step) for step in ("synthetic", "quality_report", "published_snapshot"))
         ),
         description=f"{name}: sample a new snapshot from the current model, check and publish (no retraining).",
+        hooks=hooks,
     )
     return [lifecycle, refresh]
 
@@ -75,7 +79,7 @@ def build_definitions(config: PipelineConfig, *, resources: Mapping[str, Any] | 
         schedules=schedules,
         resources={
             **sources,
-            "warehouse": WarehouseResource(path=config.warehouse),
+            "warehouse": WarehouseResource.from_config(config.warehouse),
             "private": PrivateStoreResource(root=config.private_dir),
             "private_io": PrivateParquetIOManager(root=config.private_dir),
             **(resources or {}),

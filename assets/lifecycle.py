@@ -143,7 +143,9 @@ def synthetic_asset(dataset: DatasetConfig) -> AssetsDefinition:
     ) -> pd.DataFrame:
         model = ModelRecord.model_validate(generator_model)
         with forward_logs(context):
-            sampled = lifecycle.sample_snapshot(dataset, model, private.models(), warehouse.store())
+            sampled = lifecycle.sample_snapshot(
+                dataset, model, private.models(), warehouse.store(), run_id=context.run_id
+            )
         context.add_output_metadata(sampled_metadata(sampled))
         return sampled.table
 
@@ -170,9 +172,11 @@ def quality_report_asset(dataset: DatasetConfig) -> AssetsDefinition:
         private: PrivateStoreResource,
         warehouse: WarehouseResource,
     ) -> dict:
-        model, reports = ModelRecord.model_validate(generator_model), warehouse.store().reports_dir(name)
-        with forward_logs(context):
-            assessment = lifecycle.assess(dataset, training, holdout, synthetic, model, private.models(), reports)
+        model, store = ModelRecord.model_validate(generator_model), warehouse.store()
+        with forward_logs(context):  # a blocked verdict is recorded in the catalog by assess
+            assessment = lifecycle.assess(
+                dataset, training, holdout, synthetic, model, private.models(), store, run_id=context.run_id
+            )
         context.add_output_metadata(assessment_metadata(assessment))
         return assessment.to_record()
 
@@ -203,7 +207,7 @@ def published_snapshot_asset(dataset: DatasetConfig) -> AssetsDefinition:
         except PublishRefusedError as error:
             raise Failure(str(error)) from None
         info = published.info
-        context.log.info(f"{name}: published version {info.version} ({info.row_count} rows) to {warehouse.path}")
+        context.log.info(f"{name}: published version {info.version} ({info.row_count} rows) to {info.warehouse}")
         return MaterializeResult(metadata=published_metadata(published, assessment, model, synthetic))
 
     return published_snapshot

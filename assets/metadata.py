@@ -94,6 +94,7 @@ def sampled_metadata(sampled: Sampled) -> dict[str, Any]:
     """The synthetic asset's metadata, with what rule enforcement did."""
     metadata: dict[str, Any] = {
         **table_metadata(sampled.table),
+        "version": sampled.version,  # claimed in the warehouse before sampling
         "model_id": sampled.model_id,
         "sampling_seed": sampled.seed,
         "sample_seconds": round(sampled.seconds, 3),
@@ -109,6 +110,7 @@ def assessment_metadata(assessment: Assessment) -> dict[str, Any]:
     """The quality_report asset's metadata: the verdict, each gate with value and threshold, the headline numbers."""
     return {
         "passed": assessment.passed,
+        "version": assessment.version,
         "failed_blocking": MetadataValue.json(assessment.failed_blocking),
         "synthetic_hash": assessment.synthetic_hash,
         **gate_metadata(assessment),

@@ -7,6 +7,10 @@ hands the core object (a store, a source reader) to the lifecycle steps.
 """
 
 import json
+import os
+import shutil
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +27,52 @@ from resources.sources import (
     source_resource_key,
 )
 from synth_pipeline.config import DEFAULT_PRIVATE_DIR, DEFAULT_WAREHOUSE
+from synth_pipeline.errors import ConfigError, StoreError
 from synth_pipeline.io import write_table, write_text
 from synth_pipeline.model_store import ModelStore
 from synth_pipeline.warehouse import SnapshotStore
+from synth_pipeline.warehouse_config import WarehouseConfig
 
 
 class WarehouseResource(ConfigurableResource):
-    """The DuckDB warehouse of published synthetic snapshots."""
+    """The warehouse of published synthetic snapshots: a DuckDB file, or a PostgreSQL schema.
+
+    For PostgreSQL, ``postgres_dsn`` names the *environment variable* holding the DSN
+    (``PG_DSN``), so the password never appears in Dagster's resource configuration.
+    """
 
     path: str = DEFAULT_WAREHOUSE
     lock_timeout_seconds: float = 60.0
+    reports_dir: str | None = None
+    postgres_dsn_env: str | None = None
+    postgres_schema: str = "synthetic"
+
+    @classmethod
+    def from_config(cls, settings: WarehouseConfig) -> "WarehouseResource":
+        """The resource for a ``warehouse:`` setting; a PostgreSQL DSN must be written as ``${ENV_VAR}``."""
+        common = {"lock_timeout_seconds": settings.lock_timeout_seconds, "reports_dir": settings.reports_dir}
+        if settings.postgres is None:
+            return cls(path=settings.path, **common)
+        if settings.postgres.dsn_env is None:
+            raise ConfigError(
+                "warehouse.postgres.dsn: write it as ${ENV_VAR} (e.g. dsn: ${PG_DSN}), so the password stays in "
+                "the environment and out of Dagster's resource configuration"
+            )
+        return cls(postgres_dsn_env=settings.postgres.dsn_env, postgres_schema=settings.postgres.db_schema, **common)
+
+    def settings(self) -> WarehouseConfig:
+        """The core's warehouse setting."""
+        common = {"lock_timeout_seconds": self.lock_timeout_seconds, "reports_dir": self.reports_dir}
+        if self.postgres_dsn_env is None:
+            return WarehouseConfig(path=self.path, **common)
+        dsn = os.environ.get(self.postgres_dsn_env)
+        if not dsn:
+            raise StoreError(f"the warehouse's PostgreSQL DSN is read from ${self.postgres_dsn_env}, which is not set")
+        return WarehouseConfig(postgres={"dsn": dsn, "schema": self.postgres_schema}, **common)
 
     def store(self) -> SnapshotStore:
         """The core's warehouse object."""
-        return SnapshotStore(self.path, lock_timeout_seconds=self.lock_timeout_seconds)
+        return SnapshotStore(self.settings())
 
 
 class PrivateStoreResource(ConfigurableResource):
@@ -49,38 +85,72 @@ class PrivateStoreResource(ConfigurableResource):
         return ModelStore(Path(self.root) / "models")
 
 
-class PrivateParquetIOManager(ConfigurableIOManager):
-    """Stores asset values in the private area: DataFrames as Parquet, dicts as JSON.
+def latest_value_path(root: str | Path, dataset: str, step: str) -> Path | None:
+    """The newest stored value of one lifecycle asset (``tables/<dataset>/<step>.parquet|json``), or None."""
+    base = Path(root, "tables", dataset, step)
+    return next((p for p in (base.with_suffix(".parquet"), base.with_suffix(".json")) if p.is_file()), None)
 
-    Files are named after the asset key (``<root>/tables/<dataset>/<asset>.parquet``)
-    and written atomically, so a run can be inspected and a later run (a refresh)
-    can load what an earlier run produced.
+
+class PrivateParquetIOManager(ConfigurableIOManager):
+    """Stores asset values in the private area, per run: DataFrames as Parquet, dicts as JSON.
+
+    A run writes ``<root>/runs/<run_id>/<dataset>/<asset>.parquet|json`` and then links it
+    as the newest value, ``<root>/tables/<dataset>/<asset>...``. A step reads what its own
+    run produced, so concurrent runs never read each other's tables or verdicts; an input
+    its run did not produce (a refresh reads the current model) is the newest value.
+    Run directories older than ``keep_run_hours`` are removed (they hold real rows).
     """
 
     root: str = DEFAULT_PRIVATE_DIR
+    keep_run_hours: float = 24.0
 
-    def _base(self, key_path: list[str]) -> Path:
-        return Path(self.root, "tables", *key_path)
+    def _run_base(self, run_id: str, key_path: list[str]) -> Path:
+        return Path(self.root, "runs", run_id, *key_path)
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        base = self._base(list(context.asset_key.path))
+        key_path = list(context.asset_key.path)
+        base = self._run_base(context.run_id, key_path)
         if isinstance(obj, pd.DataFrame):
-            write_table(obj, base.with_suffix(".parquet"))
+            written = write_table(obj, base.with_suffix(".parquet"))
         elif isinstance(obj, dict):
-            write_text(base.with_suffix(".json"), json.dumps(obj, indent=1, default=str))
-        elif obj is not None:
+            written = write_text(base.with_suffix(".json"), json.dumps(obj, indent=1, default=str))
+        elif obj is None:
+            return
+        else:
             raise TypeError(f"{context.asset_key.to_user_string()}: cannot store a {type(obj).__name__}")
+        publish_latest(written, Path(self.root, "tables", *key_path).with_suffix(written.suffix))
+        prune_runs(Path(self.root, "runs"), keep_seconds=self.keep_run_hours * 3600, current=context.run_id)
 
     def load_input(self, context: InputContext) -> Any:
-        base = self._base(list(context.asset_key.path))
-        if base.with_suffix(".parquet").is_file():
-            return pd.read_parquet(base.with_suffix(".parquet"))
-        if base.with_suffix(".json").is_file():
-            return json.loads(base.with_suffix(".json").read_text())
-        raise FileNotFoundError(
-            f"{context.asset_key.to_user_string()} has not been materialized yet under {self.root!r}; "
-            "run the dataset's full lifecycle job first"
-        )
+        key_path = list(context.asset_key.path)
+        base = self._run_base(context.step_context.run_id, key_path)
+        own = next((p for p in (base.with_suffix(".parquet"), base.with_suffix(".json")) if p.is_file()), None)
+        path = own or latest_value_path(self.root, key_path[0], "/".join(key_path[1:]))
+        if path is None:
+            raise FileNotFoundError(
+                f"{context.asset_key.to_user_string()} has not been materialized yet under {self.root!r}; "
+                "run the dataset's full lifecycle job first"
+            )
+        return pd.read_parquet(path) if path.suffix == ".parquet" else json.loads(path.read_text())
+
+
+def publish_latest(written: Path, latest: Path) -> None:
+    """Make ``written`` the newest value at ``latest``, atomically (a hard link; a copy across file systems)."""
+    latest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = latest.with_name(f".{latest.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        os.link(written, tmp)
+    except OSError:
+        shutil.copyfile(written, tmp)
+    os.replace(tmp, latest)
+
+
+def prune_runs(runs: Path, *, keep_seconds: float, current: str) -> None:
+    """Remove run directories not touched for ``keep_seconds`` (never the current run's)."""
+    cutoff = time.time() - keep_seconds
+    for run_dir in runs.iterdir() if runs.is_dir() else []:
+        if run_dir.name != current and run_dir.stat().st_mtime < cutoff:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 __all__ = [
@@ -92,6 +162,7 @@ __all__ = [
     "SourceResource",
     "SqlSourceResource",
     "WarehouseResource",
+    "latest_value_path",
     "source_resource",
     "source_resource_key",
 ]

@@ -194,35 +194,57 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _snapshots(args: argparse.Namespace) -> int:
+SNAPSHOT_LIST_COLUMNS = [
+    "dataset",
+    "version",
+    "status",
+    "created_at",
+    "row_count",
+    "table_name",
+    "generator",
+    "model_id",
+    "accuracy",
+    "dcr_share",
+    "gates_passed",
+    "failed_step",
+    "error",
+]
 
-    store = SnapshotStore(args.warehouse)
+
+def _print_frame(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_colwidth", 80):
+        print(frame.to_string(index=False))
+
+
+def _snapshot_store(args: argparse.Namespace) -> SnapshotStore:
+    if args.config:
+        from synth_pipeline.config import load_config
+
+        return SnapshotStore(load_config(args.config).warehouse)
+    return SnapshotStore(args.warehouse)
+
+
+def _snapshots(args: argparse.Namespace) -> int:
+    store = _snapshot_store(args)
     if args.action == "list":
-        catalog = store.snapshots(args.dataset)
+        catalog = store.snapshots(args.dataset, status=args.status)
         if catalog.empty:
-            print(f"no snapshots in {args.warehouse}")
+            print(f"no snapshots in {store.location}")
             return 0
-        columns = [
-            "dataset",
-            "version",
-            "created_at",
-            "row_count",
-            "table_name",
-            "generator",
-            "model_id",
-            "accuracy",
-            "dcr_share",
-            "gates_passed",
-        ]
-        with pd.option_context("display.width", 200, "display.max_columns", 20):
-            print(catalog[[c for c in columns if c in catalog.columns]].to_string(index=False))
+        _print_frame(catalog[[c for c in SNAPSHOT_LIST_COLUMNS if c in catalog.columns]])
+        return 0
+    if args.action == "query":
+        if not args.dataset:
+            raise ConfigError('snapshots query needs the SQL, e.g. snapshots query "SELECT * FROM churn_latest"')
+        result = store.query(args.dataset, max_rows=args.head)
+        _print_frame(result)
+        print(f"({len(result)} rows{', the first ' + str(args.head) if len(result) == args.head else ''})")
         return 0
     if not args.dataset:
         raise ConfigError(f"snapshots {args.action} needs a DATASET")
     if args.action == "show":
         table = store.read(args.dataset, version=args.version, as_of=args.as_of)
-        with pd.option_context("display.width", 200, "display.max_columns", 50):
-            print(table.head(args.head).to_string(index=False))
+        _print_frame(table.head(args.head))
         print(f"({len(table)} rows)")
         return 0
     if not args.out:
@@ -314,13 +336,21 @@ def _schema_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _snapshots_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["list", "show", "export"], help="list the catalog, show rows, export a file")
-    p.add_argument("dataset", nargs="?", help="the dataset (required by show and export; list: all by default)")
-    p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"the warehouse file ({DEFAULT_WAREHOUSE})")
+    p.add_argument(
+        "action",
+        choices=["list", "show", "export", "query"],
+        help="list the catalog (every attempt, with its status), show rows, export a file, query (one SELECT)",
+    )
+    p.add_argument(
+        "dataset", nargs="?", help='the dataset (show, export; list: all by default); query: the SQL, e.g. "SELECT 1"'
+    )
+    p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE, help=f"the DuckDB warehouse file ({DEFAULT_WAREHOUSE})")
+    p.add_argument("--config", help="use the warehouse this pipeline YAML names (e.g. a PostgreSQL one)")
+    p.add_argument("--status", choices=["running", "published", "blocked", "failed"], help="list: only these")
     p.add_argument("--version", type=int, help="this version instead of the latest passing one")
     p.add_argument("--as-of", help="newest passing snapshot at or before this time (ISO 8601, UTC)")
     p.add_argument("--out", help="export: .parquet or .csv")
-    p.add_argument("--head", type=int, default=20, help="show: rows to print (20)")
+    p.add_argument("--head", type=int, default=20, help="show, query: rows to print (20)")
 
 
 # The core's commands, in the order ``--help`` lists them.
@@ -365,12 +395,13 @@ COMMANDS: dict[str, Command] = {
         "synth-pipeline schema --data table.csv --column-kind zip=categorical",
     ),
     "snapshots": Command(
-        "list, show or export published snapshots",
+        "list (with status), show, export or query (read-only SQL) snapshots",
         _snapshots_arguments,
         _snapshots,
         "synth-pipeline snapshots list\n"
         "synth-pipeline snapshots show churn --head 5\n"
-        "synth-pipeline snapshots export churn --version 2 --out churn_v2.parquet",
+        "synth-pipeline snapshots export churn --version 2 --out churn_v2.parquet\n"
+        'synth-pipeline snapshots query "select version, status, error from snapshots"',
     ),
 }
 

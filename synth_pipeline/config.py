@@ -44,8 +44,8 @@ from synth_pipeline.generators.registry import check_generator_settings, generat
 from synth_pipeline.quality.gates import Gates
 from synth_pipeline.secrets import server_address
 from synth_pipeline.sql_source import check_query
+from synth_pipeline.warehouse_config import DEFAULT_WAREHOUSE, WarehouseConfig
 
-DEFAULT_WAREHOUSE = ".synth/warehouse.duckdb"
 DEFAULT_PRIVATE_DIR = ".synth/private"
 DEFAULT_GENERATOR = "argn"
 #: below this many training rows a dataset is refused (measured: benchmarks/small_tables.py, README)
@@ -243,7 +243,11 @@ class DatasetConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    warehouse: str = Field(DEFAULT_WAREHOUSE, description="DuckDB file of published synthetic snapshots")
+    warehouse: WarehouseConfig = Field(
+        default_factory=WarehouseConfig,
+        description=f"a DuckDB file of published snapshots (default {DEFAULT_WAREHOUSE}), or {{path: ..., "
+        "lock_timeout_seconds: N}, or {postgres: {dsn: ${PG_DSN}, schema: synthetic}}",
+    )
     private_dir: str = Field(DEFAULT_PRIVATE_DIR, description="where real data and models are kept")
     datasets: dict[str, DatasetConfig]
 
@@ -265,11 +269,13 @@ class PipelineConfig(_Strict):
 
     @model_validator(mode="after")
     def _sql_reads_no_private_data(self) -> PipelineConfig:
-        private, warehouse = Path(self.private_dir).resolve(), Path(self.warehouse).resolve()
+        places = [("the private area", Path(self.private_dir).resolve())]
+        if self.warehouse.path is not None:  # a PostgreSQL warehouse is no file a query could read
+            places.append(("the warehouse", Path(self.warehouse.path).resolve()))
         for name, dataset in self.datasets.items():
             for number, entry in enumerate(dataset.source.allowed_paths):
                 allowed = Path(entry).expanduser().resolve()
-                for what, path in (("the private area", private), ("the warehouse", warehouse)):
+                for what, path in places:
                     if allowed == path or path.is_relative_to(allowed) or allowed.is_relative_to(path):
                         raise ValueError(
                             f"datasets.{name}.source.allowed_paths[{number}]: {entry!r} would let the query read "
@@ -344,10 +350,15 @@ def parse_config(data: Any, *, origin: str = "config") -> PipelineConfig:
     except ConfigError as error:
         raise ConfigError(f"{origin} is invalid: {error}") from None
     try:
-        return PipelineConfig.model_validate(expanded)
+        config = PipelineConfig.model_validate(expanded)
     except ValidationError as error:
         problems = [_problem(item) for item in error.errors()]
         raise ConfigError(f"{origin} is invalid: {_one_line(problems)}") from None
+    if config.warehouse.postgres is not None:  # remember ${VAR}, so Dagster's resource holds no password
+        raw = data.get("warehouse", {}).get("postgres", {}) if isinstance(data.get("warehouse"), dict) else {}
+        postgres = config.warehouse.postgres.with_env_reference(raw.get("dsn") if isinstance(raw, dict) else None)
+        config.warehouse = config.warehouse.model_copy(update={"postgres": postgres})
+    return config
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

@@ -7,20 +7,24 @@ order::
     source = ingest(dataset, ConfiguredSource(dataset.source))
     halves = split(dataset, source.table)
     trained = train(dataset, halves.training, source.table, models, source_probe=source.probe)
-    sampled = sample_snapshot(dataset, trained.model, models, warehouse)
+    sampled = sample_snapshot(dataset, trained.model, models, warehouse)     # claims the version
     assessment = assess(dataset, halves.training, halves.holdout, sampled.table, trained.model, models,
-                        warehouse.reports_dir(dataset.name))
+                        warehouse, run_id=sampled.run_id)
     info = publish(dataset, assessment, sampled.table, trained.model, warehouse)
 
-Data flows one way. Only :func:`publish` writes to the warehouse, and it
-refuses a table that is not the one :func:`assess` judged (content hash) or
-whose verdict is not a pass.
+Data flows one way. Only :func:`publish` writes snapshot data to the warehouse,
+into the version :func:`sample_snapshot` claimed, and it refuses a table that is
+not the one :func:`assess` judged (content hash) or whose verdict is not a pass.
+The catalog records every attempt: the claim (``running``), a blocked verdict
+(:func:`assess`), a failure (:func:`record_failure`), or the publish.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +44,12 @@ from synth_pipeline.profile import TrainingProfile, fingerprint_table
 from synth_pipeline.quality import GateResult, QualityReport, check_gates, evaluate, render_html
 from synth_pipeline.quality.report import ReportHeader
 from synth_pipeline.schema import Schema, infer_schema
+from synth_pipeline.secrets import scrub_any
 from synth_pipeline.sources import SourceReader, declared_kinds, read_and_probe
 from synth_pipeline.split import split_holdout
 from synth_pipeline.warehouse import SnapshotInfo, SnapshotStore
+
+log = logging.getLogger(__name__)
 
 
 class PublishRefusedError(SynthPipelineError):
@@ -202,7 +209,7 @@ def train(
 # -- sample ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Sampled:
-    """One snapshot's rows, the seed that drew them, and what rule enforcement did."""
+    """One snapshot's rows, the version claimed for them, the seed that drew them, and what rule enforcement did."""
 
     table: pd.DataFrame
     model_id: str
@@ -210,6 +217,7 @@ class Sampled:
     seed: int
     rule_report: dict[str, Any] | None
     seconds: float
+    run_id: str = ""
 
 
 def snapshot_seed(seed: int, version: int) -> int:
@@ -219,15 +227,33 @@ def snapshot_seed(seed: int, version: int) -> int:
 
 
 def sample_snapshot(
-    dataset: DatasetConfig, model: ModelRecord, model_store: ModelStore, warehouse: SnapshotStore
+    dataset: DatasetConfig,
+    model: ModelRecord,
+    model_store: ModelStore,
+    warehouse: SnapshotStore,
+    *,
+    run_id: str | None = None,
 ) -> Sampled:
-    """Sample the next snapshot version's rows from ``model`` (as many as the source unless ``rows`` is set)."""
+    """Claim the next snapshot version for run ``run_id`` and sample its rows from ``model``.
+
+    The version is claimed in the warehouse (status ``running``) before sampling, so
+    concurrent runs get distinct versions and seeds (:func:`snapshot_seed` of the
+    claimed version). As many rows as the source unless the dataset's ``rows`` is set.
+    """
     generator, _ = model_store.load(dataset.name, model.model_id)
-    version = (warehouse.latest_version(dataset.name, passing_only=False) or 0) + 1
+    run_id = run_id or uuid.uuid4().hex
+    claim = {
+        "model_id": model.model_id,
+        "generator": model.generator,
+        "config_hash": dataset.config_hash(),
+        "source_fingerprint": model.source_fingerprint,
+    }
+    version = warehouse.claim(dataset.name, run_id=run_id, lineage=claim)
     seed = snapshot_seed(dataset.seed, version)
+    warehouse.set_seed(dataset.name, version, seed)
     started = time.perf_counter()
     table, rule_report = generator.sample(dataset.rows or model.source_rows, random_state=seed, return_report=True)
-    return Sampled(table, model.model_id, version, seed, rule_report, time.perf_counter() - started)
+    return Sampled(table, model.model_id, version, seed, rule_report, time.perf_counter() - started, run_id)
 
 
 # -- assess ---------------------------------------------------------------------------------
@@ -239,11 +265,12 @@ class Assessment(BaseModel):
     """
 
     dataset: str
+    version: int | None = Field(None, description="the snapshot version claimed for the table judged")
     synthetic_hash: str = Field(description="content hash of the synthetic table this assessment judged")
     gate_results: list[GateResult]
     rule_results: list[RuleResult] = Field(default_factory=list, description="the rules validated on synthetic")
     qa_summary: dict[str, float]
-    report_path: str = Field(description="the HTML report")
+    report_path: str = Field(description="the HTML report (absolute path)")
     report_json_path: str
     report: QualityReport
 
@@ -277,11 +304,20 @@ def assess(
     synthetic: pd.DataFrame,
     model: ModelRecord,
     model_store: ModelStore,
-    reports_dir: Path,
+    warehouse: SnapshotStore,
+    *,
+    run_id: str,
 ) -> Assessment:
-    """QA report of ``synthetic`` (with the model's schema), its gates and rules, written as HTML and JSON."""
+    """QA report of ``synthetic`` (with the model's schema), its gates and rules; a blocked verdict is recorded.
+
+    The report is written as ``<dataset>-v<version>.html`` and ``.json`` into the
+    warehouse's reports directory, for the version run ``run_id`` claimed
+    (:func:`sample_snapshot`). When a blocking gate or rule fails, the claimed
+    version is marked ``blocked`` in the catalog with every gate's value and threshold.
+    """
     from synth_pipeline.constraints.expectations import validate_rules  # Great Expectations is heavy
 
+    version = warehouse.claimed_version(dataset.name, run_id)
     if model.column_schema is not None:
         schema = Schema.from_dict(model.column_schema)
     else:  # a record from before the schema travelled with it: read it from the model
@@ -297,24 +333,55 @@ def assess(
         random_state=dataset.seed,
         rules=rules,
     )
-    now = datetime.now(UTC)
-    report.header = ReportHeader(dataset=dataset.name, model_id=model.model_id, generator=model.generator,
-                                 generated_at=now.isoformat(timespec="seconds"))
-    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
-    html = render_html(
-        report, reports_dir / f"{stamp}.html", gates=dataset.gates, title=f"{dataset.name}: synthetic data quality"
-    )
-    json_path = report.save_json(reports_dir / f"{stamp}.json")
-    return Assessment(
+    html, json_path = _write_reports(report, dataset, model, version, warehouse)
+    assessment = Assessment(
         dataset=dataset.name,
+        version=version,
         synthetic_hash=content_hash(synthetic),
         gate_results=check_gates(report, dataset.gates),
         rule_results=validate_rules(synthetic, rules) if rules is not None else [],
         qa_summary=report.summary(),
-        report_path=str(html),
-        report_json_path=str(json_path),
+        report_path=str(html.resolve()),
+        report_json_path=str(json_path.resolve()),
         report=report,
     )
+    if not assessment.passed:
+        warehouse.record_blocked(dataset.name, version, _verdict_lineage(assessment), blocked_reason(assessment))
+    return assessment
+
+
+def _write_reports(
+    report: QualityReport, dataset: DatasetConfig, model: ModelRecord, version: int, warehouse: SnapshotStore
+) -> tuple[Path, Path]:
+    """The report as ``<dataset>-v<version>.html`` and ``.json`` in the warehouse's reports directory."""
+    report.header = ReportHeader(
+        dataset=dataset.name,
+        version=version,
+        model_id=model.model_id,
+        generator=model.generator,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    base = warehouse.reports_dir(dataset.name) / f"{dataset.name}-v{version}"
+    title = f"{dataset.name} v{version}: synthetic data quality"
+    html = render_html(report, base.with_suffix(".html"), gates=dataset.gates, title=title)
+    return Path(html), Path(report.save_json(base.with_suffix(".json")))
+
+
+def blocked_reason(assessment: Assessment) -> str:
+    """One line naming each failed blocking gate (value and threshold) and rule."""
+    gates = [r.message for r in assessment.gate_results if r.blocking and not r.passed]
+    rules = [f"rule {r.rule}" for r in assessment.rule_results if r.blocking and not r.passed]
+    return "blocking checks failed: " + "; ".join(gates + rules)
+
+
+def _verdict_lineage(assessment: Assessment) -> dict[str, Any]:
+    return {
+        "accuracy": assessment.qa_summary.get("accuracy_overall"),
+        "dcr_share": assessment.qa_summary.get("dcr_share"),
+        "gate_results": [r.model_dump() for r in assessment.gate_results],
+        "qa_summary": assessment.qa_summary,
+        "report_path": assessment.report_path,
+    }
 
 
 # -- publish --------------------------------------------------------------------------------
@@ -333,7 +400,7 @@ def publish(
     model: ModelRecord,
     warehouse: SnapshotStore,
 ) -> Published:
-    """Publish ``synthetic`` as the next version, if it is the table ``assessment`` judged and passed.
+    """Publish ``synthetic`` into the version claimed for it, if it is the table ``assessment`` judged and passed.
 
     Raises :class:`PublishRefusedError` otherwise; nothing is written then.
     """
@@ -352,19 +419,36 @@ def publish(
         "generator": model.generator,
         "model_id": model.model_id,
         "config_hash": dataset.config_hash(),
-        "accuracy": assessment.qa_summary.get("accuracy_overall"),
-        "dcr_share": assessment.qa_summary.get("dcr_share"),
         "gates_passed": True,
-        "gate_results": [r.model_dump() for r in assessment.gate_results],
-        "qa_summary": assessment.qa_summary,
-        "report_path": assessment.report_path,
+        **_verdict_lineage(assessment),
     }
-    info = warehouse.publish(name, synthetic, lineage)
+    info = warehouse.publish(name, synthetic, lineage, version=assessment.version)
     retention = dataset.retention
     removed = []
     if retention.keep_last or retention.keep_days:
         removed = warehouse.apply_retention(name, keep_last=retention.keep_last, keep_days=retention.keep_days)
     return Published(info, removed)
+
+
+def failure_message(error: BaseException) -> str:
+    """What the catalog records of an error: its message (with its type when it is not ours), no password."""
+    text = str(error) if isinstance(error, SynthPipelineError) else f"{type(error).__name__}: {error}"
+    return scrub_any(text.strip() or type(error).__name__)
+
+
+def record_failure(
+    dataset: DatasetConfig, warehouse: SnapshotStore, *, run_id: str, step: str, error: BaseException
+) -> int | None:
+    """Record run ``run_id``'s attempt as ``failed`` at ``step``; returns its version.
+
+    None when the run's attempt already has its final status, or when the warehouse
+    itself cannot be written (the failure may be that; logged as a warning).
+    """
+    try:
+        return warehouse.record_failure(dataset.name, run_id=run_id, step=step, error=failure_message(error))
+    except SynthPipelineError as store_error:
+        log.warning("%s: the failure of %s could not be recorded in the warehouse: %s", dataset.name, step, store_error)
+        return None
 
 
 def _column_kinds(
@@ -384,11 +468,14 @@ __all__ = [
     "Sampled",
     "TrainResult",
     "assess",
+    "blocked_reason",
     "check_training_size",
     "content_hash",
     "ingest",
     "make_dataset_generator",
+    "failure_message",
     "publish",
+    "record_failure",
     "sample_snapshot",
     "snapshot_seed",
     "split",

@@ -78,3 +78,18 @@ def scrub(text: str, dsn: str) -> str:
     for secret in {dsn_parts(dsn)["password"], written} - {""}:
         text = text.replace(secret, "***")
     return text
+
+
+_URL_PASSWORD = re.compile(r"(?i)\b(postgres(?:ql)?://[^\s:/@]*):[^\s@/]*@")
+_KEY_PASSWORD = re.compile(r"(?i)\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|[^\s),;]+)")
+
+
+def scrub_any(text: str) -> str:
+    """``text`` with the password of every PostgreSQL URL or ``password=`` setting in it replaced.
+
+    For messages whose DSN is not known (an error raised anywhere in a run):
+
+    >>> scrub_any("cannot connect to postgresql://app:s3cret@db:5432/sales (password=s3cret)")
+    'cannot connect to postgresql://app@db:5432/sales (password=***)'
+    """
+    return _KEY_PASSWORD.sub("password=***", _URL_PASSWORD.sub(r"\1@", str(text)))

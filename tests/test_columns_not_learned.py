@@ -51,7 +51,7 @@ def test_the_qa_report_and_its_metadata_list_the_columns_not_learned(tmp_path):
     trained = lifecycle.train(dataset, halves.training, source.table, models, source_probe=source.probe)
     sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse)
     assessment = lifecycle.assess(
-        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse.reports_dir("shops")
+        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse, run_id=sampled.run_id
     )
     listed = {c.column: c for c in assessment.report.columns_not_learned}
     assert set(listed) == {"customer", "note", "shop"}

@@ -81,7 +81,7 @@ def test_warehouse_holds_synthetic_rows_only(tmp_path):
     config = make_config(tmp_path)
     assert run(config).success
     source = pd.read_parquet(tmp_path / "private" / "tables" / "churn" / "source.parquet")
-    with duckdb.connect(config.warehouse, read_only=True) as con:
+    with duckdb.connect(str(config.warehouse), read_only=True) as con:
         tables = [r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()]
         assert not {"source", "training", "holdout"} & {t.lower() for t in tables}
         published = con.execute('select * from "churn__v1"').df()
@@ -100,7 +100,15 @@ def test_failing_gate_blocks_publishing(tmp_path):
     ]
     assert evaluations and not evaluations[0].passed
     assert "min_accuracy" in evaluations[0].description
-    assert SnapshotStore(config.warehouse).latest_version("churn", passing_only=False) is None
+    store = SnapshotStore(config.warehouse)
+    assert store.latest_version("churn", passing_only=False) is None
+    blocked = store.snapshots("churn").iloc[0]  # the attempt and its verdict stay in the catalog
+    assert (blocked.version, blocked.status, blocked.gates_passed) == (1, "blocked", False)
+    gate = next(g for g in json.loads(blocked.gate_results) if g["name"] == "min_accuracy")
+    assert gate["threshold"] == 0.9999 and not gate["passed"] and "min_accuracy" in blocked.error
+    with duckdb.connect(str(config.warehouse), read_only=True) as con:
+        views = {r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()}
+    assert "churn_latest" not in views
 
 
 def test_warning_gate_still_publishes(tmp_path):
@@ -125,10 +133,13 @@ def test_crash_during_publish_leaves_the_warehouse_unchanged(tmp_path):
     assert run(config).success
     store = SnapshotStore(config.warehouse)
     before = store.read("churn")
-    assert not run(config, resources={"warehouse": CrashingWarehouse(path=config.warehouse)}).success
-    assert store.snapshots("churn").version.tolist() == [1]
+    assert not run(config, resources={"warehouse": CrashingWarehouse(path=str(config.warehouse))}).success
+    assert store.snapshots("churn", status="published").version.tolist() == [1]
+    failed = store.snapshots("churn").iloc[-1]  # the attempt is recorded by the failure hook
+    assert (failed.version, failed.status, failed.failed_step) == (2, "failed", "published_snapshot")
+    assert failed.error == "RuntimeError: disk on fire" and pd.isna(failed.table_name)
     pd.testing.assert_frame_equal(store.read("churn"), before)
-    with duckdb.connect(config.warehouse, read_only=True) as con:
+    with duckdb.connect(str(config.warehouse), read_only=True) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
     assert "churn__v2" not in tables
 
@@ -207,6 +218,8 @@ def test_bad_input_fails_the_source_step_with_a_clear_error(tmp_path):
         assert not result.success
         failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
         assert failure.step_key == "churn__source"
+        recorded = SnapshotStore(tmp_path / "warehouse" / "w.duckdb").snapshots("churn").iloc[-1]
+        assert (recorded.status, recorded.failed_step) == ("failed", "source") and re.search(message, recorded.error)
         error = failure.event_specific_data.error
         text = error.cause.message if error.cause is not None else error.message
         assert re.search(message, text), text

@@ -1,6 +1,7 @@
 """The lifecycle steps in the core, called as a notebook would, without Dagster."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -8,6 +9,7 @@ import pytest
 import synth_pipeline
 from synth_pipeline import lifecycle
 from synth_pipeline.config import parse_config
+from synth_pipeline.errors import StoreError
 from synth_pipeline.lifecycle import Assessment, ModelRecord, PublishRefusedError
 from synth_pipeline.model_store import ModelStore
 from synth_pipeline.sources import ConfiguredSource
@@ -44,7 +46,7 @@ def steps(tmp_path_factory):
     trained = lifecycle.train(dataset, halves.training, source.table, models, source_probe=source.probe)
     sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse)
     assessment = lifecycle.assess(
-        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse.reports_dir("churn")
+        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse, run_id=sampled.run_id
     )
     return dataset, models, warehouse, source, halves, trained, sampled, assessment
 
@@ -57,6 +59,9 @@ def test_each_step_returns_what_the_next_needs(steps):
     assert trained.model.model_id == models.latest_id("churn") and trained.drift is None
     assert trained.model.source_fingerprint == source.fingerprint["content_hash"]
     assert (sampled.version, len(sampled.table)) == (1, 400) and sampled.seed == lifecycle.snapshot_seed(0, 1)
+    assert assessment.version == sampled.version == warehouse.claimed_version("churn", sampled.run_id)
+    assert assessment.report_path == str(warehouse.reports_dir("churn") / "churn-v1.html")
+    assert Path(assessment.report_path).is_absolute() and Path(assessment.report_json_path).name == "churn-v1.json"
     assert assessment.synthetic_hash == lifecycle.content_hash(sampled.table)
     assert {r.name for r in assessment.gate_results} >= {"min_accuracy_ratio", "max_dcr_share"}
     assert assessment.passed == all(r.passed or not r.blocking for r in assessment.gate_results)
@@ -104,16 +109,56 @@ def test_publish_refuses_a_failed_verdict(steps):
     assert warehouse.latest_version("churn", passing_only=False) is None
 
 
-def test_publish_writes_the_assessed_table_with_its_lineage(tmp_path, steps):
-    dataset, models, _, source, halves, trained, sampled, assessment = steps
+def test_publish_writes_the_assessed_table_into_its_claimed_version(tmp_path, steps):
+    dataset, models, warehouse, source, halves, trained, sampled, assessment = steps
     assert assessment.passed  # the default gates, on the simulated table
-    warehouse = SnapshotStore(tmp_path / "w.duckdb")
     published = lifecycle.publish(dataset, assessment, sampled.table, trained.model, warehouse)
-    assert published.info.version == 1 and published.removed_versions == []
+    assert published.info.version == sampled.version == 1 and published.removed_versions == []
     row = warehouse.snapshots("churn").iloc[0]
+    assert (row.status, row.run_id, row.seed) == ("published", sampled.run_id, sampled.seed)
     assert (row.model_id, row.source_fingerprint) == (trained.model.model_id, trained.model.source_fingerprint)
-    assert row.report_path == assessment.report_path
-    pd.testing.assert_frame_equal(warehouse.read("churn"), sampled.table.reset_index(drop=True), check_dtype=False)
+    assert row.report_path == assessment.report_path and Path(row.report_path).is_file()
+    assert json.loads(row.gate_results)[0]["name"] == assessment.gate_results[0].name
+    read_back = warehouse.read("churn")
+    pd.testing.assert_frame_equal(read_back, sampled.table.reset_index(drop=True), check_dtype=False)
+    with pytest.raises(StoreError, match="version 1 of 'churn' is already published"):
+        lifecycle.publish(dataset, assessment, sampled.table, trained.model, warehouse)  # a version is written once
+
+
+def test_a_blocked_verdict_is_recorded_with_its_gates(tmp_path, steps):
+    dataset, models, _, source, halves, trained, _, _ = steps
+    strict = dataset_config(tmp_path, gates={"min_accuracy": 0.9999})
+    warehouse = SnapshotStore(tmp_path / "w.duckdb")
+    sampled = lifecycle.sample_snapshot(strict, trained.model, models, warehouse, run_id="run-1")
+    assert warehouse.snapshots("churn").status.tolist() == ["running"]
+    assessment = lifecycle.assess(
+        strict, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse, run_id="run-1"
+    )
+    assert not assessment.passed
+    row = warehouse.snapshots("churn").iloc[0]
+    assert (row.status, row.version, row.run_id, row.gates_passed) == ("blocked", 1, "run-1", False)
+    gate = next(g for g in json.loads(row.gate_results) if g["name"] == "min_accuracy")
+    assert gate["threshold"] == 0.9999 and not gate["passed"] and gate["value"] < 0.9999
+    assert "min_accuracy" in row.error and pd.isna(row.table_name)
+    assert warehouse.latest_version("churn", passing_only=False) is None
+
+
+def test_a_failure_is_recorded_against_the_claim_or_as_a_new_attempt(tmp_path, steps):
+    dataset, models, _, source, halves, trained, _, _ = steps
+    warehouse = SnapshotStore(tmp_path / "w.duckdb")
+    secret = RuntimeError("cannot reach postgresql://app:hunter2@db:5432/x")
+    assert lifecycle.record_failure(dataset, warehouse, run_id="early", step="source", error=secret) == 1
+    sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse, run_id="late")
+    boom = ValueError("disk on fire")
+    assert lifecycle.record_failure(dataset, warehouse, run_id="late", step="quality_report", error=boom) == 2
+    catalog = warehouse.snapshots("churn")
+    assert catalog[["version", "status", "failed_step"]].values.tolist() == [
+        [1, "failed", "source"],
+        [2, "failed", "quality_report"],
+    ]
+    errors = ["RuntimeError: cannot reach postgresql://app@db:5432/x", "ValueError: disk on fire"]
+    assert catalog.error.tolist() == errors
+    assert "hunter2" not in catalog.to_string() and sampled.version == 2
 
 
 def test_retraining_measures_drift_against_the_previous_model(tmp_path):

@@ -34,7 +34,7 @@ def _run(tmp_path, dataset):
     trained = lifecycle.train(dataset, halves.training, source.table, models, source_probe=source.probe)
     sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse)
     assessment = lifecycle.assess(
-        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, tmp_path / "reports"
+        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse, run_id=sampled.run_id
     )
     return halves, sampled, assessment, trained, warehouse
 
