@@ -24,6 +24,7 @@ from robustness_harness import (
     ROOT,
     Ctx,
     child_env,
+    churn,
     content_hash,
     finish,
     number_table,
@@ -38,8 +39,8 @@ DATASET = "d"
 
 def valid_config(ctx: Ctx, name: str = "config.yaml", **settings: Any) -> Path:
     source = ctx.tmp / "source.csv"
-    if not source.exists():
-        ctx.write(number_table(400), source.name)
+    if not source.exists():  # the simulated churn table: the copula's copy publishes past every default gate
+        ctx.write(churn(1000), source.name)
     return ctx.config({DATASET: ctx.dataset(source, **settings)}, name=name)
 
 

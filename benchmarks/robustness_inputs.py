@@ -87,7 +87,7 @@ def all_null_column(ctx: Ctx):
 
 @probe("bad table", "published")
 def constant_column(ctx: Ctx):
-    table = number_table(500).assign(country="NL", version=7)
+    table = churn(1000).assign(country="NL", version=7)
     got, line = run_table(ctx, table)
     for version, frame in ctx.snapshots(DATASET).items():
         ctx.check(set(frame["country"].dropna()) <= {"NL"}, f"v{version}: constant column changed")
