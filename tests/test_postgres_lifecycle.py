@@ -1,6 +1,6 @@
 """A PostgreSQL source through the whole lifecycle, with its DSN only in ``$PG_DSN``: published to the DuckDB
-warehouse, the password nowhere (catalog, event log, logs, QA reports, the private area), and drift on the
-PostgreSQL table makes the drift sensor ask for a retraining run."""
+warehouse and to a PostgreSQL warehouse, the password nowhere (catalog, event log, logs, QA reports, the private
+area), and drift on the PostgreSQL table makes the drift sensor ask for a retraining run."""
 
 import json
 import os
@@ -95,3 +95,31 @@ def test_a_postgres_source_runs_the_lifecycle_without_leaking_its_password(
     assert len(moved.run_requests) == 1, (moved.skip_message, moved.cursor)
     assert moved.run_requests[0].tags["synth_pipeline/trigger"] == "drift"
     assert password not in (moved.cursor or "")
+
+
+def test_a_postgres_source_publishes_into_a_postgres_warehouse(postgres_server, postgres_dsn, tmp_path):
+    """Both ends in PostgreSQL (two databases of the test server), each DSN only in its environment variable."""
+    load_table(postgres_dsn, "public.customers", simulate_churn(800, random_state=5))
+    warehouse_dsn = postgres_server.create_database()
+    config = write_config(tmp_path)
+    settings = yaml.safe_load(config.read_text())
+    settings["warehouse"] = {"postgres": {"dsn": "${PG_WAREHOUSE_DSN}", "schema": "synthetic"}}
+    settings["private_dir"] = str(tmp_path / "private")
+    config.write_text(yaml.safe_dump(settings))
+    env = {**os.environ, "PG_DSN": postgres_dsn, "PG_WAREHOUSE_DSN": warehouse_dsn,
+           "DAGSTER_HOME": str(tmp_path / "dagster_home"), "PYTHONPATH": str(REPO),
+           "GX_ANALYTICS_ENABLED": "false", "OMP_WAIT_POLICY": "PASSIVE"}
+    run = subprocess.run([sys.executable, "-m", "assets.cli", "run", str(config)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    password = postgres_server.password
+    assert password not in run.stdout + run.stderr
+    with psycopg.connect(warehouse_dsn) as connection:
+        assert connection.execute("select count(*) from synthetic.churn_latest").fetchone()[0] == 800
+        catalog = connection.execute("select row_to_json(s)::text from synthetic.snapshots s").fetchall()
+    assert catalog and all(password not in row[0] for row in catalog)
+    assert files_containing(tmp_path, password) == []
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster_home"))
+    published = instance.fetch_materializations(dg.AssetKey(["churn", "published_snapshot"]), limit=1).records
+    shown = published[0].asset_materialization.metadata["warehouse"].value
+    assert password not in shown and "127.0.0.1" in shown
