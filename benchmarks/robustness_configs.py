@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from robustness_harness import Ctx, content_hash, number_table, outcome, probe
+from robustness_harness import Ctx, churn, content_hash, outcome, probe
 
 DATASET = "d"
 
 
-SOURCE = number_table(1000)  # 500 training rows: the copula clears max_dcr_share with room (400: 0.600-0.605)
+SOURCE = churn(1000)  # the copula's copy of it publishes past every default gate
 
 
 def source_file(ctx: Ctx) -> Path:
@@ -236,3 +236,23 @@ def sql_valid_with_semicolon_and_comment(ctx: Ctx):
 @probe("sql", "published")
 def sql_valid_with_cte(ctx: Ctx):
     return run_sql(ctx, f"with base as ({SQL_TABLE}) select * from base where row_id >= 0;")
+
+
+@probe("sql", "published")
+def sql_reads_an_allowed_path(ctx: Ctx):
+    allowed = ctx.tmp / "exports"
+    allowed.mkdir()
+    SOURCE.to_parquet(allowed / "table.parquet", index=False)
+    source = {"sql": f"select * from read_parquet('{allowed}/table.parquet')", "allowed_paths": [str(allowed)]}
+    result = ctx.run(ctx.config({DATASET: ctx.dataset(source)}))
+    ctx.no_copies(SOURCE, DATASET)
+    return outcome(result)
+
+
+@probe("sql", "error")
+def sql_reads_beside_an_allowed_path(ctx: Ctx):
+    allowed = ctx.tmp / "exports"
+    allowed.mkdir()
+    secret = ctx.write(SOURCE, "secret.csv")  # beside the allowed directory, not in it
+    source = {"sql": f"select * from read_csv('{secret}')", "allowed_paths": [str(allowed)]}
+    return outcome(ctx.run(ctx.config({DATASET: ctx.dataset(source)})), ("secret.csv",))

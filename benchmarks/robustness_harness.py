@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -85,8 +86,18 @@ class CliResult:
         return out[-1] if out else ""
 
 
+_PROBE = threading.local()  # the running probe's own directory, per worker thread
+
+
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a command: the repo's code, quiet numerics, and the probe's own Dagster instance
+    (``run`` records into ``$DAGSTER_HOME``, by default ``.synth/dagster`` of the working directory: each probe
+    is a user in a directory of their own, the two runs of a concurrency probe share theirs)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "SYNTH_PIPELINE_CONFIG")}
+    home = getattr(_PROBE, "tmp", None)
+    if home is not None:
+        (home / "dagster").mkdir(exist_ok=True)
+        env["DAGSTER_HOME"] = str(home / "dagster")
     env.update(
         PYTHONPATH=str(ROOT),
         OMP_WAIT_POLICY="PASSIVE",
@@ -310,22 +321,27 @@ class Ctx:
         """Every published version of ``dataset`` (read straight from the DuckDB file, read-only)."""
         import duckdb
 
-        if not self.warehouse.exists():
+        catalog = self.catalog(dataset)
+        if catalog.empty:
             return {}
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return {int(r.version): con.execute(f'select * from "{r.table_name}"').df() for r in catalog.itertuples()}
+
+    def catalog(self, dataset: str, *, published_only: bool = True) -> pd.DataFrame:
+        """The catalog rows of ``dataset``; only published snapshots (a catalog with a status per attempt
+        also holds running, blocked and failed attempts, which have no table)."""
+        import duckdb
+
+        if not self.warehouse.exists():
+            return pd.DataFrame(columns=["version", "table_name"])
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
             tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
             if "snapshots" not in tables:
-                return {}
-            rows = con.execute(
-                "select version, table_name from snapshots where dataset = ? order by version", [dataset]
-            ).fetchall()
-            return {int(v): con.execute(f'select * from "{t}"').df() for v, t in rows}
-
-    def catalog(self, dataset: str) -> pd.DataFrame:
-        import duckdb
-
-        with duckdb.connect(str(self.warehouse), read_only=True) as con:
-            return con.execute("select * from snapshots where dataset = ? order by version", [dataset]).df()
+                return pd.DataFrame(columns=["version", "table_name"])
+            catalog = con.execute("select * from snapshots where dataset = ? order by version", [dataset]).df()
+        if published_only and "status" in catalog.columns:
+            catalog = catalog[catalog["status"] == "published"]
+        return catalog.reset_index(drop=True)
 
     def report_files(self) -> list[Path]:
         root = self.warehouse.parent
@@ -406,12 +422,14 @@ def execute(p: Probe) -> ProbeResult:
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f"probe-{p.name}-"))
     ctx = Ctx(tmp)
+    _PROBE.tmp = tmp
     detail = ""
     try:
         got, detail = p.run(ctx)
     except Exception as error:  # noqa: BLE001 - a harness error is a failed probe, with its reason
         got, detail = "harness-error", f"{type(error).__name__}: {error}"
     finally:
+        _PROBE.tmp = None
         ctx.close()
         shutil.rmtree(tmp, ignore_errors=True)
     passed = got in p.expect and not ctx.failures

@@ -6,6 +6,7 @@ config naming it (the copula unless the probe is about argn). See benchmarks/rob
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,7 @@ def all_null_column(ctx: Ctx):
 
 @probe("bad table", "published")
 def constant_column(ctx: Ctx):
-    table = number_table(500).assign(country="NL", version=7)
+    table = churn(1000).assign(country="NL", version=7)
     got, line = run_table(ctx, table)
     for version, frame in ctx.snapshots(DATASET).items():
         ctx.check(set(frame["country"].dropna()) <= {"NL"}, f"v{version}: constant column changed")
@@ -105,14 +106,36 @@ def nan_and_inf(ctx: Ctx):
     return got, line
 
 
-@probe("bad table", ("published", "error"))
-def huge_cardinality_text(ctx: Ctx):
+def email_table() -> pd.DataFrame:
     rng = np.random.default_rng(1)
     table = number_table(1000)
     table["email"] = [f"u{rng.integers(10**8, 10**9)}@corp{i % 37}.example" for i in range(len(table))]
+    return table
+
+
+@probe("bad table", ("published", "error"))
+def huge_cardinality_text(ctx: Ctx):
+    table = email_table()
     got, line = run_table(ctx, table, mentions=("email",))
     ctx.no_leak_in_snapshots(DATASET, table["email"], "real e-mail addresses")
     ctx.no_leak_in_reports(table["email"], "a real e-mail address")
+    return got, line
+
+
+@probe("bad table", "published")
+def columns_not_learned_are_listed(ctx: Ctx):
+    table = email_table()
+    path = ctx.write(table, "source.csv")
+    result = ctx.run(ctx.config({DATASET: ctx.dataset(path)}))
+    got, line = outcome(result)
+    ctx.no_copies(table, DATASET)
+    if got == "published":
+        ctx.check("email" in result.stdout + result.stderr, "the run does not say that email is not learned")
+        reports = [p for p in ctx.report_files() if p.suffix == ".json" and "columns_not_learned" in p.read_text()]
+        ctx.check(
+            any("email" in str(json.loads(p.read_text())["columns_not_learned"]) for p in reports),
+            "the QA report does not list email among the columns not learned",
+        )
     return got, line
 
 
@@ -122,6 +145,35 @@ def mixed_date_formats(ctx: Ctx):
     days = pd.Timestamp("2020-01-01") + pd.to_timedelta(np.random.default_rng(2).integers(0, 1500, 500), unit="D")
     table["joined"] = [d.strftime("%Y-%m-%d") if i % 2 else d.strftime("%d/%m/%Y") for i, d in enumerate(days)]
     return run_table(ctx, table, mentions=("joined",))
+
+
+def dates_check(ctx: Ctx, days: pd.Series, column: str) -> None:
+    for version, frame in ctx.snapshots(DATASET).items():
+        values = frame[column]
+        if not ctx.check(pd.api.types.is_datetime64_any_dtype(values), f"v{version}: {column} is {values.dtype}"):
+            continue
+        inside = values.dropna().between(days.min() - pd.Timedelta(days=31), days.max() + pd.Timedelta(days=31))
+        ctx.check(inside.mean() > 0.99, f"v{version}: {1 - inside.mean():.0%} of {column} outside the real range")
+
+
+@probe("bad table", "published")
+def day_first_dates_one_format(ctx: Ctx):
+    table = number_table(500)
+    days = pd.Series(pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(500) * 3, unit="D"))
+    table["joined"] = days.dt.strftime("%d/%m/%Y")  # days above 12 make the format unambiguous
+    got, line = run_table(ctx, table)
+    dates_check(ctx, days, "joined")
+    return got, line
+
+
+@probe("bad table", "published")
+def declared_date_format(ctx: Ctx):
+    table = number_table(500)
+    days = pd.Series(pd.Timestamp("2021-01-01") + pd.to_timedelta(np.arange(500) % 12 * 31, unit="D"))
+    table["joined"] = days.dt.strftime("%d/%m/%Y")  # only days <= 12: ambiguous without the declaration
+    got, line = run_table(ctx, table, columns={"joined": {"kind": "datetime", "format": "%d/%m/%Y"}})
+    dates_check(ctx, days, "joined")
+    return got, line
 
 
 @probe("bad table", ("published", "error"))

@@ -18,14 +18,34 @@ from robustness_harness import PROBES, CliResult, classify, execute  # noqa: E40
 
 # The probes that pass on main (the others are listed by the benchmark's own run).
 CI_PROBES = [
+    # bad configs, files and tables
     "config_missing_file",
     "unknown_dataset_option",
+    "gate_dcr_share_above_one",
+    "unset_environment_variable",
+    "yaml_python_tag",
+    "csv_unterminated_quote",
+    "two_row_source",
+    "mixed_date_formats",
+    "thousands_separators",
+    "integer_id_keeps_type",
+    "huge_cardinality_text",
+    # SQL sources
+    "sql_attach_warehouse",
+    "sql_copy_to_file",
+    "sql_read_etc_passwd",
+    "sql_valid_with_semicolon_and_comment",
+    # models and sampling
     "tampered_model_json_truncated",
-    "tampered_model_format_version_future",
+    "tampered_model_schema_removed_resealed",
     "sample_missing_model_dir",
     "sample_untampered_model",
+    "sample_rows_zero",
+    # concurrency, faults, warehouses
+    "two_concurrent_runs_different_seeds",
     "sigkill_after_catalog_written",
-    "huge_cardinality_text",
+    "read_only_warehouse_directory",
+    # injection
     "html_in_names_and_values",
     "sql_looking_column_names",
     # value protection (issue 18, section 5)
