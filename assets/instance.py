@@ -11,6 +11,7 @@ local SQLite storage);
 a ``dagster.yaml`` that is already there (PostgreSQL storage, say: ``examples/deploy/``) is used as it is.
 """
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -37,5 +38,20 @@ def ensure_dagster_home(home: Path | None = None) -> Path:
 
 
 def persistent_instance(home: Path | None = None) -> DagsterInstance:
-    """The instance stored in ``home`` (default :func:`dagster_home`), created on first use."""
-    return DagsterInstance.from_config(str(ensure_dagster_home(home)))
+    """The instance stored in ``home`` (default :func:`dagster_home`), created on first use.
+
+    Two runs started at once in a fresh home would both create and stamp its SQLite storages, which leaves
+    them with two schema heads and breaks every later run there: the storages are opened under a file lock,
+    so the first process creates them and the second finds them made.
+    """
+    home = ensure_dagster_home(home)
+    with open(home / ".instance.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            # Dagster creates and stamps the SQLite storages when the instance is built; the count reads
+            # the run storage once, so it is complete before the lock is released
+            instance = DagsterInstance.from_config(str(home))
+            instance.get_runs_count()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return instance

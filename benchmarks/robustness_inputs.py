@@ -336,8 +336,8 @@ def sequential_ids_regenerated(ctx: Ctx):
 
 @probe("planted value", "published")
 def all_values_rare_argn(ctx: Ctx):
-    table = number_table(400)
-    table["code"] = [f"k{i % 130}" for i in range(len(table))]  # every value seen 3 or 4 times: all rare
+    table = number_table(1000)
+    table["code"] = [f"k{i % 300}" for i in range(len(table))]  # every value seen 3 or 4 times: all rare
     got, line = run_table(ctx, table, generator={"name": "argn", "settings": {"max_training_seconds": 20}})
     for version, frame in ctx.snapshots(DATASET).items():
         rare = frame.astype(str).apply(lambda c: c.str.contains("_RARE_")).to_numpy().sum()

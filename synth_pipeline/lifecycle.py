@@ -79,7 +79,7 @@ def ingest(dataset: DatasetConfig, source: SourceReader) -> Ingested:
     table, probe = read_and_probe(source)
     dataset.check_columns([str(c) for c in table.columns])
     kinds = _column_kinds(dataset, declared_kinds(source))
-    schema = infer_schema(table, kinds, what=f"source of {dataset.name!r}")
+    schema = infer_schema(table, kinds, what=f"source of {dataset.name!r} ({dataset.source.describe()})")
     fingerprint = fingerprint_table(table)
     return Ingested(table, schema, fingerprint, probe, time.perf_counter() - started)
 

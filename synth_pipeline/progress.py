@@ -55,6 +55,9 @@ class LiveProgress:
         if status is not None:
             self._bar.set_postfix_str(status, refresh=False)
         self._bar.update(n)
+        # updates come once per epoch or sampled chunk: draw each one, so the line never
+        # lags behind by tqdm's 0.1 s redraw interval (the last epoch would go unshown)
+        self._bar.refresh()
 
     def close(self) -> None:
         """Remove the line (the phase's outcome is logged by the caller)."""

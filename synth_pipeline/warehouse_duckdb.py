@@ -49,6 +49,7 @@ TYPES = {
 _SAME_PROCESS_RACE = "Unique file handle conflict"
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 _HEADER_BYTES = 3 * 4096  # DuckDB's main header and two database headers
+_NEW_FILE_SECONDS = 5.0  # how long an invalid file counts as one being created by another process
 _FORMATS = {"parquet": "(FORMAT parquet)", "csv": "(FORMAT csv, HEADER true)"}
 
 
@@ -301,11 +302,14 @@ class DuckDBBackend:
 
 
 def _being_created(path: Path) -> bool:
-    """Whether ``path`` is shorter than DuckDB's file headers: a new file another process is initialising."""
+    """Whether ``path`` looks like a new file another process is initialising: shorter than DuckDB's file
+    headers, or written within the last few seconds (DuckDB may size the file before writing its headers).
+    A file that stays invalid longer than that is reported as it is."""
     try:
-        return path.stat().st_size < _HEADER_BYTES
+        stat = path.stat()
     except OSError:
         return True
+    return stat.st_size < _HEADER_BYTES or time.time() - stat.st_mtime < _NEW_FILE_SECONDS
 
 
 def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:

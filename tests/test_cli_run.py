@@ -72,7 +72,9 @@ def test_without_quiet_logs_are_short_lines_and_no_dagster_dump(workdir, capsys)
 @pytest.mark.integration
 @pytest.mark.parametrize("quiet", [["-q"], []])
 def test_a_blocking_gate_prints_one_block_and_exits_1(workdir, capsys, quiet):
-    config = _config(workdir, gates={"min_accuracy_ratio": 0.5, "max_dcr_share": 0.05})
+    # no synthetic table is perfectly accurate, so min_accuracy 1.0 always fails (thresholds out of a gate's
+    # meaningful range are refused when the config loads, so a gate cannot be made to fail by one)
+    config = _config(workdir, gates={"min_accuracy_ratio": 0.5, "max_dcr_share": 0.99, "min_accuracy": 1.0})
     assert main([*quiet, "run", config]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -81,10 +83,10 @@ def test_a_blocking_gate_prints_one_block_and_exits_1(workdir, capsys, quiet):
     if not quiet:  # the run's log lines come first, then the block
         block = block[block.index("churn: NOT published: 1 blocking gate(s) failed") :]
     assert block[0] == "churn: NOT published: 1 blocking gate(s) failed"
-    assert block[1].startswith("  max_dcr_share = 0.") and block[1].endswith(", required <= 0.05")
+    assert block[1].startswith("  min_accuracy = 0.") and block[1].endswith(", required >= 1")
     assert block[2].startswith("  report: ") and block[2].endswith(".html")
     assert len(block) == 3
-    assert captured.err.count("max_dcr_share") == 1  # no repeated lines
+    assert captured.err.count("min_accuracy =") == 1  # no repeated lines
 
 
 def test_a_config_or_data_error_is_one_line_and_exit_2(workdir, capsys):

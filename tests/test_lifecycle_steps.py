@@ -9,7 +9,7 @@ import pytest
 import synth_pipeline
 from synth_pipeline import lifecycle
 from synth_pipeline.config import parse_config
-from synth_pipeline.errors import StoreError
+from synth_pipeline.errors import InvalidDataError, StoreError
 from synth_pipeline.lifecycle import Assessment, ModelRecord, PublishRefusedError
 from synth_pipeline.model_store import ModelStore
 from synth_pipeline.sources import ConfiguredSource
@@ -184,3 +184,11 @@ def test_a_model_record_names_the_rules_the_model_honours(tmp_path):
 def test_every_public_name_of_the_package_resolves():
     for name in synth_pipeline.__all__:
         assert getattr(synth_pipeline, name) is not None, name
+
+
+def test_an_empty_source_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "header_only.csv"
+    path.write_text("a,b,c\n")
+    dataset = dataset_config(tmp_path, source={"path": str(path)}, target=None)
+    with pytest.raises(InvalidDataError, match=r"source of 'churn' \(file .*header_only\.csv\) is empty"):
+        lifecycle.ingest(dataset, ConfiguredSource(dataset.source))

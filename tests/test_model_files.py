@@ -144,3 +144,24 @@ def test_the_model_store_checks_its_metadata_file_too(tmp_path):
     (info.path / MODEL_METADATA_FILE).write_text(json.dumps(metadata))
     with pytest.raises(ModelFileError, match=rf"{MODEL_METADATA_FILE} does not match the checksum"):
         store.load("churn")
+
+
+def test_a_copula_marginal_whose_arrays_do_not_fit_is_refused_even_with_fresh_checksums(tmp_path):
+    import numpy as np
+
+    from synth_pipeline.generators.copula import GaussianCopulaGenerator, _Marginal
+
+    model = GaussianCopulaGenerator(random_state=0).fit(simulate_churn(300))
+    states = [m.to_state() for m in model.marginals_]
+    discrete = next(s for s in states if s["mode"] == "discrete")
+    with pytest.raises(ValueError, match="interval edges"):
+        _Marginal.from_state({**discrete, "cumulative": discrete["cumulative"][:-1]})
+    with pytest.raises(ValueError, match="cumulative distribution"):
+        _Marginal.from_state({**discrete, "cumulative": discrete["cumulative"][::-1].copy()})
+    quantile = next(s for s in states if s["mode"] == "quantile")
+    with pytest.raises(ValueError, match="grid values"):
+        _Marginal.from_state({**quantile, "grid": quantile["grid"][:-1]})
+    with pytest.raises(ValueError, match="not increasing"):
+        _Marginal.from_state({**quantile, "grid": np.asarray(quantile["grid"])[::-1].copy()})
+    for state in states:  # what the model saved loads as it is
+        _Marginal.from_state(state)

@@ -163,3 +163,18 @@ def test_uint64_within_int64_and_declared_numeric_are_handled(tmp_path):
     assert as_number.iloc[0] == pytest.approx(2.0**63 + 5)
     as_id = apply_schema(big, infer_schema(big, {"odd": "id"}))["odd"]
     assert as_id.iloc[0] == str(2**63 + 5)
+
+
+@pytest.mark.parametrize("name", ["copula", "argn"])
+def test_a_model_fitted_with_a_declared_date_format_saves_and_loads(name, tmp_path):
+    # the long form of a column_kinds override used to be saved as its Python repr, which the
+    # saved model's own validation then refused
+    table = _table()[["when", "plan"]]
+    settings = {"max_epochs": 2} if name == "argn" else {}
+    model = make_generator(
+        name, random_state=0, column_kinds={"when": {"kind": "datetime", "format": "%d/%m/%Y"}}, **settings
+    ).fit(table)
+    model.save(tmp_path / "m")
+    again = type(model).load(tmp_path / "m")
+    assert again.get_params()["column_kinds"] == {"when": {"kind": "datetime", "format": "%d/%m/%Y"}}
+    assert again.sample(20, random_state=1).equals(model.sample(20, random_state=1))

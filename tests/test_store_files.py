@@ -134,3 +134,20 @@ def test_a_postgres_warehouse_setting_never_shows_its_password(monkeypatch):
     assert os.fspath(WarehouseConfig(path="x.duckdb")) == "x.duckdb"
     with pytest.raises(TypeError, match="not a file"):
         os.fspath(config.warehouse)
+
+
+@pytest.mark.parametrize("age_seconds", [0, 60])
+def test_a_file_that_is_not_a_warehouse_is_reported_not_waited_on_as_a_lock(tmp_path, age_seconds):
+    # A brand-new invalid file may be one another process is still initialising (concurrent first
+    # publishes): it is retried for a few seconds; an older one is reported at once. Either way the
+    # error says what the file is, never "locked", and the bytes are left as they were.
+    path = tmp_path / "warehouse.duckdb"
+    path.write_bytes(b"this is not a duckdb file" * 1000)
+    stamp = time.time() - age_seconds
+    os.utime(path, (stamp, stamp))
+    started = time.perf_counter()
+    with pytest.raises(StoreError, match="cannot open the warehouse") as error:
+        SnapshotStore(path).publish("churn", table(), {"model_id": "m"})
+    assert "lock" not in str(error.value)
+    assert time.perf_counter() - started < (1 if age_seconds else 10)
+    assert path.read_bytes() == b"this is not a duckdb file" * 1000

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.column_overrides import parse_overrides
 from synth_pipeline.columns import ColumnKind, did_you_mean
 from synth_pipeline.constraints.enforcement import RuleEnforcer, SampleReport, fit_enforcer
 from synth_pipeline.constraints.rules import RuleSet, parse_rules
@@ -141,7 +142,8 @@ class Generator(ABC):
         if self.rules is not None and not _plain_rule_dicts(self.rules):
             params["rules"] = [rule.to_dict() for rule in parse_rules(self.rules, origin="generator setting rules")]
         if self.column_kinds is not None:
-            params["column_kinds"] = {str(k): str(getattr(v, "value", v)) for k, v in self.column_kinds.items()}
+            overrides = parse_overrides(self.column_kinds, setting="column_kinds")
+            params["column_kinds"] = {name: override.to_setting() for name, override in overrides.items()}
         return params
 
     def _settings(self) -> GeneratorSettings:

@@ -183,8 +183,26 @@ class _Marginal:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> _Marginal:
-        """The marginal :meth:`to_state` wrote."""
-        return cls(**state)
+        """The marginal :meth:`to_state` wrote; ValueError when its arrays do not fit together."""
+        marginal = cls(**state)
+        marginal._check_arrays()
+        return marginal
+
+    def _check_arrays(self) -> None:
+        name = self.name
+        if self.mode == "discrete":
+            cumulative = np.asarray(self.cumulative if self.cumulative is not None else [], dtype=float)
+            if len(cumulative) != len(self.values) or not len(cumulative):
+                raise ValueError(f"column {name!r}: {len(cumulative)} interval edges for {len(self.values)} values")
+            if not _is_distribution(cumulative) or abs(cumulative[-1] - 1.0) > 1e-6:
+                raise ValueError(f"column {name!r}: the interval edges are not a cumulative distribution")
+        else:
+            grid, probabilities = (np.asarray(a if a is not None else [], dtype=float)
+                                   for a in (self.grid, self.probabilities))
+            if len(grid) != len(probabilities) or not len(grid):
+                raise ValueError(f"column {name!r}: {len(grid)} grid values for {len(probabilities)} probabilities")
+            if not _is_distribution(probabilities) or not np.isfinite(grid).all() or np.any(np.diff(grid) < 0):
+                raise ValueError(f"column {name!r}: the quantile grid is not increasing with its probabilities")
 
 
 class CopulaSettings(GeneratorSettings):
@@ -422,6 +440,11 @@ def _correlation(scores: np.ndarray) -> np.ndarray:
     matrix = vectors @ np.diag(np.clip(values, 1e-4, None)) @ vectors.T
     scale = np.sqrt(np.diag(matrix))
     return matrix / np.outer(scale, scale)
+
+
+def _is_distribution(values: np.ndarray) -> bool:
+    """Finite, within [0, 1] and non-decreasing."""
+    return bool(np.isfinite(values).all() and values.min() >= 0 and values.max() <= 1 and np.all(np.diff(values) >= 0))
 
 
 def _checked_correlation(matrix: np.ndarray, size: int) -> np.ndarray:
