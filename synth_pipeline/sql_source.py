@@ -56,7 +56,7 @@ def check_query(sql: str, *, setting: str | None = "source.sql") -> duckdb.State
     statement = statements[0]
     if statement.type != duckdb.StatementType.SELECT:
         kind = statement.type.name
-        raise ConfigError(f"{prefix}only a read-only SELECT (or WITH ...) query may be a source, got {kind}")
+        raise ConfigError(f"{prefix}only a read-only SELECT (or WITH ...) query is accepted, got {kind}")
     return statement
 
 

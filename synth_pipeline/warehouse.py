@@ -38,6 +38,7 @@ import pandas as pd
 from synth_pipeline.columns import validate_dataset_name
 from synth_pipeline.errors import ConfigError, StoreError
 from synth_pipeline.io import atomic_path
+from synth_pipeline.sql_source import check_query
 from synth_pipeline.version import __version__
 from synth_pipeline.warehouse_backend import Backend, Session
 from synth_pipeline.warehouse_catalog import (
@@ -55,7 +56,6 @@ from synth_pipeline.warehouse_catalog import (
     utc_naive,
 )
 from synth_pipeline.warehouse_config import WarehouseConfig
-from synth_pipeline.warehouse_query import check_select
 from synth_pipeline.warehouse_retention import check_retention, retention_plan
 
 # The points inside the publish transaction where ``on_publish_stage`` is called.
@@ -478,7 +478,7 @@ class SnapshotStore:
         Anything else (several statements, INSERT, ATTACH, COPY, PRAGMA...) is
         refused before it reaches the warehouse, which is opened read-only.
         """
-        check_select(sql)
+        check_query(sql, setting="query")
         if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
             raise ConfigError(f"max_rows must be a positive integer, got {max_rows!r}")
         self._require_catalog()

@@ -6,12 +6,9 @@ import numpy as np
 import pandas as pd
 
 from assets.metadata import assessment_metadata
-from synth_pipeline import lifecycle
 from synth_pipeline.config import parse_config
-from synth_pipeline.model_store import ModelStore
 from synth_pipeline.quality import QualityReport
-from synth_pipeline.sources import ConfiguredSource
-from synth_pipeline.warehouse import SnapshotStore
+from tests.lifecycle_run import run_lifecycle
 
 
 def _source(tmp_path, rows: int = 400) -> str:
@@ -45,14 +42,7 @@ def test_the_qa_report_and_its_metadata_list_the_columns_not_learned(tmp_path):
         }
     )
     dataset = config.datasets["shops"]
-    models, warehouse = ModelStore(tmp_path / "models"), SnapshotStore(tmp_path / "warehouse.duckdb")
-    source = lifecycle.ingest(dataset, ConfiguredSource(dataset.source))
-    halves = lifecycle.split(dataset, source.table)
-    trained = lifecycle.train(dataset, halves.training, source.table, models, source_probe=source.probe)
-    sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse)
-    assessment = lifecycle.assess(
-        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse, run_id=sampled.run_id
-    )
+    assessment = run_lifecycle(tmp_path, dataset).assessment
     listed = {c.column: c for c in assessment.report.columns_not_learned}
     assert set(listed) == {"customer", "note", "shop"}
     assert all(c.kind == "id" and "not learned" in c.reason for c in listed.values())

@@ -14,6 +14,7 @@ from synth_pipeline.lifecycle import Assessment, ModelRecord, PublishRefusedErro
 from synth_pipeline.model_store import ModelStore
 from synth_pipeline.sources import ConfiguredSource
 from synth_pipeline.warehouse import SnapshotStore
+from tests.lifecycle_run import run_lifecycle
 
 
 def dataset_config(tmp_path, **settings):
@@ -40,15 +41,8 @@ def steps(tmp_path_factory):
     """One pass through every step, into tmp stores."""
     tmp_path = tmp_path_factory.mktemp("lifecycle")
     dataset = dataset_config(tmp_path)
-    models, warehouse = ModelStore(tmp_path / "models"), SnapshotStore(tmp_path / "warehouse.duckdb")
-    source = lifecycle.ingest(dataset, ConfiguredSource(dataset.source))
-    halves = lifecycle.split(dataset, source.table)
-    trained = lifecycle.train(dataset, halves.training, source.table, models, source_probe=source.probe)
-    sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse)
-    assessment = lifecycle.assess(
-        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse, run_id=sampled.run_id
-    )
-    return dataset, models, warehouse, source, halves, trained, sampled, assessment
+    run = run_lifecycle(tmp_path, dataset)
+    return dataset, run.models, run.warehouse, run.source, run.halves, run.trained, run.sampled, run.assessment
 
 
 def test_each_step_returns_what_the_next_needs(steps):

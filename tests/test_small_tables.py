@@ -15,7 +15,7 @@ from synth_pipeline.quality.privacy import encode_tables, identical_share
 from synth_pipeline.schema import infer_schema
 from synth_pipeline.simulate import simulate_churn
 from synth_pipeline.sources import ConfiguredSource
-from synth_pipeline.warehouse import SnapshotStore
+from tests.lifecycle_run import run_lifecycle
 
 
 def _dataset(tmp_path, rows: int, generator: str = "copula", **settings):
@@ -28,15 +28,8 @@ def _dataset(tmp_path, rows: int, generator: str = "copula", **settings):
 
 
 def _run(tmp_path, dataset):
-    models, warehouse = ModelStore(tmp_path / "models"), SnapshotStore(tmp_path / "warehouse.duckdb")
-    source = lifecycle.ingest(dataset, ConfiguredSource(dataset.source))
-    halves = lifecycle.split(dataset, source.table)
-    trained = lifecycle.train(dataset, halves.training, source.table, models, source_probe=source.probe)
-    sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse)
-    assessment = lifecycle.assess(
-        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse, run_id=sampled.run_id
-    )
-    return halves, sampled, assessment, trained, warehouse
+    run = run_lifecycle(tmp_path, dataset)
+    return run.halves, run.sampled, run.assessment, run.trained, run.warehouse
 
 
 @pytest.mark.parametrize("rows", [2, 3, 50])

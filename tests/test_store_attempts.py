@@ -126,12 +126,12 @@ def test_query_runs_one_select_read_only(warehouse_settings, sql, rows):
 @pytest.mark.parametrize(
     ("sql", "message"),
     [
-        ("DROP TABLE snapshots", "not DROP"),
-        ("SELECT 1; DELETE FROM snapshots", "holds 2"),
-        ("INSERT INTO snapshots (dataset) VALUES ('x')", "not INSERT"),
-        ("ATTACH 'other.duckdb' AS o", "not ATTACH"),
-        ("COPY snapshots TO '/tmp/x.csv'", "not COPY"),
-        ("SELEC 1", "not valid SQL"),
+        ("DROP TABLE snapshots", "got DROP"),
+        ("SELECT 1; DELETE FROM snapshots", "got 2"),
+        ("INSERT INTO snapshots (dataset) VALUES ('x')", "got INSERT"),
+        ("ATTACH 'other.duckdb' AS o", "got ATTACH"),
+        ("COPY snapshots TO '/tmp/x.csv'", "got COPY"),
+        ("SELEC 1", "not a valid DuckDB query"),
         ("", "one SELECT"),
     ],
 )
