@@ -129,6 +129,9 @@ class ModelRecord(BaseModel):
     column_schema: dict[str, Any] | None = Field(
         None, description="the model's schema (Schema.to_dict); absent in records written before version 0.2"
     )
+    privacy: dict[str, Any] | None = Field(
+        None, description="what the model spent of its privacy budget (generator.privacy_); None: trained without DP"
+    )
 
     def rule_set(self, dataset: DatasetConfig) -> RuleSet | None:
         """The rules the model honours (the config's when the record has none); None when there are none."""
@@ -193,6 +196,7 @@ def train(
         "source_probe": source_probe,
         "training_rows": len(training),
         "source_rows": len(source),
+        "privacy": getattr(generator, "privacy_", None),
     }
     info = model_store.save(dataset.name, generator, metadata)
     record = ModelRecord(
@@ -202,6 +206,7 @@ def train(
         source_fingerprint=fingerprint["content_hash"],
         rules=generator.rules_.to_dicts(),
         column_schema=generator.schema_.to_dict(),
+        privacy=getattr(generator, "privacy_", None),
     )
     return TrainResult(record, generator, info, profile, fingerprint, previous_id, drift)
 
@@ -273,6 +278,7 @@ class Assessment(BaseModel):
     report_path: str = Field(description="the HTML report (absolute path)")
     report_json_path: str
     report: QualityReport
+    privacy: dict[str, Any] | None = Field(None, description="what the model spent of its privacy budget")
 
     @computed_field
     @property
@@ -344,6 +350,7 @@ def assess(
         report_path=str(html.resolve()),
         report_json_path=str(json_path.resolve()),
         report=report,
+        privacy=model.privacy,
     )
     if not assessment.passed:
         warehouse.record_blocked(dataset.name, version, _verdict_lineage(assessment), blocked_reason(assessment))
@@ -360,6 +367,8 @@ def _write_reports(
         model_id=model.model_id,
         generator=model.generator,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        epsilon=model.privacy["epsilon"] if model.privacy else None,
+        delta=model.privacy["delta"] if model.privacy else None,
     )
     base = warehouse.reports_dir(dataset.name) / f"{dataset.name}-v{version}"
     title = f"{dataset.name} v{version}: synthetic data quality"
@@ -379,7 +388,8 @@ def _verdict_lineage(assessment: Assessment) -> dict[str, Any]:
         "accuracy": assessment.qa_summary.get("accuracy_overall"),
         "dcr_share": assessment.qa_summary.get("dcr_share"),
         "gate_results": [r.model_dump() for r in assessment.gate_results],
-        "qa_summary": assessment.qa_summary,
+        # the model's privacy record travels in the catalog's qa_summary JSON (qa_summary->'privacy'->'epsilon')
+        "qa_summary": {**assessment.qa_summary, **({"privacy": assessment.privacy} if assessment.privacy else {})},
         "report_path": assessment.report_path,
     }
 

@@ -60,6 +60,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "max_ims_training": (0.0, 1.0, False),
     "max_discriminator_auc": (0.5, 1.0, False),
     "min_accuracy": (0.0, 1.0, True),
+    "max_epsilon": (0.0, math.inf, False),
 }
 
 
@@ -68,7 +69,8 @@ def _in_range(spec: GateSpec | None, info: ValidationInfo) -> GateSpec | None:
         return None
     low, high, high_allowed = _RANGES[info.field_name]
     x = spec.threshold
-    if x < low or x > high or (x == high and not high_allowed) or (x == low and info.field_name.startswith("min")):
+    never_passes = x == low and (info.field_name.startswith("min") or info.field_name == "max_epsilon")
+    if x < low or x > high or (x == high and not high_allowed) or never_passes:
         left = "<" if info.field_name.startswith("min") else "<="
         right = "<=" if high_allowed else "<"
         raise ValueError(
@@ -110,13 +112,19 @@ class Gates(BaseModel):
         None, description="Maximum cross-validated AUC of a classifier telling synthetic from training rows."
     )
     min_accuracy: GateSpec | None = Field(None, description="Minimum absolute overall accuracy (accuracy.overall).")
+    max_epsilon: GateSpec | None = Field(
+        None,
+        description="Maximum differential-privacy ε the model spent (header.epsilon, from the model's privacy "
+        "record): a model trained without privacy has ε = ∞ and fails it.",
+    )
 
     _to_spec = field_validator(
         "min_accuracy_ratio", "max_dcr_share", "max_ims_training", "max_discriminator_auc", "min_accuracy",
-        mode="before",
+        "max_epsilon", mode="before",
     )(_as_spec)
     _check_range = field_validator(
         "min_accuracy_ratio", "max_dcr_share", "max_ims_training", "max_discriminator_auc", "min_accuracy",
+        "max_epsilon",
     )(_in_range)
 
     def active(self) -> dict[str, GateSpec]:
@@ -168,6 +176,14 @@ def _accuracy_ratio(report: QualityReport) -> float | None:
     return overall / ceiling
 
 
+def _model_epsilon(report: QualityReport) -> float | None:
+    """The ε the report's model spent; ∞ for a named model trained without privacy; None when no model is named."""
+    header = report.header
+    if header.model_id is None and header.epsilon is None:
+        return None
+    return math.inf if header.epsilon is None else float(header.epsilon)
+
+
 # name -> (what the metric is, how to read it from a report, direction)
 _GATE_METRICS: dict[str, tuple[str, Callable[[QualityReport], float | None], Literal["min", "max"]]] = {
     "min_accuracy_ratio": ("accuracy.overall / accuracy.overall_max", _accuracy_ratio, "min"),
@@ -179,6 +195,7 @@ _GATE_METRICS: dict[str, tuple[str, Callable[[QualityReport], float | None], Lit
         "max",
     ),
     "min_accuracy": ("accuracy.overall", lambda r: _section_value(r, "accuracy", "overall"), "min"),
+    "max_epsilon": ("the model's differential-privacy ε", _model_epsilon, "max"),
 }
 assert set(_GATE_METRICS) == set(Gates.model_fields), "every gate needs a metric"
 
@@ -196,7 +213,13 @@ def check_gates(report: QualityReport, gates: Gates | None = None) -> list[GateR
         label, read, direction = _GATE_METRICS[name]
         value = read(report)
         kind = "blocking" if spec.blocking else "warning"
-        if value is None or not math.isfinite(value):
+        if name == "max_epsilon" and value == math.inf:
+            passed, value = False, None
+            message = (
+                f"{name} ({kind}): the model was trained without differential privacy (ε = ∞), required <= "
+                f"{spec.threshold:g}: {'FAILED' if spec.blocking else 'warning'}"
+            )
+        elif value is None or not math.isfinite(value):
             passed = False
             message = f"{name} ({kind}): {label} was not computed, so the gate cannot pass"
             value = None

@@ -19,6 +19,7 @@ WHERE_TO_LOOK: dict[str, tuple[str, str]] = {
     "max_dcr_share": ("privacy", "Privacy: DCR share per column subset"),
     "max_ims_training": ("privacy", "Privacy: rows identical to a training row"),
     "max_discriminator_auc": ("summary", "Summary: discriminator AUC, then Accuracy for what differs"),
+    "max_epsilon": ("gates", "the model's ε in the header (no ε: trained without generator privacy)"),
 }
 
 
@@ -42,6 +43,7 @@ def header(report: QualityReport, title: str) -> str:
     facts = [
         ("dataset", h.dataset), ("snapshot version", h.version), ("model id", h.model_id),
         ("generator", h.generator), ("generated", h.generated_at),
+        ("differential privacy", f"ε = {h.epsilon:.3g}, δ = {h.delta:.2g}" if h.epsilon is not None else None),
     ]
     shown = "".join(
         f"<div><span>{esc(label)}</span><b>{esc(value)}</b></div>" for label, value in facts if value is not None

@@ -15,6 +15,7 @@ from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
+from synth_pipeline.generators.argn.private_training import DP_HIDDEN_SIZE, plan_for, privacy_record, train_private
 from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.generators.argn.training import (
@@ -89,9 +90,11 @@ class ARGNGenerator(Generator):
         plain_codes = self.encoder_.encode(training, equalities=False)
         codes = self.encoder_.code_equalities(plain_codes, training)
         n_rows, n_sub = codes.shape
+        private = plan_for(settings, n_rows) if settings.privacy is not None else None  # refuses a too-small ε
         embedding_dim = settings.embedding_dim or 8
-        hidden_size = settings.hidden_size or 64
+        hidden_size = settings.hidden_size or (DP_HIDDEN_SIZE if private else 64)
         batch_size = settings.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 50)), 32, 512))
+        batch_size = private[1].expected_batch_size if private else batch_size
         log.info(
             "argn: %d columns -> %d sub-columns (%d codes); embedding %d, hidden %d, batch %d; "
             "stops early, after %d epochs or %g s at the latest",
@@ -114,8 +117,16 @@ class ARGNGenerator(Generator):
                 generator=generator,
                 code_positions=self.encoder_.code_positions(),
             )
-            report = train(self.network_, codes, self.encoder_.column_of_sub, plan, rng, plain_codes=plain_codes)
+            if private is None:
+                report = train(self.network_, codes, self.encoder_.column_of_sub, plan, rng, plain_codes=plain_codes)
+            else:
+                report, books = train_private(
+                    self.network_, codes, self.encoder_.column_of_sub, plan, private[1], rng, plain_codes=plain_codes
+                )
         self.training_report_ = asdict(report)
+        self.privacy_ = (
+            privacy_record(*private, books, getattr(self, "private_statistics_", None)) if private else None
+        )
 
     # -- sampling ------------------------------------------------------------------------
     def _sample(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
@@ -155,6 +166,7 @@ class ARGNGenerator(Generator):
             "encoder": self.encoder_.to_state(),
             "network": {"config": self.network_.config(), "arrays": self.network_.numpy_state()},
             "training_report": self.training_report_,
+            "privacy": self.privacy_,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -165,3 +177,4 @@ class ARGNGenerator(Generator):
         self.network_ = ARGNNetwork.from_numpy_state(network["config"], network["arrays"])
         self.network_.eval()
         self.training_report_ = state["training_report"]
+        self.privacy_ = state.get("privacy")  # None: trained without differential privacy
