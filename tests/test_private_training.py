@@ -116,3 +116,11 @@ def test_ghost_clipping_equals_clipping_each_rows_own_gradient():
     clipped_gradients(network, codes, masks, max_grad_norm=5.0)
     for name, p in network.named_parameters():
         torch.testing.assert_close(p.grad, expected[name], rtol=1e-4, atol=1e-5)
+
+
+def test_same_data_and_seed_give_the_same_private_model(private_model):
+    model, table = private_model
+    again = ARGNGenerator(random_state=0, max_epochs=3, privacy=BUDGET).fit(table)
+    assert again.privacy_ == model.privacy_
+    for key, value in model.network_.numpy_state().items():
+        np.testing.assert_array_equal(again.network_.numpy_state()[key], value)

@@ -19,6 +19,8 @@ What differs from non-private training, and why:
   gradient would have to be added after the noise (it reads no rows) and did not help.
 * **Smaller network by default** (:data:`DP_HIDDEN_SIZE`): the noise is added to every
   parameter, so fewer parameters keep more signal.
+* **Larger batches, larger steps** (:data:`DP_BATCH_SHARE`, :data:`DP_LEARNING_RATE_SCALE`), a fixed
+  number of epochs (:data:`DP_EPOCHS`, or ``max_epochs`` when lower).
 """
 
 from __future__ import annotations
@@ -52,8 +54,11 @@ DP_HIDDEN_SIZE = 32
 #: expected passes over the rows under DP when ``max_epochs`` does not ask for fewer
 DP_EPOCHS = 20
 #: rows per step under DP when ``batch_size`` is not set: this share of the rows, within the bounds
-DP_BATCH_SHARE = 0.04
+#: (larger batches carry more signal per unit of noise; census, ε = 3: 0.952 at 977 rows, 0.957 at 2048)
+DP_BATCH_SHARE = 0.08
 DP_BATCH_BOUNDS = (64, 2048)
+#: under DP the optimizer's step is this many times ``learning_rate`` (fewer, larger, noisier batches)
+DP_LEARNING_RATE_SCALE = 10 / 3
 
 
 def dp_batch_size(n_rows: int, batch_size: int | None) -> int:
@@ -75,8 +80,6 @@ def train_private(
     plain_codes: np.ndarray | None = None,
 ) -> tuple[TrainingReport, dict[str, Any]]:
     """Fit ``network`` in place with DP-SGD per ``dp``; (the training report, what the accountant recorded)."""
-    from opacus.optimizers import DPOptimizerFastGradientClipping
-
     started = time.monotonic()
     settings = plan.settings
     device = plan.device
@@ -84,16 +87,8 @@ def train_private(
     training = torch.as_tensor(codes, device=device)
     plain = torch.as_tensor(plain_codes, device=device) if plan.equalities and plain_codes is not None else None
     n_columns = int(column_of_sub.max()) + 1 if len(column_of_sub) else 0
-    noise_generator = torch.Generator(device=device).manual_seed(int(rng.integers(0, 2**63 - 1)))
-    check_parameters(network)
-    optimizer = DPOptimizerFastGradientClipping(
-        torch.optim.AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay),
-        noise_multiplier=dp.noise_multiplier,
-        max_grad_norm=dp.max_grad_norm,
-        expected_batch_size=dp.expected_batch_size,
-        loss_reduction="mean",
-        generator=noise_generator,
-    )
+    noise = torch.Generator(device=device).manual_seed(int(rng.integers(0, 2**63 - 1)))
+    optimizer = _optimizer(network, settings, dp, noise)
     accountant = make_accountant(dp.accountant)
     ema = copy.deepcopy(network)
     ema.requires_grad_(False)
@@ -127,6 +122,23 @@ def train_private(
     report.seconds = time.monotonic() - started
     progress.finished(report)
     return report, {"steps": steps, "epsilon_per_epoch": epsilon_history, "epsilon": epsilon_history[-1]}
+
+
+def _optimizer(network: ARGNNetwork, settings: Any, dp: DPPlan, noise_generator: torch.Generator) -> Any:
+    """AdamW inside opacus' optimizer, which adds the noise to the clipped sum and averages it."""
+    from opacus.optimizers import DPOptimizerFastGradientClipping
+
+    check_parameters(network)
+    return DPOptimizerFastGradientClipping(
+        torch.optim.AdamW(
+            network.parameters(), lr=settings.learning_rate * DP_LEARNING_RATE_SCALE, weight_decay=settings.weight_decay
+        ),
+        noise_multiplier=dp.noise_multiplier,
+        max_grad_norm=dp.max_grad_norm,
+        expected_batch_size=dp.expected_batch_size,
+        loss_reduction="mean",
+        generator=noise_generator,
+    )
 
 
 def _run_epoch(
