@@ -97,3 +97,18 @@ def test_a_model_without_privacy_fails_max_epsilon(tmp_path):
     run = run_lifecycle(tmp_path, dataset)
     assert run.trained.model.privacy is None and run.assessment.failed_blocking == ["max_epsilon"]
     assert run.warehouse.snapshots("churn").iloc[0].status == "blocked"
+
+
+@pytest.mark.integration
+def test_fit_prints_what_the_model_spent(tmp_path, monkeypatch, capsys):
+    from assets.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    simulate_churn(300, random_state=4).to_csv("churn.csv", index=False)
+    privacy = json.dumps({"epsilon": 6.0, "delta": 1e-5})
+    command = ["-q", "fit", "--data", "churn.csv", "--model-dir", "m", "--setting", "max_epochs=2"]
+    assert main([*command, "--setting", f"privacy={privacy}"]) == 0
+    out = capsys.readouterr().out
+    assert "differential privacy: ε = " in out and "spent of 6" in out and "prv accountant" in out
+    assert main([*command, "--setting", 'privacy={"epsilon": 0}']) == 2
+    assert "privacy.epsilon" in capsys.readouterr().err

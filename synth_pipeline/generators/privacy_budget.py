@@ -135,18 +135,6 @@ def split_budget(
     return BudgetSplit(epsilon, delta, statistics, 0.0, epsilon - statistics, delta)
 
 
-__all__ = [
-    "MAX_DEFAULT_DELTA",
-    "STATISTICS_SHARE",
-    "BudgetSplit",
-    "PrivacySettings",
-    "default_delta",
-    "describe_privacy",
-    "parse_privacy",
-    "split_budget",
-]
-
-
 def describe_privacy(record: dict[str, Any] | None) -> str:
     """One line for people about a model's ``privacy_`` record (what ``fit`` prints)."""
     if not record:
@@ -158,4 +146,18 @@ def describe_privacy(record: dict[str, Any] | None) -> str:
             f"; DP-SGD: noise multiplier {record['noise_multiplier']:.3g}, clipping norm {record['max_grad_norm']:g}, "
             f"sampling rate {record['sampling_rate']:.3g}, {record['steps']} steps, {record['accountant']} accountant"
         )
+    if record.get("statistics_private") is False:
+        text += "; WARNING: the statistics learned outside SGD (categories, bins) are not differentially private"
     return text
+
+
+__all__ = [
+    "MAX_DEFAULT_DELTA",
+    "STATISTICS_SHARE",
+    "BudgetSplit",
+    "PrivacySettings",
+    "default_delta",
+    "describe_privacy",
+    "parse_privacy",
+    "split_budget",
+]

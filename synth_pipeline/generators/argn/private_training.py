@@ -208,6 +208,8 @@ def privacy_record(split: BudgetSplit, dp: DPPlan, books: dict[str, Any], statis
     The totals add what the statistics spent (``statistics``: their books) to what the
     accountant recorded for the steps taken (basic sequential composition).
     """
+    if statistics is None:
+        log.warning("argn: the statistics learned outside SGD (categories, bins) are not differentially private here")
     statistics_epsilon = float(statistics["epsilon"]) if statistics else 0.0
     statistics_delta = float(statistics["delta"]) if statistics else 0.0
     training_delta = dp.delta if books["steps"] else 0.0
@@ -216,6 +218,7 @@ def privacy_record(split: BudgetSplit, dp: DPPlan, books: dict[str, Any], statis
         "delta": statistics_delta + training_delta,
         "epsilon_budget": split.epsilon,
         "delta_budget": split.delta,
+        "statistics_private": statistics is not None,  # False: categories and bins learned without DP
         "statistics_epsilon": statistics_epsilon,
         "statistics_delta": statistics_delta,
         "training_epsilon": float(books["epsilon"]),
