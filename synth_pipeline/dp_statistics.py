@@ -11,7 +11,8 @@ training table before and besides DP-SGD, each through one mechanism here:
   key of the same histogram, so missing-value shares cost nothing extra;
 * **numeric ranges and bin edges** (numbers and datetimes): a noisy histogram on a fixed
   data-independent grid of powers of two finds the scale (the buckets whose noisy count passes a
-  threshold that noise alone passes once in a thousand columns), a second noisy histogram on a linear grid
+  threshold that noise alone passes once in a thousand columns, widened by neighbouring windows of
+  buckets whose noisy mass is significant), a second noisy histogram on a linear grid
   across it gives a noisy cumulative distribution, and bounds and quantile edges are read off it.
   The bounds are the outermost buckets whose noisy count is significant, the DP counterpart of value
   protection's ``k``-th smallest and largest value;
@@ -54,6 +55,8 @@ _SALT = 0xD95747  # separates the statistics' noise from every other use of the 
 _SCALE_POWERS = (-20, 80)
 #: the chance that noise alone keeps a bucket of the scale grid (which would stretch the range)
 _SCALE_FALSE_KEEP = 1e-3
+#: a window of buckets next to a range joins it when its noisy mass exceeds this many deviations of its noise
+_EXTEND_DEVIATIONS = 3.5
 #: buckets of the linear grid the quantiles are read from
 FINE_BUCKETS = 64
 #: a column's budget, by mechanism: numbers (atoms, scale, fine grid), datetimes add the time unit
@@ -131,12 +134,14 @@ class Mechanism:
 
 @dataclass
 class PrivateStatistics:
-    """The statistics of one fit under an ``(epsilon, delta)`` share, split equally over ``columns``."""
+    """The statistics of one fit under an ``(epsilon, delta)`` share, split over ``columns`` by ``weights``."""
 
     epsilon: float
     delta: float
     columns: list[str]
     random_state: int | None = None
+    #: a column's weight in the split (default 1): its share of rho is its weight over the sum
+    weights: dict[str, float] = field(default_factory=dict)
     mechanisms: list[Mechanism] = field(default_factory=list)
     _entropy: int = 0
     _charged: set[str] = field(default_factory=set)
@@ -150,13 +155,15 @@ class PrivateStatistics:
         seed = self.random_state
         self._entropy = int(np.random.SeedSequence().entropy) if seed is None else int(seed) & (2**63 - 1)
         n = max(len(self.columns), 1)
-        self.rho_per_column = rho_for_epsilon(self.epsilon, self.delta / 2) / n
+        total_weight = sum(self.weights.get(c, 1.0) for c in self.columns) or 1.0
+        self._rho = {c: rho_for_epsilon(self.epsilon, self.delta / 2) * self.weights.get(c, 1.0) / total_weight
+                     for c in self.columns}
         self.delta_per_column = self.delta / 2 / n
 
     # -- books ------------------------------------------------------------------------
     def spent(self) -> dict[str, Any]:
         """What was spent: ``epsilon`` and ``delta`` of the columns charged so far, and each mechanism."""
-        rho = self.rho_per_column * len(self._charged)
+        rho = sum(self._rho[c] for c in self._charged)
         return {
             "epsilon": epsilon_of_rho(rho, self.delta / 2),
             "delta": (self.delta / 2 + self.delta_per_column * len(self._charged)) if self._charged else 0.0,
@@ -169,7 +176,7 @@ class PrivateStatistics:
         if column not in self.columns:
             raise ValueError(f"column {column!r} has no share of the statistics budget")
         self._charged.add(column)  # charged in full at the first release: the total never depends on the data
-        rho = self.rho_per_column * share
+        rho = self._rho[column] * share
         sigma = math.sqrt(1.0 / (2.0 * rho))
         self.mechanisms.append(Mechanism(column, what, sigma, rho))
         return sigma
@@ -245,7 +252,8 @@ class PrivateStatistics:
         fine = np.linspace(0.0, 1.0, FINE_BUCKETS + 1)  # a stand-in when no scale passed: noise is drawn anyway
         fine_counts = np.zeros(FINE_BUCKETS)
         if len(kept):
-            fine = _fine_edges(float(scale_edges[kept[0]]), float(scale_edges[kept[-1] + 1]), whole)
+            low, high = _extend(noisy, sigma, int(kept[0]), int(kept[-1]))
+            fine = _fine_edges(float(scale_edges[low]), float(scale_edges[high + 1]), whole)
             fine_counts = np.histogram(np.clip(x, fine[0], fine[-1]), fine)[0]
         noisy, sigma = self._noisy(fine_counts, column, "quantiles", shares[1])
         if not len(kept):
@@ -293,9 +301,30 @@ def _support(noisy: np.ndarray, sigma: float) -> tuple[int, int] | None:
         threshold = sigma * math.sqrt(width) * float(special.ndtri(1.0 - _SCALE_FALSE_KEEP / len(merged)))
         passing = np.flatnonzero(merged >= threshold)
         if len(passing):
-            return int(passing[0]) * width, min((int(passing[-1]) + 1) * width, len(noisy)) - 1
+            core = int(passing[0]) * width, min((int(passing[-1]) + 1) * width, len(noisy)) - 1
+            return _extend(noisy, sigma, *core)
         width *= 2
     return None
+
+
+def _extend(noisy: np.ndarray, sigma: float, low: int, high: int) -> tuple[int, int]:
+    """``[low, high]`` widened by every window of 1, 2, 4, ... buckets just beyond it whose noisy mass is significant.
+
+    Thin tails next to the range join it; empty stretches never do (their windows hold only noise).
+    """
+    widths = [w for w in (1, 2, 4, 8, 16) if w <= len(noisy)]
+    moved = True
+    while moved:
+        moved = False
+        for width in widths:
+            below, above = noisy[max(low - width, 0) : low], noisy[high + 1 : high + 1 + width]
+            if len(below) and below.sum() >= _EXTEND_DEVIATIONS * sigma * math.sqrt(len(below)):
+                low, moved = low - len(below), True
+            if len(above) and above.sum() >= _EXTEND_DEVIATIONS * sigma * math.sqrt(len(above)):
+                high, moved = high + len(above), True
+            if moved:
+                break
+    return low, high
 
 
 __all__ = [

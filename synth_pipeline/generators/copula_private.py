@@ -2,7 +2,7 @@
 
 Everything the copula learns is a statistic, so the whole budget goes to them (see
 :func:`synth_pipeline.generators.privacy_budget.split_budget` without SGD), split equally
-over the columns and the correlation (:mod:`synth_pipeline.dp_statistics`):
+over the columns, with a third of it for the correlation (:mod:`synth_pipeline.dp_statistics`):
 
 * categories and booleans: the DP vocabulary, in the order of their noisy counts (the learned
   category order reads the rows, so it is not made under privacy), their shares from the noisy
@@ -25,6 +25,7 @@ import pandas as pd
 from synth_pipeline.columns import ColumnKind, json_value, to_numbers
 from synth_pipeline.dp_statistics import DATETIME_SHARES, NUMBER_SHARES, PrivateStatistics
 from synth_pipeline.errors import InvalidDataError
+from synth_pipeline.schema import Schema
 
 #: the correlation's share of the budget is filed under this name (no column is called so)
 CORRELATION_KEY = "<correlation of the columns>"
@@ -100,6 +101,11 @@ def _discrete(name: str, values: list[Any], noisy_counts: list[float]) -> dict[s
     cumulative = np.cumsum(weights) / weights.sum()
     cumulative[-1] = 1.0
     return {"values": list(values), "cumulative": cumulative}
+
+
+def correlation_weight(schema: Schema) -> float:
+    """The correlation's weight in the budget split: a third of the total, the columns sharing the rest."""
+    return max(1.0, sum(c.kind is not ColumnKind.ID for c in schema.columns) / 2)
 
 
 def private_products(scores: np.ndarray, statistics: PrivateStatistics) -> np.ndarray:

@@ -29,14 +29,16 @@ def fit_statistics(
     schema: Schema,
     *,
     trains_with_sgd: bool,
-    extra: tuple[str, ...] = (),
+    extra: dict[str, float] | None = None,
 ) -> PrivateStatistics | None:
-    """The fit's DP statistics (None without ``privacy``): one equal share per model column and ``extra`` key."""
+    """The fit's DP statistics (None without ``privacy``): one share per model column, and ``extra`` keys
+    with their weights (a column weighs 1)."""
     if privacy is None:
         return None
     split = split_budget(privacy, len(training), trains_with_sgd=trains_with_sgd)
-    columns = [c.name for c in schema.columns if c.kind is not ColumnKind.ID] + list(extra)
-    return PrivateStatistics(split.statistics_epsilon, split.statistics_delta, columns, random_state)
+    columns = [c.name for c in schema.columns if c.kind is not ColumnKind.ID] + list(extra or {})
+    return PrivateStatistics(split.statistics_epsilon, split.statistics_delta, columns, random_state,
+                             weights=dict(extra or {}))
 
 
 def unlearnable_columns(training: pd.DataFrame, schema: Schema, statistics: PrivateStatistics) -> dict[str, str]:
