@@ -17,8 +17,8 @@ training table before and besides DP-SGD, each through one mechanism here:
   The bounds are the outermost buckets whose noisy count is significant, the DP counterpart of value
   protection's ``k``-th smallest and largest value;
 * **single counts** (e.g. whether every datetime is a midnight);
-* **second moments** (the copula's correlation): each row's vector clipped to a fixed norm, the
-  sum of their outer products plus symmetric Gaussian noise.
+* **sums and second moments** (the copula's category orders and correlation): each row's vector
+  clipped to a fixed norm, the per-group sums or the sum of outer products plus Gaussian noise.
 
 Accounting is zero-concentrated DP (zCDP): a Gaussian mechanism of sensitivity 1 and noise
 ``sigma`` costs ``rho = 1 / (2 sigma**2)``; costs add up, and the total converts to
@@ -234,6 +234,20 @@ class PrivateStatistics:
         matrix = np.zeros((size, size))
         matrix[upper] = noisy * clip_norm**2
         return matrix + np.triu(matrix, 1).T
+
+    def group_sums(
+        self, key: str, rows: np.ndarray, groups: np.ndarray, n_groups: int, *, clip_norm: float, share: float = 1.0
+    ) -> np.ndarray:
+        """Per group, the sum of its ``rows`` (each clipped to ``clip_norm``) plus Gaussian noise.
+
+        One row changes one group's sum by at most ``clip_norm`` (L2), the sensitivity.
+        """
+        norms = np.linalg.norm(rows, axis=1)
+        clipped = rows * np.minimum(1.0, clip_norm / np.maximum(norms, 1e-12))[:, None]
+        sums = np.zeros((n_groups, rows.shape[1]))
+        np.add.at(sums, groups, clipped)
+        noisy, _ = self._noisy(sums.ravel() / clip_norm, key, "group sums", share)
+        return noisy.reshape(sums.shape) * clip_norm
 
     def number_grid(
         self, column: str, x: np.ndarray, *, n_quantiles: int, shares: tuple[float, float], whole: bool = False

@@ -50,10 +50,10 @@ from synth_pipeline.generators.copula_linalg import (
     correlation_of_products,
 )
 from synth_pipeline.generators.copula_private import (
-    CORRELATION_KEY,
-    correlation_weight,
+    budget_weights,
     private_marginal,
     private_products,
+    private_sums,
 )
 from synth_pipeline.generators.private_fit import fit_statistics, released_frequencies, unlearnable_columns
 from synth_pipeline.generators.request import SamplingRequest
@@ -250,14 +250,14 @@ class GaussianCopulaGenerator(Generator):
         # regenerated as ids (listed as not learned)
         self._statistics = fit_statistics(self._settings().privacy, self.random_state, training, schema,
                                           trains_with_sgd=False,
-                                          extra={CORRELATION_KEY: correlation_weight(schema)})
+                                          extra=budget_weights(schema))
         if self._statistics is not None:
             return unlearnable_columns(training, schema, self._statistics)
         return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), protection_k(self.random_state))
 
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         if self._statistics is not None:  # privacy: DP marginals and correlation (see copula_private)
-            self._fit_private(training, self._statistics)
+            self._fit_private(training, self._statistics, rng)
             return
         k = protection_k(self.random_state)
         training = training.copy()
@@ -265,21 +265,26 @@ class GaussianCopulaGenerator(Generator):
             if self.schema_.kind(name) is ColumnKind.CATEGORICAL:
                 training[name] = replace_rare(training[name], k, rng)
         self.marginals_ = [self._fit_marginal(training[name], k) for name in training.columns]
-        categorical = [
-            i for i, m in enumerate(self.marginals_) if m.kind == ColumnKind.CATEGORICAL.value and len(m.values) > 2
-        ]
-        for _ in range(self.ordering_rounds if categorical else 0):
-            latents = self._latent_matrix(training, rng)
-            for i in categorical:
-                self._reorder(i, training[self.marginals_[i].name], latents)
+        self._order_categories(training, rng, self.ordering_rounds)
         scores = self._score_matrix(training)
         self.correlation_ = correlation_of_products(scores.T @ scores / max(len(scores), 1))
 
-    def _fit_private(self, training: pd.DataFrame, statistics: PrivateStatistics) -> None:
+    def _order_categories(self, training: pd.DataFrame, rng: np.random.Generator, rounds: int,
+                          statistics: PrivateStatistics | None = None) -> None:
+        categorical = [
+            i for i, m in enumerate(self.marginals_) if m.kind == ColumnKind.CATEGORICAL.value and len(m.values) > 2
+        ]
+        for _ in range(rounds if categorical else 0):
+            latents = self._latent_matrix(training, rng)
+            for i in categorical:
+                self._reorder(i, training[self.marginals_[i].name], latents, statistics)
+
+    def _fit_private(self, training: pd.DataFrame, statistics: PrivateStatistics, rng: np.random.Generator) -> None:
         self.marginals_ = [_Marginal(**private_marginal(training[name], self.schema_.kind(name), statistics,
                                                         max_quantiles=self.max_quantiles,
                                                         discrete_threshold=self.discrete_threshold))
                            for name in training.columns]
+        self._order_categories(training, rng, min(self.ordering_rounds, 1), statistics)  # one round: one release
         self.correlation_ = correlation_of_products(private_products(self._score_matrix(training), statistics))
         self.frequencies_ = released_frequencies(self.schema_, statistics)
         self.private_statistics_ = statistics.spent()
@@ -342,20 +347,25 @@ class GaussianCopulaGenerator(Generator):
         u = np.where(missing, (1 - share) + u * share, u * (1 - share))
         return _ndtri(u)
 
-    def _reorder(self, i: int, series: pd.Series, latents: np.ndarray) -> None:
+    def _reorder(
+        self, i: int, series: pd.Series, latents: np.ndarray, statistics: PrivateStatistics | None = None
+    ) -> None:
         """Order category i along the first principal direction of its rows' mean latents elsewhere."""
         marginal = self.marginals_[i]
         others = np.delete(latents, i, axis=1)
         if others.shape[1] == 0:
             return
-        present = series.notna().to_numpy()
         index = {k: j for j, k in enumerate(marginal._value_keys())}
-        codes = np.array([index[str(v)] for v in series[present]], dtype=np.int64)
-        # per-category means of the other latents in one pass (many categories stay cheap)
-        sums = np.zeros((len(index), others.shape[1]))
-        np.add.at(sums, codes, others[present])
-        means = sums / np.maximum(np.bincount(codes, minlength=len(index)), 1)[:, None]
+        codes = np.array([-1 if pd.isna(v) else index.get(str(v), -1) for v in series], dtype=np.int64)
+        known = codes >= 0  # present, and (under privacy) a released category
         shares = np.diff(np.concatenate([[0.0], marginal.cumulative]))
+        if statistics is None:  # per-category means of the other latents in one pass (many categories stay cheap)
+            sums = np.zeros((len(index), others.shape[1]))
+            np.add.at(sums, codes[known], others[known])
+            means = sums / np.maximum(np.bincount(codes[known], minlength=len(index)), 1)[:, None]
+        else:  # noisy sums over the (public) row count times the noisy shares
+            means = private_sums(others[known], codes[known], len(index), statistics, marginal.name)
+            means = means / np.maximum(shares * len(series), 1.0)[:, None]
         centred = means - shares @ means
         _, _, vt = np.linalg.svd(centred * np.sqrt(shares)[:, None], full_matrices=False)
         # the direction's sign is LAPACK's choice: fix it, so the order is the same on every machine
