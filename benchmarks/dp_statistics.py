@@ -38,9 +38,7 @@ sys.path.insert(0, str(ROOT))
 from synth_pipeline.generators.argn import ARGNGenerator  # noqa: E402
 from synth_pipeline.generators.copula import GaussianCopulaGenerator  # noqa: E402
 from synth_pipeline.generators.privacy_budget import PrivacySettings  # noqa: E402
-from synth_pipeline.generators.private_fit import fit_statistics, unlearnable_columns  # noqa: E402
 from synth_pipeline.quality import evaluate  # noqa: E402
-from synth_pipeline.schema import Schema  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "census.csv.gz"
 RESULTS = ROOT / "benchmarks" / "results" / "dp_statistics.json"
@@ -52,10 +50,8 @@ class StatisticsOnlyARGN(ARGNGenerator):
 
     statistics_privacy: PrivacySettings | None = None
 
-    def _columns_not_to_learn(self, training: pd.DataFrame, schema: Schema) -> dict[str, str]:
-        self._statistics = fit_statistics(self.statistics_privacy, self.random_state, training, schema,
-                                          trains_with_sgd=True)
-        return unlearnable_columns(training, schema, self._statistics)
+    def _statistics_privacy(self) -> PrivacySettings | None:
+        return self.statistics_privacy
 
 
 def load_split() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from synth_pipeline.errors import ConfigError, InvalidDataError
+from synth_pipeline.generators.argn import ARGNGenerator
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.copula import GaussianCopulaGenerator
+from synth_pipeline.generators.privacy_budget import STATISTICS_SHARE, PrivacySettings
 from synth_pipeline.generators.registry import check_generator_settings
 from synth_pipeline.quality import evaluate
 from synth_pipeline.simulate import simulate_churn
@@ -80,3 +82,28 @@ def test_rules_are_refused_under_privacy_naming_the_setting(settings, named) -> 
     with pytest.raises(ConfigError, match=f"{named} cannot be combined with privacy"):
         check_generator_settings("copula", {"privacy": {"epsilon": 3.0}, **settings})
     check_generator_settings("copula", settings)  # without privacy they stay allowed
+
+
+class _StatisticsOnlyARGN(ARGNGenerator):
+    """argn with DP statistics and plain SGD: tests the statistics' path without paying for DP-SGD."""
+
+    def _statistics_privacy(self) -> PrivacySettings:
+        return PrivacySettings(epsilon=20.0, delta=1e-6)
+
+
+def test_argn_learns_its_statistics_through_the_dp_statistics(split, tmp_path) -> None:
+    training, _ = split
+    training = training.iloc[:1500].assign(code=[f"K{i % 300}" for i in range(1500)])  # every value in few rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        generator = _StatisticsOnlyARGN(max_epochs=1, random_state=0, hidden_size=16).fit(training)
+    spent = generator.private_statistics_
+    assert spent["epsilon"] == pytest.approx(20.0 * STATISTICS_SHARE) and spent["delta"] == pytest.approx(1e-7)
+    assert generator.schema_.kind("code").value == "id"  # no value passed the noise: regenerated, listed
+    contract = next(e for e in generator.encoder_.encoders if e.name == "contract")
+    assert "unique-contract" not in contract.categories and "unique-contract" not in generator.frequencies_["contract"]
+    assert sum(generator.frequencies_["contract"].values()) == pytest.approx(1.0)
+    sample = generator.sample(1500)
+    assert "unique-contract" not in set(sample["contract"]) and sample["monthly_charges"].max() < 1000
+    loaded = Generator.load(generator.save(tmp_path / "model"))
+    assert loaded.private_statistics_["epsilon"] == pytest.approx(spent["epsilon"])

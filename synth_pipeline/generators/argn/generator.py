@@ -25,6 +25,7 @@ from synth_pipeline.generators.argn.training import (
     train,
 )
 from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.privacy_budget import PrivacySettings
 from synth_pipeline.generators.private_fit import fit_statistics, released_frequencies, unlearnable_columns
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.protection import all_rare_columns, protection_k
@@ -71,11 +72,15 @@ class ARGNGenerator(Generator):
         # A categorical column whose every value is rare has nothing argn may draw (rare values are
         # never generated): it is regenerated as ids instead of being published as a placeholder.
         # Under privacy "rare" is decided by the DP vocabulary, the first of the fit's DP statistics.
-        self._statistics = fit_statistics(self._settings().privacy, self.random_state, training, schema,
+        self._statistics = fit_statistics(self._statistics_privacy(), self.random_state, training, schema,
                                           trains_with_sgd=True)
         if self._statistics is not None:
             return unlearnable_columns(training, schema, self._statistics)
         return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
+
+    def _statistics_privacy(self) -> PrivacySettings | None:
+        """The total budget whose statistics share the statistics are learned under: the model's ``privacy``."""
+        return self._settings().privacy
 
     def _protection_k(self) -> int:
         """The model's rare-value threshold: drawn from the seed above ``rare_category_threshold``."""
