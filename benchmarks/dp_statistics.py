@@ -1,6 +1,6 @@
 """DP statistics on census: what learning every statistic with differential privacy costs in accuracy.
 
-    python benchmarks/dp_statistics.py [--epsilons 1,3,10] [--generators argn,copula] [--seed 0]
+    python benchmarks/dp_statistics.py [--epsilons 1,3,10] [--generators argn,copula] [--seed 0] [--no-baseline]
 
 The usual split (``default_rng(0).permutation``, first half training, second half holdout). For each
 total budget ``epsilon`` (``delta`` = 1e-5):
@@ -94,9 +94,11 @@ def main() -> None:
     parser.add_argument("--epsilons", default="1,3,10")
     parser.add_argument("--generators", default="copula,argn")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the runs without privacy (kept from before)")
     args = parser.parse_args()
     training, holdout = load_split()
-    epsilons = [float("inf")] + [float(e) for e in args.epsilons.split(",")]
+    epsilons = [] if args.no_baseline else [float("inf")]
+    epsilons += [float(e) for e in args.epsilons.split(",")]
     rows = []
     for name in args.generators.split(","):
         for epsilon in epsilons:
