@@ -193,8 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     epsilons = [float(e) for e in args.epsilons.split(",")]
     settings = json.loads(args.settings)
     out = Path(args.out)
-    results = json.loads(out.read_text()) if out.is_file() else {}
-    results.setdefault("datasets", {})
+    measured: dict[str, Any] = {}
     for dataset in [d.strip() for d in args.datasets.split(",") if d.strip()]:
         load_before = _uptime()
         started = time.perf_counter()
@@ -205,9 +204,12 @@ def main(argv: list[str] | None = None) -> None:
             uptime_before=load_before,
             uptime_after=_uptime(),
         )
-        results["datasets"][dataset] = result
+        measured[dataset] = result
         print_table(dataset, result)
         print(f"  load: before {load_before}; after {result['uptime_after']}")
+    # read just before writing: runs of other datasets (another process) keep their rows
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    results.setdefault("datasets", {}).update(measured)
     results["anchor"] = ANCHOR
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
     out.parent.mkdir(parents=True, exist_ok=True)
