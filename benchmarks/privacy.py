@@ -11,7 +11,8 @@ as many rows as the holdout and is scored by :func:`synth_pipeline.quality.evalu
 attribute-inference gain where the QA report has them, the fit time and its ratio to the non-private
 fit. The ε and δ the model reports as spent are printed beside the budget.
 
-``--rows`` trains on the first N training rows (exploration on a loaded machine); the holdout stays
+``--keep DIR`` saves every synthetic table; ``--rescore --keep DIR`` scores them again (the fit
+figures stay). ``--rows`` trains on the first N training rows (exploration on a loaded machine); the holdout stays
 whole. Prints one table per dataset and merges the results into ``benchmarks/results/privacy.json``.
 """
 
@@ -28,6 +29,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(1, str(Path(__file__).resolve().parent))
@@ -76,8 +79,10 @@ def _scores(report: Any) -> dict[str, Any]:
     }
 
 
-def run_one(dataset: str, epsilon: float, delta: float, rows: int | None, settings: dict[str, Any]) -> dict[str, Any]:
-    """Fit, sample and score argn at one ε on one dataset."""
+def run_one(
+    dataset: str, epsilon: float, delta: float, rows: int | None, settings: dict[str, Any], keep: Path | None = None
+) -> dict[str, Any]:
+    """Fit, sample and score argn at one ε on one dataset (the synthetic table saved under ``keep``)."""
     from synth_pipeline.generators.argn import ARGNGenerator
     from synth_pipeline.quality import evaluate
 
@@ -90,6 +95,9 @@ def run_one(dataset: str, epsilon: float, delta: float, rows: int | None, settin
     model.fit(training)
     fit_seconds = time.perf_counter() - started
     synthetic = model.sample(len(holdout))
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        synthetic.to_parquet(keep / f"{dataset}-{_key(epsilon)}.parquet", index=False)
     report = evaluate(training, holdout, synthetic, target=TARGETS[dataset])
     row = _scores(report)
     spent = model.privacy_ or {}
@@ -159,12 +167,28 @@ def _key(epsilon: float) -> str:
     return "inf" if math.isinf(epsilon) else f"{epsilon:g}"
 
 
-def benchmark(dataset: str, epsilons: list[float], delta: float, rows: int | None, settings: dict) -> dict[str, Any]:
+def rescore(dataset: str, result: dict[str, Any], keep: Path) -> None:
+    """Score the saved synthetic tables again (e.g. once the QA report has the attacks); fit figures stay."""
+    from synth_pipeline.quality import evaluate
+
+    training, holdout = load_split(dataset)
+    if result.get("rows_limit"):
+        training = training.iloc[: result["rows_limit"]].reset_index(drop=True)
+    for key, row in result["runs"].items():
+        synthetic = pd.read_parquet(keep / f"{dataset}-{key}.parquet")
+        row.update(_scores(evaluate(training, holdout, synthetic, target=TARGETS[dataset])))
+    result["targets"] = check_targets(dataset, result)
+    result["rescored_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def benchmark(
+    dataset: str, epsilons: list[float], delta: float, rows: int | None, settings: dict, keep: Path | None = None
+) -> dict[str, Any]:
     """Every ε on one dataset; the non-private run (ε = inf) first when asked for, for the time ratios."""
     result: dict[str, Any] = {"delta": delta, "runs": {}, "settings": settings, "rows_limit": rows}
     for epsilon in sorted(epsilons, key=lambda e: -e):
         print(f"  {dataset}: ε = {_key(epsilon)} ...", flush=True)
-        result["runs"][_key(epsilon)] = run_one(dataset, epsilon, delta, rows, settings)
+        result["runs"][_key(epsilon)] = run_one(dataset, epsilon, delta, rows, settings, keep)
     plain = result["runs"].get("inf")
     for key, row in result["runs"].items():
         row["time_ratio"] = row["fit_seconds"] / plain["fit_seconds"] if plain and key != "inf" else None
@@ -188,16 +212,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=None, help="train on the first N training rows only")
     parser.add_argument("--settings", default="{}", help="extra argn settings as JSON (exploration)")
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--keep", default=None, help="directory to save the synthetic tables in")
+    parser.add_argument("--rescore", action="store_true", help="re-score the tables saved under --keep")
     args = parser.parse_args(argv)
+    keep = Path(args.keep) if args.keep else None
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     epsilons = [float(e) for e in args.epsilons.split(",")]
     settings = json.loads(args.settings)
     out = Path(args.out)
     measured: dict[str, Any] = {}
-    for dataset in [d.strip() for d in args.datasets.split(",") if d.strip()]:
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    if args.rescore:
+        if keep is None:
+            parser.error("--rescore needs --keep")
+        results = json.loads(out.read_text())
+        for dataset in datasets:
+            rescore(dataset, results["datasets"][dataset], keep)
+            print_table(dataset, results["datasets"][dataset])
+        out.write_text(json.dumps(results, indent=1, default=float))
+        return
+    for dataset in datasets:
         load_before = _uptime()
         started = time.perf_counter()
-        result = benchmark(dataset, epsilons, args.delta, args.rows, settings)
+        result = benchmark(dataset, epsilons, args.delta, args.rows, settings, keep)
         result.update(
             benchmark_seconds=time.perf_counter() - started,
             measured_at=datetime.now(UTC).isoformat(timespec="seconds"),
