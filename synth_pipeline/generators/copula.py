@@ -231,7 +231,12 @@ class GaussianCopulaGenerator(Generator):
     # -- fit ---------------------------------------------------------------------
     def _columns_not_to_learn(self, training: pd.DataFrame, schema: Schema) -> dict[str, str]:
         # every value rare: nothing may be drawn, so the column is regenerated as ids (listed as not learned)
-        return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), protection_k(self.random_state))
+        k = protection_k(self.random_state)
+        unlearnable = all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), k)
+        # free text needs a text model, which only argn has: said plainly, and listed as not learned
+        for name in schema.names_of(ColumnKind.TEXT):
+            unlearnable[name] = f"{schema[name].reason}; the copula has no text model (argn writes free text)"
+        return unlearnable
 
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         k = protection_k(self.random_state)

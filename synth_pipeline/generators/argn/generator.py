@@ -84,6 +84,11 @@ class ARGNGenerator(Generator):
             n_bins=settings.n_bins,
             n_levels=settings.n_levels,
             max_exact_values=settings.max_exact_values,
+            text_max_tokens=settings.text_max_tokens,
+            text_vocabulary=settings.text_vocabulary,
+            text_temperature=settings.text_temperature,
+            text_max_seconds=settings.text_max_seconds,
+            text_max_epochs=settings.text_max_epochs,
         )
         self.encoder_ = TableEncoder.fit(training, kinds, encoding)
         plain_codes = self.encoder_.encode(training, equalities=False)
@@ -115,6 +120,7 @@ class ARGNGenerator(Generator):
                 code_positions=self.encoder_.code_positions(),
             )
             report = train(self.network_, codes, self.encoder_.column_of_sub, plan, rng, plain_codes=plain_codes)
+            self.encoder_.fit_in_context(training, codes, rng)  # free text: the words, given the row
         self.training_report_ = asdict(report)
 
     # -- sampling ------------------------------------------------------------------------
@@ -147,7 +153,7 @@ class ARGNGenerator(Generator):
                 generator=generator,
                 progress=request.progress,
             )
-        return encoder.decode(codes, rng)
+            return encoder.decode(codes, rng, temperature=request.temperature)
 
     # -- persistence ---------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
