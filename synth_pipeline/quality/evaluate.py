@@ -101,7 +101,7 @@ def evaluate(
 
 
 def columns_not_learned(schema: Schema) -> list[ColumnNotLearned]:
-    """The columns a generator with ``schema`` does not model (ids, free text, columns with only rare values), and why.
+    """The columns a generator with ``schema`` does not model (ids, columns with only rare values), and why.
 
     They are regenerated as fresh ids, so nobody should take them for faithful columns.
     """

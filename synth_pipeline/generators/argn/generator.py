@@ -69,7 +69,12 @@ class ARGNGenerator(Generator):
     def _columns_not_to_learn(self, training: pd.DataFrame, schema: Schema) -> dict[str, str]:
         # A categorical column whose every value is rare has nothing argn may draw (rare values are
         # never generated): it is regenerated as ids instead of being published as a placeholder.
-        return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
+        unlearnable = all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
+        if self._settings().privacy is not None:
+            # the text model trains without DP-SGD: under a privacy budget free text is regenerated, and listed
+            for name in schema.names_of(ColumnKind.TEXT):
+                unlearnable[name] = f"{schema[name].reason}; the text model has no differential privacy"
+        return unlearnable
 
     def _protection_k(self) -> int:
         """The model's rare-value threshold: drawn from the seed above ``rare_category_threshold``."""
