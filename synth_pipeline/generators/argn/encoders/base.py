@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from synth_pipeline.columns import ColumnKind
+
+if TYPE_CHECKING:
+    from synth_pipeline.dp_statistics import PrivateStatistics
 
 
 @dataclass
@@ -35,6 +38,8 @@ class EncoderSettings:
     n_bins: int
     n_levels: int
     max_exact_values: int
+    #: under ``privacy``: the fit's DP statistics, which every statistic of the encoders goes through
+    private: PrivateStatistics | None = None
     # free-text columns (see .text)
     text_max_tokens: int = 40
     text_vocabulary: int = 1000

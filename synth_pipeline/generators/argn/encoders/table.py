@@ -32,7 +32,8 @@ class TableEncoder:
     def fit(cls, training: pd.DataFrame, kinds: dict[str, ColumnKind], settings: EncoderSettings) -> TableEncoder:
         """Learn every column's encoding, then the "equal to an earlier column" references."""
         encoders = [fit_column(name, kinds[name], training[name], settings) for name in training.columns]
-        find_references(encoders, training, rare_threshold=settings.rare_threshold)
+        if settings.private is None:  # under privacy the search would be one more statistic: not made
+            find_references(encoders, training, rare_threshold=settings.rare_threshold)
         return cls(encoders)
 
     def fit_in_context(self, training: pd.DataFrame, codes: np.ndarray, rng: np.random.Generator) -> None:
