@@ -78,8 +78,8 @@ class ARGNGenerator(Generator):
             unlearnable = unlearnable_columns(training, schema, self._statistics)
         else:
             unlearnable = all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
-        if self._settings().privacy is not None:
-            # the text model trains without DP-SGD: under a privacy budget free text is regenerated, and listed
+        if self._statistics is not None:
+            # the text model has no differential privacy: under a privacy budget free text is regenerated, and listed
             for name in schema.names_of(ColumnKind.TEXT):
                 unlearnable[name] = f"{schema[name].reason}; the text model has no differential privacy"
         return unlearnable
