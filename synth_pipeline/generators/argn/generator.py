@@ -74,14 +74,12 @@ class ARGNGenerator(Generator):
         # Under privacy "rare" is decided by the DP vocabulary, the first of the fit's DP statistics.
         self._statistics = fit_statistics(self._statistics_privacy(), self.random_state, training, schema,
                                           trains_with_sgd=True)
-        if self._statistics is not None:
-            unlearnable = unlearnable_columns(training, schema, self._statistics)
-        else:
-            unlearnable = all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
-        if self._settings().privacy is not None:
-            # the text model trains without DP-SGD: under a privacy budget free text is regenerated, and listed
-            for name in schema.names_of(ColumnKind.TEXT):
-                unlearnable[name] = f"{schema[name].reason}; the text model has no differential privacy"
+        if self._statistics is None:
+            return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
+        unlearnable = unlearnable_columns(training, schema, self._statistics)
+        # the text model has no differential privacy: under a privacy budget free text is regenerated, and listed
+        for name in schema.names_of(ColumnKind.TEXT):
+            unlearnable[name] = f"{schema[name].reason}; the text model has no differential privacy"
         return unlearnable
 
     def _statistics_privacy(self) -> PrivacySettings | None:
