@@ -98,7 +98,8 @@ def test_argn_learns_its_statistics_through_the_dp_statistics(split, tmp_path) -
         warnings.simplefilter("ignore")
         generator = _StatisticsOnlyARGN(max_epochs=1, random_state=0, hidden_size=16).fit(training)
     spent = generator.private_statistics_
-    assert spent["epsilon"] == pytest.approx(20.0 * STATISTICS_SHARE) and spent["delta"] == pytest.approx(1e-6 * STATISTICS_SHARE)
+    assert spent["epsilon"] == pytest.approx(20.0 * STATISTICS_SHARE)
+    assert spent["delta"] == pytest.approx(1e-6 * STATISTICS_SHARE)
     assert generator.schema_.kind("code").value == "id"  # no value passed the noise: regenerated, listed
     contract = next(e for e in generator.encoder_.encoders if e.name == "contract")
     assert "unique-contract" not in contract.categories and "unique-contract" not in generator.frequencies_["contract"]
