@@ -15,14 +15,14 @@ from tests.lifecycle_run import run_lifecycle
 OFF = {"min_accuracy_ratio": None, "max_dcr_share": None, "max_ims_training": None}
 
 
-def dataset_config(tmp_path, generator, gates):
+def dataset_config(tmp_path, generator, gates, rows=400):
     config = parse_config(
         {
             "warehouse": str(tmp_path / "warehouse.duckdb"),
             "private_dir": str(tmp_path / "private"),
             "datasets": {
                 "churn": {
-                    "source": {"simulate": {"rows": 400, "seed": 1}},
+                    "source": {"simulate": {"rows": rows, "seed": 1}},
                     "generator": generator,
                     "target": "churn",
                     "quality_max_rows": 400,
@@ -64,11 +64,11 @@ def test_max_epsilon_refuses_a_threshold_nothing_can_pass(threshold):
 
 @pytest.mark.integration
 def test_the_spent_epsilon_reaches_the_header_the_gate_and_the_catalog(tmp_path):
-    generator = {"name": "argn", "settings": {"max_epochs": 2, "privacy": {"epsilon": 5.0, "delta": 1e-5}}}
-    dataset = dataset_config(tmp_path, generator, {"max_epsilon": 5.0})
+    generator = {"name": "argn", "settings": {"max_epochs": 2, "privacy": {"epsilon": 6.0, "delta": 1e-5}}}
+    dataset = dataset_config(tmp_path, generator, {"max_epsilon": 6.0}, rows=1200)  # DP statistics need rows
     run = run_lifecycle(tmp_path, dataset)
     privacy = run.trained.model.privacy
-    assert privacy["epsilon"] <= 5.0 and privacy["accountant"] == "prv" and privacy["noise_multiplier"] > 0
+    assert privacy["epsilon"] <= 6.0 and privacy["statistics_private"] and privacy["accountant"] == "prv" and privacy["noise_multiplier"] > 0
     assert run.models.info("churn", run.trained.model.model_id).metadata["privacy"] == privacy
     assert run.assessment.report.header.epsilon == privacy["epsilon"]
     gate = {r.name: r for r in run.assessment.gate_results}["max_epsilon"]
@@ -78,7 +78,7 @@ def test_the_spent_epsilon_reaches_the_header_the_gate_and_the_catalog(tmp_path)
     row = run.warehouse.snapshots("churn").iloc[0]
     assert row.status == "published" and json.loads(row.qa_summary)["privacy"] == privacy
 
-    strict = dataset_config(tmp_path, generator, {"max_epsilon": 0.5})
+    strict = dataset_config(tmp_path, generator, {"max_epsilon": 0.5}, rows=1200)
     warehouse = SnapshotStore(tmp_path / "strict.duckdb")
     sampled = lifecycle.sample_snapshot(strict, run.trained.model, run.models, warehouse, run_id="strict")
     blocked = lifecycle.assess(
@@ -104,7 +104,7 @@ def test_fit_prints_what_the_model_spent(tmp_path, monkeypatch, capsys):
     from assets.cli import main
 
     monkeypatch.chdir(tmp_path)
-    simulate_churn(300, random_state=4).to_csv("churn.csv", index=False)
+    simulate_churn(800, random_state=4).to_csv("churn.csv", index=False)
     privacy = json.dumps({"epsilon": 6.0, "delta": 1e-5})
     command = ["-q", "fit", "--data", "churn.csv", "--model-dir", "m", "--setting", "max_epochs=2"]
     assert main([*command, "--setting", f"privacy={privacy}"]) == 0

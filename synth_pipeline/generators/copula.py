@@ -252,8 +252,14 @@ class GaussianCopulaGenerator(Generator):
                                           trains_with_sgd=False,
                                           extra=budget_weights(schema))
         if self._statistics is not None:
-            return unlearnable_columns(training, schema, self._statistics)
-        return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), protection_k(self.random_state))
+            unlearnable = unlearnable_columns(training, schema, self._statistics)
+        else:
+            k = protection_k(self.random_state)
+            unlearnable = all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), k)
+        # free text needs a text model, which only argn has: said plainly, and listed as not learned
+        for name in schema.names_of(ColumnKind.TEXT):
+            unlearnable[name] = f"{schema[name].reason}; the copula has no text model (argn writes free text)"
+        return unlearnable
 
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         if self._statistics is not None:  # privacy: DP marginals and correlation (see copula_private)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from synth_pipeline.columns import LABEL_KINDS, ColumnKind
+from synth_pipeline.columns import LABEL_KINDS, UNTABULATED_KINDS, ColumnKind
 from synth_pipeline.dp_statistics import PrivateStatistics
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.privacy_budget import PrivacySettings, split_budget
@@ -36,7 +36,8 @@ def fit_statistics(
     if privacy is None:
         return None
     split = split_budget(privacy, len(training), trains_with_sgd=trains_with_sgd)
-    columns = [c.name for c in schema.columns if c.kind is not ColumnKind.ID] + list(extra or {})
+    # free text is regenerated under privacy (no generator has a DP text model): no share for it either
+    columns = [c.name for c in schema.columns if c.kind not in UNTABULATED_KINDS] + list(extra or {})
     return PrivateStatistics(split.statistics_epsilon, split.statistics_delta, columns, random_state,
                              weights=dict(extra or {}))
 

@@ -75,9 +75,13 @@ class ARGNGenerator(Generator):
         # Under privacy "rare" is decided by the DP vocabulary, the first of the fit's DP statistics.
         self._statistics = fit_statistics(self._statistics_privacy(), self.random_state, training, schema,
                                           trains_with_sgd=True)
-        if self._statistics is not None:
-            return unlearnable_columns(training, schema, self._statistics)
-        return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
+        if self._statistics is None:
+            return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
+        unlearnable = unlearnable_columns(training, schema, self._statistics)
+        # the text model has no differential privacy: under a privacy budget free text is regenerated, and listed
+        for name in schema.names_of(ColumnKind.TEXT):
+            unlearnable[name] = f"{schema[name].reason}; the text model has no differential privacy"
+        return unlearnable
 
     def _statistics_privacy(self) -> PrivacySettings | None:
         """The total budget whose statistics share the statistics are learned under: the model's ``privacy``."""
@@ -97,6 +101,11 @@ class ARGNGenerator(Generator):
             n_levels=settings.n_levels,
             max_exact_values=settings.max_exact_values,
             private=self._statistics,
+            text_max_tokens=settings.text_max_tokens,
+            text_vocabulary=settings.text_vocabulary,
+            text_temperature=settings.text_temperature,
+            text_max_seconds=settings.text_max_seconds,
+            text_max_epochs=settings.text_max_epochs,
         )
         self.encoder_ = TableEncoder.fit(training, kinds, encoding)
         self.private_statistics_ = self._statistics.spent() if self._statistics is not None else None
@@ -138,6 +147,7 @@ class ARGNGenerator(Generator):
                 report, books = train_private(
                     self.network_, codes, self.encoder_.column_of_sub, plan, private[1], rng, plain_codes=plain_codes
                 )
+            self.encoder_.fit_in_context(training, codes, rng)  # free text: the words, given the row
         self.training_report_ = asdict(report)
         self.privacy_ = (
             privacy_record(*private, books, getattr(self, "private_statistics_", None)) if private else None
@@ -173,7 +183,7 @@ class ARGNGenerator(Generator):
                 generator=generator,
                 progress=request.progress,
             )
-        return encoder.decode(codes, rng)
+            return encoder.decode(codes, rng, temperature=request.temperature)
 
     # -- persistence ---------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
