@@ -73,6 +73,9 @@ class ARGNGenerator(Generator):
         # A categorical column whose every value is rare has nothing argn may draw (rare values are
         # never generated): it is regenerated as ids instead of being published as a placeholder.
         # Under privacy "rare" is decided by the DP vocabulary, the first of the fit's DP statistics.
+        # DP-SGD's plan comes first: a budget too small for it is refused before anything is learned.
+        privacy = self._settings().privacy
+        self._private_plan = plan_for(self._settings(), len(training)) if privacy is not None else None
         self._statistics = fit_statistics(self._statistics_privacy(), self.random_state, training, schema,
                                           trains_with_sgd=True)
         if self._statistics is None:
@@ -114,7 +117,7 @@ class ARGNGenerator(Generator):
         plain_codes = self.encoder_.encode(training, equalities=False)
         codes = self.encoder_.code_equalities(plain_codes, training)
         n_rows, n_sub = codes.shape
-        private = plan_for(settings, n_rows) if settings.privacy is not None else None  # refuses a too-small ε
+        private = self._private_plan  # planned (and a too-small ε refused) before the statistics
         embedding_dim = settings.embedding_dim or 8
         hidden_size = settings.hidden_size or (DP_HIDDEN_SIZE if private else 64)
         batch_size = settings.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 50)), 32, 512))
