@@ -152,9 +152,7 @@ class ARGNGenerator(Generator):
                 )
             self.encoder_.fit_in_context(training, codes, rng)  # free text: the words, given the row
         self.training_report_ = asdict(report)
-        self.privacy_ = (
-            privacy_record(*private, books, getattr(self, "private_statistics_", None)) if private else None
-        )
+        self.privacy_ = privacy_record(*private, books, self.private_statistics_) if private else None
 
     # -- sampling ------------------------------------------------------------------------
     def _sample(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
