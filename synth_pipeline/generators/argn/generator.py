@@ -26,7 +26,12 @@ from synth_pipeline.generators.argn.training import (
 )
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.privacy_budget import PrivacySettings
-from synth_pipeline.generators.private_fit import fit_statistics, released_frequencies, unlearnable_columns
+from synth_pipeline.generators.private_fit import (
+    fit_statistics,
+    private_schema,
+    released_frequencies,
+    unlearnable_columns,
+)
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.protection import all_rare_columns, protection_k
 from synth_pipeline.schema import Schema
@@ -110,6 +115,7 @@ class ARGNGenerator(Generator):
         self.private_statistics_ = self._statistics.spent() if self._statistics is not None else None
         if self._statistics is not None:  # the seeding and rebalancing books keep noisy shares, not exact ones
             self.frequencies_ = released_frequencies(self.schema_, self._statistics)
+            self.schema_ = private_schema(self.schema_, self._statistics)
         plain_codes = self.encoder_.encode(training, equalities=False)
         codes = self.encoder_.code_equalities(plain_codes, training)
         n_rows, n_sub = codes.shape
