@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -12,7 +13,6 @@ from assets.definitions import build_definitions, lifecycle_job_name, refresh_jo
 from resources import FileSourceResource, WarehouseResource
 from synth_pipeline.config import parse_config
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.lifecycle import content_hash
 from synth_pipeline.warehouse import SnapshotStore
 
 pytestmark = pytest.mark.integration
@@ -161,19 +161,21 @@ def test_publishing_refuses_a_table_its_quality_report_did_not_judge(tmp_path):
     config = make_config(tmp_path)
     assert run(config).success
     tables = tmp_path / "private" / "tables" / "churn"
-    synthetic = pd.read_parquet(tables / "synthetic.parquet")
+    record = json.loads((tables / "synthetic.json").read_text())  # the synthetic asset: its Parquet shards
+    shard = Path(record["directory"]) / record["shards"][0]["file"]
+    synthetic = pd.read_parquet(shard)
     synthetic.loc[0, "monthly_charges"] = 1e6  # one cell changed: not the table the report judged
-    synthetic.to_parquet(tables / "synthetic.parquet", index=False)
+    synthetic.to_parquet(shard, index=False)
     result = publish_alone(config)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "not the one its quality report judged" in failure.event_specific_data.error.message
+    assert "shard 0" in failure.event_specific_data.error.message
     assert SnapshotStore(config.warehouse).snapshots("churn").version.tolist() == [1]
 
     # a report that judged this very table but did not pass is refused too
     report = json.loads((tables / "quality_report.json").read_text())
-    synthetic = pd.read_parquet(tables / "synthetic.parquet")
-    report["synthetic_hash"] = content_hash(synthetic)
+    report["synthetic_hash"] = record["content_hash"]
     report["gate_results"][0].update(passed=False, blocking=True)
     (tables / "quality_report.json").write_text(json.dumps(report))
     result = publish_alone(config)
