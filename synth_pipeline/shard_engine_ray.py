@@ -66,16 +66,18 @@ def check_reachable(address: str, timeout: float) -> None:
 def connected(settings: RayEngine) -> Iterator[Any]:
     """Ray, connected to the configured cluster (or a private local instance) for the block.
 
-    A connection this process already holds is used as it is and left open.
+    A configured address is checked first (one clear error when nothing answers there); a connection
+    this process already holds (a notebook's ``ray.init``) is then used as it is and left open.
     """
     ray = import_ray()
+    if settings.address:
+        check_reachable(settings.address, settings.connect_timeout_seconds)
     if ray.is_initialized():
         yield ray
         return
     runtime_env = {"env_vars": {"PYTHONPATH": _PACKAGE_ROOT, "OMP_WAIT_POLICY": "PASSIVE"}}
     options: dict[str, Any] = {"runtime_env": runtime_env, "log_to_driver": False}
     if settings.address:
-        check_reachable(settings.address, settings.connect_timeout_seconds)
         options["address"] = settings.address
     else:
         if settings.workers:
@@ -122,6 +124,12 @@ class ShardWorker:
     def pid(self) -> int:
         return os.getpid()
 
+    def peak_memory_bytes(self) -> int:
+        """The worker process's peak resident memory (what the benchmark reports for the largest worker)."""
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
 
 class RayShardEngine:
     """Runs shards on Ray; ``before_shard`` is a test seam called in the worker before each shard."""
@@ -133,6 +141,7 @@ class RayShardEngine:
         self.model_dir = Path(model_dir)
         self.before_shard = before_shard
         self.worker_pids: list[int] = []
+        self.worker_peak_bytes: list[int] = []  # each worker's peak memory, after a run that finished
 
     def run(self, plan: ShardPlan, pending: Sequence[ShardSpec]) -> Iterator[ShardOutput]:
         if not pending:
@@ -176,6 +185,7 @@ class RayShardEngine:
                     next_spec = pending.pop(0)
                     in_flight[actor.sample.remote(next_spec, plan.chunk_rows)] = (next_spec, actor)
                 yield output
+            self.worker_peak_bytes = ray.get([actor.peak_memory_bytes.remote() for actor in actors])
         finally:
             for actor in actors:
                 ray.kill(actor)
