@@ -42,8 +42,9 @@ def run(config, job="churn_lifecycle", instance=None, resources=None):
 
 
 def test_lifecycle_publishes_versions_with_lineage(tmp_path):
-    config = make_config(tmp_path, rows=700)
-    first = run(config)
+    config = make_config(tmp_path, rows=700, shard_rows=300)
+    instance = DagsterInstance.ephemeral()
+    first = run(config, instance=instance)
     assert first.success
     store = SnapshotStore(config.warehouse)
     snapshot = store.read("churn")
@@ -61,6 +62,9 @@ def test_lifecycle_publishes_versions_with_lineage(tmp_path):
     }
     assert materializations["source"]["rows"].value == 1000
     assert materializations["published_snapshot"]["version"].value == 1
+    assert (materializations["synthetic"]["shards"].value, materializations["synthetic"]["rows"].value) == (3, 700)
+    messages = [event.user_message for event in instance.all_logs(first.run_id)]
+    assert any("churn: shard 2 done (3 of 3 shards; 100 rows" in m for m in messages)  # progress in the run's log
     assert run(config).success
     assert store.snapshots("churn").version.tolist() == [1, 2]
     assert not store.read("churn", version=1).equals(store.read("churn", version=2))  # a new sample each time

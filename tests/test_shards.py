@@ -2,6 +2,8 @@
 a snapshot publishes from its files in one transaction (both backends) and is judged on a reproducible subsample."""
 
 import json
+import socket
+import sys
 
 import numpy as np
 import pandas as pd
@@ -10,10 +12,10 @@ import pytest
 from synth_pipeline import lifecycle
 from synth_pipeline.config import parse_config
 from synth_pipeline.engine_config import LocalEngine
-from synth_pipeline.errors import ConfigError, ShardFailedError
+from synth_pipeline.errors import ConfigError, EngineError, ShardFailedError
 from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.model_store import ModelStore
-from synth_pipeline.shard_engines import LocalShardEngine, run_shards
+from synth_pipeline.shard_engines import LocalShardEngine, make_engine, run_shards
 from synth_pipeline.shard_sampling import render_shard
 from synth_pipeline.shards import ShardStore, SnapshotShards, plan_shards, shard_seed
 from synth_pipeline.simulate import simulate_churn
@@ -176,3 +178,33 @@ def test_the_engine_setting_is_validated_at_load_and_is_not_part_of_the_config_h
     with pytest.raises(ConfigError, match=r"datasets.churn.engine.ray.workers: Input should be greater than or"):
         churn_dataset(tmp_path, engine={"name": "ray", "workers": 0})
     assert np.isclose(ray.engine.cpus_per_worker, 1.0)
+
+
+def ray_engine(model, directory, engine):
+    models, info = model
+    plan = plan_shards(info.model_id, 1, 100, 50, chunk_rows=50)
+    dataset = parse_config({"datasets": {"churn": {"source": {"simulate": {}}, "engine": engine}}}).datasets["churn"]
+    runner = make_engine(dataset.engine, load_generator=lambda: models.load("churn")[0], model_dir=info.path)
+    return lambda: run_shards(plan, ShardStore(directory, plan), runner, dataset="churn", show_progress=False)
+
+
+def test_an_unreachable_ray_address_is_one_clear_error_naming_it(model, tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is not installed (.ci/run installs it)")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = ray_engine(model, tmp_path, {"name": "ray", "address": f"127.0.0.1:{port}", "connect_timeout_seconds": 2})
+    with pytest.raises(EngineError, match=rf"^cannot reach the Ray cluster at 127.0.0.1:{port} \(engine.address\)"):
+        run()
+    bad = ray_engine(model, tmp_path, {"name": "ray", "address": "head-without-port"})
+    with pytest.raises(EngineError, match="engine.address 'head-without-port' is not a Ray address"):
+        bad()
+    assert not list(tmp_path.glob("*.parquet"))
+
+
+def test_engine_ray_without_ray_installed_says_what_to_install(model, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails, as without the extra
+    run = ray_engine(model, tmp_path, "ray")
+    with pytest.raises(EngineError) as caught:
+        run()
+    assert str(caught.value) == "engine: ray needs Ray: pip install 'synth-pipeline[ray]'"
