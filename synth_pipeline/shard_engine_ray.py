@@ -103,7 +103,9 @@ def read_model_files(model_dir: Path) -> dict[str, bytes]:
 class ShardWorker:
     """One Ray worker: loads the model once, then samples the shards it is handed."""
 
-    def __init__(self, model_files: dict[str, bytes], before_shard: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, model_files: dict[str, bytes], threads: int, before_shard: Callable[[int], None] | None = None
+    ) -> None:
         from synth_pipeline.generators.base import Generator
 
         self._directory = tempfile.TemporaryDirectory(prefix="synth-model-")
@@ -112,6 +114,10 @@ class ShardWorker:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_bytes(data)
         self.generator = Generator.load(root)
+        if "n_threads" in self.generator.param_names():
+            # as many threads as CPUs Ray reserved for this worker (the rows do not depend on it:
+            # tests/test_shards_ray.py compares them with the local engine's)
+            self.generator.set_params(n_threads=threads)
         self.before_shard = before_shard
 
     def sample(self, spec: ShardSpec, chunk_rows: int) -> ShardOutput:
@@ -152,7 +158,8 @@ class RayShardEngine:
     def _workers(self, ray: Any, count: int) -> list[Any]:
         model = ray.put(read_model_files(self.model_dir))
         worker = ray.remote(num_cpus=self.settings.cpus_per_worker, max_restarts=0, max_task_retries=0)(ShardWorker)
-        actors = [worker.remote(model, self.before_shard) for _ in range(count)]
+        threads = max(1, int(self.settings.cpus_per_worker))
+        actors = [worker.remote(model, threads, self.before_shard) for _ in range(count)]
         self.worker_pids = ray.get([actor.pid.remote() for actor in actors])
         return actors
 
