@@ -28,6 +28,7 @@ import pandas as pd
 
 from synth_pipeline.errors import InvalidDataError, ShardFailedError, StoreError, SynthPipelineError
 from synth_pipeline.io import atomic_path
+from synth_pipeline.table_files import TableFiles
 
 SHARD_FILE = "shard-{index:05d}.parquet"
 RECORD_SUFFIX = ".json"
@@ -234,45 +235,26 @@ class SnapshotShards:
             if file_sha256(path) != shard["sha256"]:
                 raise StoreError(f"shard {shard['index']} of the snapshot changed since it was sampled: {path}")
 
-    def iter_frames(self) -> Iterator[pd.DataFrame]:
-        """The rows shard by shard (one shard in memory at a time)."""
-        import pyarrow.parquet as pq
+    @property
+    def files(self) -> TableFiles:
+        """The shard files as one table handle (streamed reads, subsamples): :mod:`synth_pipeline.table_files`."""
+        return TableFiles.of(self.paths)
 
-        for path in self.paths:
-            yield pq.read_table(path).to_pandas()
+    def iter_frames(self) -> Iterator[pd.DataFrame]:
+        """The rows in bounded batches, in snapshot order."""
+        return self.files.pandas_batches()
 
     def to_pandas(self) -> pd.DataFrame:
         """Every row in one DataFrame: for small snapshots (tests, a notebook); the pipeline never does this."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        return pa.concat_tables([pq.read_table(path) for path in self.paths]).to_pandas()
+        return self.files.to_pandas()
 
     def head_frame(self) -> pd.DataFrame:
         """An empty frame with the snapshot's columns and dtypes (for schemas and metadata)."""
-        import pyarrow.parquet as pq
-
-        return pq.read_schema(self.paths[0]).empty_table().to_pandas()
+        return self.files.schema.empty_table().to_pandas()
 
     def subsample(self, max_rows: int, *, random_state: int) -> pd.DataFrame:
-        """A reproducible uniform sample of at most ``max_rows`` rows, in snapshot order, read shard by shard."""
-        import pyarrow.parquet as pq
-
-        total = self.num_rows
-        if total <= max_rows:
-            positions = np.arange(total)
-        else:
-            positions = np.sort(np.random.default_rng(random_state).choice(total, size=max_rows, replace=False))
-        parts, start = [], 0
-        for shard, path in zip(self.shards, self.paths, strict=True):
-            stop = start + int(shard["rows"])
-            inside = positions[(positions >= start) & (positions < stop)] - start
-            if len(inside) or not parts:
-                parts.append(pq.read_table(path).take(inside))
-            start = stop
-        import pyarrow as pa
-
-        return pa.concat_tables(parts).to_pandas()
+        """A reproducible uniform sample of at most ``max_rows`` rows, in snapshot order, one row group at a time."""
+        return self.files.sample(max_rows, seed=random_state).to_pandas()
 
     def to_record(self) -> dict[str, Any]:
         """JSON-ready data (what travels between the Dagster assets)."""

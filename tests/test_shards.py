@@ -4,13 +4,14 @@ a snapshot publishes from its files in one transaction (both backends) and is ju
 import json
 import socket
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from synth_pipeline import lifecycle
-from synth_pipeline.config import parse_config
+from synth_pipeline.config import load_config, parse_config
 from synth_pipeline.engine_config import LocalEngine
 from synth_pipeline.errors import ConfigError, EngineError, ShardFailedError
 from synth_pipeline.generators.registry import make_generator
@@ -208,3 +209,8 @@ def test_engine_ray_without_ray_installed_says_what_to_install(model, tmp_path, 
     with pytest.raises(EngineError) as caught:
         run()
     assert str(caught.value) == "engine: ray needs Ray: pip install 'synth-pipeline[ray]'"
+
+
+def test_the_ray_example_config_loads():
+    dataset = load_config(Path(__file__).resolve().parent.parent / "examples" / "ray.yaml").datasets["churn_large"]
+    assert dataset.engine.name == "ray" and dataset.engine.workers == 2 and dataset.rows // dataset.shard_rows == 8
