@@ -27,12 +27,17 @@ PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": Tr
 def arrow_schema(generator: Generator) -> Any:
     """The Arrow schema of a model's rows, from its schema alone (never from the rows a shard drew).
 
-    Text columns (labels, string ids) hold strings even in a shard where every value is missing.
+    Text columns (labels, string ids) hold strings even in a shard where every value is missing; ids
+    regenerated as numbers are integers.
     """
     import pyarrow as pa
 
     empty = pa.Table.from_pandas(generator._empty(), preserve_index=False)
-    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in empty.schema]
+    numbered = {name for name, fmt in generator.id_columns_.items() if fmt.get("type") == "number"}
+    fields = [
+        pa.field(f.name, pa.int64() if f.name in numbered else pa.string()) if pa.types.is_null(f.type) else f
+        for f in empty.schema
+    ]
     return pa.schema(fields, metadata=empty.schema.metadata)
 
 

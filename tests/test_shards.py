@@ -157,6 +157,7 @@ def test_a_rerun_of_a_failed_run_goes_on_with_its_version_and_finished_shards(tm
     assert other.version == 2 and other.snapshot.content_hash != sampled.snapshot.content_hash
 
 
+@pytest.mark.integration  # a whole QA report
 def test_the_report_says_qa_judged_a_subsample(tmp_path):
     dataset = churn_dataset(tmp_path, rows=3000, quality_max_rows=500)
     run = run_lifecycle(tmp_path, dataset)
@@ -214,3 +215,17 @@ def test_engine_ray_without_ray_installed_says_what_to_install(model, tmp_path, 
 def test_the_ray_example_config_loads():
     dataset = load_config(Path(__file__).resolve().parent.parent / "examples" / "ray.yaml").datasets["churn_large"]
     assert dataset.engine.name == "ray" and dataset.engine.workers == 2 and dataset.rows // dataset.shard_rows == 8
+
+
+def test_a_publish_from_shards_interrupted_inside_its_transaction_leaves_nothing(model, tmp_path, warehouse_settings):
+    snapshot = sample(model, tmp_path / "s")
+
+    def crash(stage, info):
+        if stage == "catalog_written":
+            raise KeyboardInterrupt  # as a kill would, after the table and the catalog row were written
+
+    store = SnapshotStore(warehouse_settings, on_publish_stage=crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.publish("churn", snapshot, {"model_id": "m"})
+    assert SnapshotStore(warehouse_settings).snapshots("churn").empty
+    assert not raw_rows(store, "SELECT table_name FROM information_schema.tables WHERE table_name = 'churn__v1'")
