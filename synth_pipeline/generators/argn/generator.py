@@ -84,7 +84,8 @@ class ARGNGenerator(Generator):
         unlearnable = unlearnable_columns(training, schema, self._statistics)
         # the text model has no differential privacy: under a privacy budget free text is regenerated, and listed
         for name in schema.names_of(ColumnKind.TEXT):
-            unlearnable[name] = f"{schema[name].reason}; the text model has no differential privacy"
+            # (the inferred reason counts values, so under privacy it is not repeated)
+            unlearnable[name] = "free text: argn's text model has no differential privacy"
         return unlearnable
 
     def _statistics_privacy(self) -> PrivacySettings | None:
