@@ -3,11 +3,13 @@
     python benchmarks/generators.py [--datasets census,bank_marketing,creditcard_default]
                                     [--generators argn] [--with-reference] [--with-qa]
 
-Each dataset from ``../shared/data`` is shuffled with ``numpy.random.default_rng(0).permutation``
-and split in halves: the first half trains, the second is the holdout. Every generator runs with
-default settings (``random_state=0``) in its own subprocess, which fits, samples as many rows as the
-holdout has and reports fit time, sampling rows/s and its peak memory (``ru_maxrss``). The synthetic
-table is scored with :func:`synth_pipeline.quality.evaluate` against training and holdout.
+Each dataset from ``../shared/data`` (or, for the ``sim_*`` ones, built by
+``synth_pipeline.simulate`` with ``random_state=0``: shapes where argn was weakest, issues 15 and
+19) is shuffled with ``numpy.random.default_rng(0).permutation`` and split in halves: the first half
+trains, the second is the holdout. Every generator runs with default settings (``random_state=0``)
+in its own subprocess, which fits, samples as many rows as the holdout has and reports fit time,
+sampling rows/s and its peak memory (``ru_maxrss``). The synthetic table is scored with
+:func:`synth_pipeline.quality.evaluate` against training and holdout.
 
 ``--with-reference`` also runs mostlyai-engine's ``TabularARGN()`` with its defaults on the same
 split, in its own environment (``/work/refenv-engine`` or ``$REFERENCE_ENGINE_PYTHON``), and scores it
@@ -37,7 +39,12 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "generators.json"
-TARGETS = {"census": "income", "bank_marketing": "y", "creditcard_default": "has_default"}
+TARGETS = {
+    "census": "income", "bank_marketing": "y", "creditcard_default": "has_default",
+    "sim_race_splits": "sex", "sim_listings": "room_type",
+}
+#: tables built by synth_pipeline.simulate in the shapes where argn was weakest (issue 15, issue 19 section 3)
+SIMULATED = {"sim_race_splits": "simulate_race_splits", "sim_listings": "simulate_listings"}
 REFERENCE_ENGINE_PYTHON = os.environ.get("REFERENCE_ENGINE_PYTHON", "/work/refenv-engine/bin/python")
 REFERENCE_QA_PYTHON = os.environ.get("REFERENCE_QA_PYTHON", "/work/refenv-qa/bin/python")
 REFERENCE_NAME = "mostlyai-engine TabularARGN"
@@ -45,10 +52,17 @@ REFERENCE_NAME = "mostlyai-engine TabularARGN"
 
 def load_split(dataset: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The benchmark split: shuffled with default_rng(0), first half training, second half holdout."""
-    path = DATA_DIR / f"{dataset}.csv.gz"
-    if not path.is_file():
-        raise SystemExit(f"dataset {dataset!r} not found at {path}")
-    data = pd.read_csv(path)
+    if dataset in SIMULATED:
+        import importlib
+
+        simulate = importlib.import_module("synth_pipeline.simulate")
+
+        data = getattr(simulate, SIMULATED[dataset])(random_state=0)
+    else:
+        path = DATA_DIR / f"{dataset}.csv.gz"
+        if not path.is_file():
+            raise SystemExit(f"dataset {dataset!r} not found at {path}")
+        data = pd.read_csv(path)
     order = np.random.default_rng(0).permutation(len(data))
     half = len(data) // 2
     training = data.iloc[order[:half]].reset_index(drop=True)

@@ -84,6 +84,8 @@ class ARGNGenerator(Generator):
             n_bins=settings.n_bins,
             n_levels=settings.n_levels,
             max_exact_values=settings.max_exact_values,
+            offsets=settings.number_offsets,
+            rounding=settings.round_numbers,
         )
         self.encoder_ = TableEncoder.fit(training, kinds, encoding)
         plain_codes = self.encoder_.encode(training, equalities=False)

@@ -16,6 +16,7 @@ import torch
 
 from synth_pipeline.generators.argn.encoders import TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
+from synth_pipeline.generators.argn.offset_sampling import ReplacedCodes, forbid_replaced_codes, offset_replaced_codes
 
 CHUNK_ROWS = 16_384
 
@@ -41,13 +42,16 @@ def sample_codes(
     out = np.zeros((n_rows, n_sub), dtype=np.int64)
     forbidden = [e.forbidden_codes(impute=impute) for e in encoder.encoders]
     missing_references = _missing_references(encoder)
+    replaced = offset_replaced_codes(encoder)
     column_of_sub = torch.as_tensor(encoder.column_of_sub)
     subs_of_column = [np.flatnonzero(encoder.column_of_sub == c).tolist() for c in range(len(encoder.encoders))]
     for start in range(0, n_rows, CHUNK_ROWS):
         stop = min(n_rows, start + CHUNK_ROWS)
         m = stop - start
         if known is None or not known[start:stop].any():
-            out[start:stop] = _sample_plain(network, encoder, m, forbidden, missing_references, temperature, generator)
+            out[start:stop] = _sample_plain(
+                network, encoder, m, forbidden, (missing_references, replaced), temperature, generator
+            )
             if progress is not None:
                 progress(m)
             continue
@@ -71,6 +75,7 @@ def sample_codes(
                     logits[:, forbidden[c]] = -torch.inf
                 if position == 0:
                     _forbid_missing_references(logits, codes[rows], missing_references.get(c, []))
+                    forbid_replaced_codes(logits, codes[rows], replaced.get(c))
                 uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
                 drawn = torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
                 codes[rows, t] = drawn
@@ -87,7 +92,7 @@ def _sample_plain(
     encoder: TableEncoder,
     m: int,
     forbidden: list[list[int]],
-    missing_references: dict[int, list[tuple[int, int]]],
+    references: tuple[dict[int, list[tuple[int, int]]], dict[int, ReplacedCodes]],
     temperature: float,
     generator: torch.Generator,
 ) -> np.ndarray:
@@ -96,6 +101,7 @@ def _sample_plain(
     codes = torch.zeros((m, n_sub), dtype=torch.long)
     embedded = torch.zeros((m, n_sub * d))
     first_of_column = set(encoder.first_sub.tolist())
+    missing_references, replaced = references
     for t in range(n_sub):
         logits = network.prefix_logits(embedded, t)
         if temperature != 1.0:
@@ -105,6 +111,7 @@ def _sample_plain(
             logits[:, forbidden[column]] = -torch.inf
         if t in first_of_column:
             _forbid_missing_references(logits, codes, missing_references.get(column, []))
+            forbid_replaced_codes(logits, codes, replaced.get(column))
         uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
         drawn = torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
         codes[:, t] = drawn

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.columns import ColumnKind
+from synth_pipeline.generators.argn.encoders.offsets import OFFSET_STATE_DEFAULTS
 
 
 @dataclass
@@ -35,6 +36,10 @@ class EncoderSettings:
     n_bins: int
     n_levels: int
     max_exact_values: int
+    #: code numbers as offsets from an earlier column where that fits (see :mod:`.offsets`)
+    offsets: bool = True
+    #: give numbers rounded more often than chance a "round number" sub-column (see :mod:`.rounding`)
+    rounding: bool = True
 
 
 #: every key of a saved encoder, with the value an encoder without that part writes:
@@ -49,6 +54,8 @@ STATE_DEFAULTS: dict[str, Any] = {
     "decimals": -1,
     "time_unit": "",
     "references": [],
+    **OFFSET_STATE_DEFAULTS,
+    "rounding_units": np.zeros(0),
 }
 
 
