@@ -89,7 +89,7 @@ class NumberEncoder(ColumnEncoder):
         self.n_levels = int(max(1, min(settings.n_levels, widest))) if self.whole else settings.n_levels
         if settings.rounding and self.number_family == "number":
             decimals = 0 if self.whole else self.decimals
-            self.rounding = Rounding.fit(rest, decimals, rare_threshold=settings.rare_threshold)
+            self.rounding = Rounding.fit(rest, decimals, rare_threshold=settings.rare_threshold, n_values=len(x))
 
     def _quantile_edges(self, rest: np.ndarray, n_bins: int) -> np.ndarray:
         bins_wanted = int(np.clip(len(rest) // 20, 1, n_bins))

@@ -1,14 +1,14 @@
 """A "round number" sub-column: which power of ten a number is a multiple of, where people round.
 
-Payments, prices and limits are round far more often than chance (a third of the nonzero
-payments in a credit-card table are multiples of 100), but a value drawn uniformly inside
-its bin slice almost never is, and only the most frequent round values are common enough to
-be exact atoms. A number column whose binned values are multiples of ``10 * unit``,
-``100 * unit``, ... (``unit``: its smallest step, 1 for whole numbers, ``10 ** -decimals``
-otherwise) at least ``MIN_LIFT`` times as often as chance, and in at least
-``MIN_SHARE`` of them, gets one more sub-column after its level: code ``j`` says "a multiple
-of ``units[j - 1]``" (the largest such unit), 0 "not round". Decoding rounds the drawn value
-to that unit, staying inside the column's protected range.
+Payments, prices and limits are round far more often than chance (a third of the nonzero payments in
+a credit-card table are multiples of 100), but a value drawn uniformly inside its bin slice almost
+never is, and only the most frequent round values are common enough to be exact atoms. A number
+column whose binned values are multiples of ``10 * unit``, ``100 * unit``, ... (``unit``: its
+smallest step, 1 for whole numbers, ``10 ** -decimals`` otherwise) at least ``MIN_LIFT`` times as
+often as chance, in at least ``MIN_SHARE`` of them and of all the column's values (so a few round
+values in a count's rare tail do not count), gets one more sub-column after its level: code ``j``
+says "a multiple of ``units[j - 1]``" (the largest such unit), 0 "not round". Decoding rounds the
+drawn value to that unit, staying inside the column's protected range.
 """
 
 from __future__ import annotations
@@ -41,8 +41,11 @@ class Rounding:
         return len(self.units) + 1
 
     @classmethod
-    def fit(cls, x: np.ndarray, decimals: int, *, rare_threshold: int) -> Rounding | None:
-        """The rounding of binned values ``x`` (finite), or None when they are not round beyond chance."""
+    def fit(cls, x: np.ndarray, decimals: int, *, rare_threshold: int, n_values: int | None = None) -> Rounding | None:
+        """The rounding of binned values ``x`` (finite) of a column of ``n_values`` (default: ``len(x)``) values.
+
+        None when they are not round beyond chance.
+        """
         if decimals < 0 or len(x) < 2 * rare_threshold:
             return None
         step = 10.0 ** -decimals
@@ -54,7 +57,8 @@ class Rounding:
                 break
             hits = multiple_of(x, unit)
             share = float(hits.mean())
-            if share >= max(MIN_SHARE, MIN_LIFT * step / unit) and int(hits.sum()) >= rare_threshold:
+            enough = int(hits.sum()) >= max(rare_threshold, MIN_SHARE * (n_values or len(x)))
+            if share >= max(MIN_SHARE, MIN_LIFT * step / unit) and enough:
                 units.append(unit)
         return cls(np.asarray(units, dtype=np.float64)) if units else None
 
