@@ -39,7 +39,7 @@ class EncoderSettings:
     #: code numbers as offsets from an earlier column where that fits (see :mod:`.offsets`)
     offsets: bool = True
     #: give numbers rounded more often than chance a "round number" sub-column (see :mod:`.rounding`)
-    rounding: bool = True
+    rounding: bool = False
 
 
 #: every key of a saved encoder, with the value an encoder without that part writes:

@@ -234,8 +234,11 @@ class NumberEncoder(ColumnEncoder):
         numbers[offset] = self.rounding.apply(numbers[offset], codes[offset, 2], *self._protected_range())
 
     def _protected_range(self) -> tuple[float, float]:
-        """The least and greatest number the bins can decode to."""
-        return float(self.edges[0]), float(self.edges[-1] - (1.0 if self.whole else 0.0))
+        """The least and greatest number the codes can decode to: the bins' ends or the outermost atoms."""
+        low, high = float(self.edges[0]), float(self.edges[-1] - (1.0 if self.whole else 0.0))
+        if len(self.atoms):
+            low, high = min(low, float(self.atoms[0])), max(high, float(self.atoms[-1]))
+        return low, high
 
     def _decode_offsets(
         self, first: np.ndarray, codes: np.ndarray, uniform: np.ndarray, reference: np.ndarray, numbers: np.ndarray
