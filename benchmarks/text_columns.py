@@ -1,6 +1,6 @@
 """Free-text columns (issue 19 §2): argn's text kind against "free text as ids", on a public table built at run time.
 
-    python benchmarks/text_columns.py [--rows 36000] [--seed 0] [--text-seconds 300] [--skip-baseline]
+    python benchmarks/text_columns.py [--rows 36000] [--seed 0] [--text-seconds 300] [--skip-baseline] [--out F]
 
 The table is Debian's package index on this machine (``apt-cache dumpavail``; public data, built at run
 time, never committed): one row per package with ``package`` (an id), ``section``, ``priority``,
@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--text-seconds", type=float, default=300.0)
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args()
     table = debian_packages()
     table = table.sample(min(args.rows, len(table)), random_state=args.seed).reset_index(drop=True)
@@ -169,10 +170,11 @@ def main() -> None:
                   "training": len(training), "holdout": len(holdout), "columns": list(table.columns)},
         "schema": schema.to_dict(),
         "seed": args.seed,
+        "text_max_seconds": args.text_seconds,
         "results": results,
     }
-    RESULTS.write_text(json.dumps(document, indent=1, default=str) + "\n")
-    print(f"wrote {RESULTS}")
+    args.out.write_text(json.dumps(document, indent=1, default=str) + "\n")
+    print(f"wrote {args.out}")
 
 
 def _uptime() -> str:

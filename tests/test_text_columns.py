@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 
 from synth_pipeline.columns import ColumnKind
+from synth_pipeline.errors import ConfigError
 from synth_pipeline.free_text import detokenize, fresh_token, token_rows, token_shape, tokenize
 from synth_pipeline.generators.argn import ARGNGenerator
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.copula import GaussianCopulaGenerator
+from synth_pipeline.generators.privacy_budget import PrivacySettings
 from synth_pipeline.quality import QualityReport, evaluate, render_html
 from synth_pipeline.schema import infer_schema
 from synth_pipeline.simulate_text import simulate_listings
@@ -117,6 +119,35 @@ def test_the_qa_report_measures_text_beside_the_holdout(tmp_path, listings, fitt
     assert QualityReport.from_json(report.to_json()).text == report.text
     page = render_html(report, tmp_path / "report.html").read_text()
     assert "Free-text columns" in page and "copies of rare training texts" in page
+    with pytest.raises(ConfigError, match="'title' is a free-text column"):
+        evaluate(training, holdout, synthetic, schema=generator.schema_, target="title")
+
+
+def test_seeded_titles_are_kept_and_missing_titles_are_imputed(listings, fitted):
+    training, _ = listings
+    generator, _ = fitted
+    seeds = training[["property_type", "title"]].dropna().head(50).reset_index(drop=True)
+    seeded = generator.sample(seed_data=seeds)
+    assert seeded["title"].tolist() == seeds["title"].tolist()
+    holes = training.head(200).copy()
+    holes.loc[:49, "title"] = None
+    filled = generator.impute(holes, columns=["title"])
+    observed = holes["title"].notna()
+    assert filled["title"].notna().all()
+    assert filled.loc[observed, "title"].tolist() == holes.loc[observed, "title"].tolist()
+
+
+class _PrivateStatisticsARGN(ARGNGenerator):
+    """argn with its statistics under a privacy budget (plain SGD), as in tests/test_private_generators.py."""
+
+    def _statistics_privacy(self) -> PrivacySettings:
+        return PrivacySettings(epsilon=20.0, delta=1e-6)
+
+
+def test_under_privacy_free_text_is_regenerated_and_listed(listings):
+    generator = _PrivateStatisticsARGN(max_epochs=1, random_state=0, hidden_size=16).fit(listings[0].head(600))
+    assert generator.schema_.kind("title") is ColumnKind.ID
+    assert generator.schema_["title"].reason == "free text: argn's text model has no differential privacy"
 
 
 def test_the_copula_says_it_has_no_text_model(listings):

@@ -26,7 +26,12 @@ from synth_pipeline.generators.argn.training import (
 )
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.privacy_budget import PrivacySettings
-from synth_pipeline.generators.private_fit import fit_statistics, released_frequencies, unlearnable_columns
+from synth_pipeline.generators.private_fit import (
+    fit_statistics,
+    private_schema,
+    released_frequencies,
+    unlearnable_columns,
+)
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.protection import all_rare_columns, protection_k
 from synth_pipeline.schema import Schema
@@ -74,14 +79,13 @@ class ARGNGenerator(Generator):
         # Under privacy "rare" is decided by the DP vocabulary, the first of the fit's DP statistics.
         self._statistics = fit_statistics(self._statistics_privacy(), self.random_state, training, schema,
                                           trains_with_sgd=True)
-        if self._statistics is not None:
-            unlearnable = unlearnable_columns(training, schema, self._statistics)
-        else:
-            unlearnable = all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
-        if self._settings().privacy is not None:
-            # the text model trains without DP-SGD: under a privacy budget free text is regenerated, and listed
-            for name in schema.names_of(ColumnKind.TEXT):
-                unlearnable[name] = f"{schema[name].reason}; the text model has no differential privacy"
+        if self._statistics is None:
+            return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
+        unlearnable = unlearnable_columns(training, schema, self._statistics)
+        # the text model has no differential privacy: under a privacy budget free text is regenerated, and listed
+        for name in schema.names_of(ColumnKind.TEXT):
+            # (the inferred reason counts values, so under privacy it is not repeated)
+            unlearnable[name] = "free text: argn's text model has no differential privacy"
         return unlearnable
 
     def _statistics_privacy(self) -> PrivacySettings | None:
@@ -114,6 +118,7 @@ class ARGNGenerator(Generator):
         self.private_statistics_ = self._statistics.spent() if self._statistics is not None else None
         if self._statistics is not None:  # the seeding and rebalancing books keep noisy shares, not exact ones
             self.frequencies_ = released_frequencies(self.schema_, self._statistics)
+            self.schema_ = private_schema(self.schema_, self._statistics)
         plain_codes = self.encoder_.encode(training, equalities=False)
         codes = self.encoder_.code_equalities(plain_codes, training)
         n_rows, n_sub = codes.shape
