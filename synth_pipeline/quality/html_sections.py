@@ -45,6 +45,8 @@ def header(report: QualityReport, title: str) -> str:
         ("generator", h.generator), ("generated", h.generated_at),
         ("differential privacy", f"ε = {h.epsilon:.3g}, δ = {h.delta:.2g}" if h.epsilon is not None else None),
     ]
+    if h.snapshot_rows is not None and h.snapshot_rows > m.rows_synthetic:
+        facts.append(("QA subsample", f"{m.rows_synthetic:,} of {h.snapshot_rows:,} snapshot rows (reproducible)"))
     shown = "".join(
         f"<div><span>{esc(label)}</span><b>{esc(value)}</b></div>" for label, value in facts if value is not None
     )

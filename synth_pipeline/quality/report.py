@@ -256,6 +256,9 @@ class ReportHeader(_Model):
         None, description="The differential-privacy ε the model spent (None: no DP, or no model named)."
     )
     delta: float | None = Field(None, description="The differential-privacy δ the model spent.")
+    snapshot_rows: int | None = Field(
+        None, description="Rows of the whole snapshot; QA judged a reproducible subsample of them (rows_synthetic)."
+    )
 
 
 class ColumnNotLearned(_Model):
