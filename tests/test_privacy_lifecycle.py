@@ -75,7 +75,7 @@ def test_the_spent_epsilon_reaches_the_header_the_gate_and_the_catalog(tmp_path)
     gate = {r.name: r for r in run.assessment.gate_results}["max_epsilon"]
     assert gate.passed and gate.value == pytest.approx(privacy["epsilon"])
     assert "differential privacy" in open(run.assessment.report_path, encoding="utf-8").read()
-    lifecycle.publish(dataset, run.assessment, run.sampled.table, run.trained.model, run.warehouse)
+    lifecycle.publish(dataset, run.assessment, run.sampled.snapshot, run.trained.model, run.warehouse)
     row = run.warehouse.snapshots("churn").iloc[0]
     assert row.status == "published" and json.loads(row.qa_summary)["privacy"] == privacy
 
@@ -83,7 +83,7 @@ def test_the_spent_epsilon_reaches_the_header_the_gate_and_the_catalog(tmp_path)
     warehouse = SnapshotStore(tmp_path / "strict.duckdb")
     sampled = lifecycle.sample_snapshot(strict, run.trained.model, run.models, warehouse, run_id="strict")
     blocked = lifecycle.assess(
-        strict, run.halves.training, run.halves.holdout, sampled.table, run.trained.model, run.models, warehouse,
+        strict, run.halves.training, run.halves.holdout, sampled.snapshot, run.trained.model, run.models, warehouse,
         run_id="strict",
     )
     assert blocked.failed_blocking == ["max_epsilon"]
