@@ -100,6 +100,16 @@ class ARGNGenerator(Generator):
         """The model's rare-value threshold: drawn from the seed above ``rare_category_threshold``."""
         return protection_k(self.random_state, base=self._settings().rare_category_threshold)
 
+    def _sizes(self, settings: ARGNSettings, n_rows: int) -> tuple[int, int, int]:
+        """Embedding width, hidden width and batch size; under privacy DP-SGD's smaller network and its batch."""
+        private = self._private_plan
+        batch_size = settings.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 50)), 32, 512))
+        return (
+            settings.embedding_dim or 8,
+            settings.hidden_size or (DP_HIDDEN_SIZE if private else 64),
+            private[1].expected_batch_size if private else batch_size,
+        )
+
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         settings = self._settings()
         kinds = {name: self.schema_.kind(name) for name in training.columns}
@@ -127,10 +137,7 @@ class ARGNGenerator(Generator):
         codes = self.encoder_.code_equalities(plain_codes, training)
         n_rows, n_sub = codes.shape
         private = self._private_plan  # planned (and a too-small ε refused) before the statistics
-        embedding_dim = settings.embedding_dim or 8
-        hidden_size = settings.hidden_size or (DP_HIDDEN_SIZE if private else 64)
-        batch_size = settings.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 50)), 32, 512))
-        batch_size = private[1].expected_batch_size if private else batch_size
+        embedding_dim, hidden_size, batch_size = self._sizes(settings, n_rows)
         log.info(
             "argn: %d columns -> %d sub-columns (%d codes); embedding %d, hidden %d, batch %d; "
             "stops early, after %d epochs or %g s at the latest",
