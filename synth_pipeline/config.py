@@ -199,6 +199,11 @@ class DatasetConfig(_Strict):
         description="column kind overrides: `name: kind`, or `name: {kind: datetime, format: '%d/%m/%Y'}`",
     )
     target: str | None = Field(None, description="label column for utility metrics (TSTR)")
+    sensitive_columns: list[str] | None = Field(
+        None,
+        description="columns the QA report's attribute-inference attack tries to guess (default: the target, "
+        "else the 3 label columns whose most frequent value is rarest)",
+    )
     gates: Gates = Field(default_factory=Gates)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     schedules: SchedulesConfig = Field(default_factory=SchedulesConfig)
@@ -208,6 +213,13 @@ class DatasetConfig(_Strict):
         default_factory=list, description="business rules the synthetic table must follow (synth_pipeline.constraints)"
     )
     infer_rules: bool = Field(False, description="also enforce and check the rules that hold exactly in training")
+
+    @field_validator("sensitive_columns")
+    @classmethod
+    def _sensitive(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or len(set(value)) < len(value)):
+            raise ValueError("list each sensitive column once, at least one (or null for the default rule)")
+        return value
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -220,8 +232,11 @@ class DatasetConfig(_Strict):
         return value
 
     def config_hash(self) -> str:
-        """A stable hash of everything that shapes the model and its output."""
-        text = json.dumps(self.model_dump(mode="json", exclude={"source": {"allowed_paths"}}), sort_keys=True)
+        """A stable hash of everything that shapes the model and its output (not what only the QA report reads)."""
+        text = json.dumps(
+            self.model_dump(mode="json", exclude={"source": {"allowed_paths"}, "sensitive_columns": True}),
+            sort_keys=True,
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def check_columns(self, columns: list[str]) -> None:
@@ -231,6 +246,8 @@ class DatasetConfig(_Strict):
             named["target"] = self.target
         if self.holdout.stratify:
             named["holdout.stratify"] = self.holdout.stratify
+        for number, column in enumerate(self.sensitive_columns or [], start=1):
+            named[f"sensitive_columns[{number}]"] = column
         for number, rule in enumerate(self.rules, start=1):
             for column in rule.columns():
                 named[f"rules[{number}] ({rule.describe()}), column {column}"] = column

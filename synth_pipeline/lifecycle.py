@@ -332,6 +332,7 @@ def assess(
         max_rows=dataset.quality_max_rows,
         random_state=dataset.seed,
         rules=rules,
+        sensitive_columns=dataset.sensitive_columns,
     )
     html, json_path = _write_reports(report, dataset, model, version, warehouse)
     assessment = Assessment(
