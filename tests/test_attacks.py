@@ -105,6 +105,16 @@ def test_noise_of_a_small_table_does_not_block(tables):
     assert "sampling noise" in result.message
 
 
+def test_attack_gates_are_range_checked_at_load():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="max_mia_auc"):
+        Gates(max_mia_auc=0.45)  # below 0.5 it always fails
+    with pytest.raises(ValidationError, match="max_attribute_inference_gain"):
+        Gates(max_attribute_inference_gain=1.0)  # a gain cannot exceed 1: it could never fail
+    assert Gates(max_mia_auc={"threshold": 0.6, "blocking": False}).max_mia_auc.blocking is False
+
+
 def test_sensitive_columns_are_checked_when_the_config_loads():
     from pydantic import ValidationError
 
