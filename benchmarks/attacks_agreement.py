@@ -65,9 +65,9 @@ link = LinkabilityEvaluator(ori=members, syn=synthetic, control=control, aux_col
                             n_attacks=len(members), n_neighbors=1).evaluate(n_jobs=1)
 k = link.results()
 print("RESULT " + json.dumps({
-    "singling_out": {"n_attacks": s.n_attacks, "n_success": s.n_success, "n_control": s.n_control,
-                     "predicates": len(single.queries()), "risk": single.risk().value},
-    "linkability": {"n_attacks": k.n_attacks, "n_success": k.n_success, "n_control": k.n_control,
+    "singling_out": {"n_attacks": s.n_attacks_ori, "n_success": s.n_success, "n_control": s.n_control,
+                     "risk": single.risk().value},
+    "linkability": {"n_attacks": k.n_attacks_ori, "n_success": k.n_success, "n_control": k.n_control,
                     "risk": link.risk().value},
     "seconds": time.perf_counter() - started}))
 """
