@@ -66,9 +66,9 @@ link = LinkabilityEvaluator(ori=members, syn=synthetic, control=control, aux_col
 k = link.results()
 print("RESULT " + json.dumps({
     "singling_out": {"n_attacks": s.n_attacks_ori, "n_success": s.n_success, "n_control": s.n_control,
-                     "risk": single.risk().value},
+                     "risk": (s.n_success - s.n_control) / (n_attacks - s.n_control)},
     "linkability": {"n_attacks": k.n_attacks_ori, "n_success": k.n_success, "n_control": k.n_control,
-                    "risk": link.risk().value},
+                    "risk": (k.n_success - k.n_control) / (len(members) - k.n_control)},
     "seconds": time.perf_counter() - started}))
 """
 

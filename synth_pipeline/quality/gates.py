@@ -65,7 +65,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
 }
 
 #: an attack's number within this many standard deviations (of a perfect generator's) of no leak is noise
-NOISE_SDS = 3.0
+NOISE_SDS = 4.0
 
 
 def _in_range(spec: GateSpec | None, info: ValidationInfo) -> GateSpec | None:
@@ -119,14 +119,14 @@ class Gates(BaseModel):
     max_mia_auc: GateSpec | None = Field(
         GateSpec(threshold=0.55),
         description="Maximum AUC of the membership-inference attack (attacks.mia_auc; 0.5 is ideal). An AUC within "
-        "3 standard deviations of 0.5 (attacks.mia_auc_null_sd: sampling noise on small tables) always passes. "
+        "4 standard deviations of 0.5 (attacks.mia_auc_null_sd: sampling noise on small tables) always passes. "
         "Blocking by default.",
     )
     max_attribute_inference_gain: GateSpec | None = Field(
         GateSpec(threshold=0.03, blocking=False),
         description="Maximum gain of the attribute-inference attack (attacks.attribute_inference_gain: how much "
         "more often the sensitive value of a training row is guessed right than that of a holdout row). A gain "
-        "within 3 standard deviations of 0 (sampling noise) always passes. A warning by default.",
+        "within 4 standard deviations of 0 (sampling noise) always passes. A warning by default.",
     )
 
     _to_spec = field_validator(*_RANGES, mode="before")(_as_spec)

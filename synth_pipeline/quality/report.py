@@ -187,7 +187,7 @@ class Attacks(_Model):
     )
     mia_auc_null_sd: float | None = Field(
         description="Standard deviation of the AUC for a perfect generator at these sample sizes (sampling noise): "
-        "an AUC within 3 of them of 0.5 is no evidence of a leak."
+        "an AUC within 4 of them of 0.5 is no evidence of a leak (the gate max_mia_auc passes it)."
     )
     mia_rows: int = Field(description="Training rows (members) and holdout rows (non-members) attacked, each.")
     mia_reference_rows: int = Field(description="Holdout rows the attacker uses as the reference population.")
