@@ -263,7 +263,8 @@ class GaussianCopulaGenerator(Generator):
             unlearnable = all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), k)
         # free text needs a text model, which only argn has: said plainly, and listed as not learned
         for name in schema.names_of(ColumnKind.TEXT):
-            unlearnable[name] = f"{schema[name].reason}; the copula has no text model (argn writes free text)"
+            why = schema[name].reason if self._statistics is None else "free text"  # the reason counts values
+            unlearnable[name] = f"{why}; the copula has no text model (argn writes free text)"
         return unlearnable
 
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:

@@ -84,7 +84,8 @@ class ARGNGenerator(Generator):
         unlearnable = unlearnable_columns(training, schema, self._statistics)
         # the text model has no differential privacy: under a privacy budget free text is regenerated, and listed
         for name in schema.names_of(ColumnKind.TEXT):
-            unlearnable[name] = f"{schema[name].reason}; the text model has no differential privacy"
+            # (the inferred reason counts values, so under privacy it is not repeated)
+            unlearnable[name] = "free text: argn's text model has no differential privacy"
         return unlearnable
 
     def _statistics_privacy(self) -> PrivacySettings | None:
@@ -104,6 +105,8 @@ class ARGNGenerator(Generator):
             n_bins=settings.n_bins,
             n_levels=settings.n_levels,
             max_exact_values=settings.max_exact_values,
+            offsets=settings.number_offsets,
+            rounding=settings.round_numbers,
             private=self._statistics,
             text_max_tokens=settings.text_max_tokens,
             text_vocabulary=settings.text_vocabulary,
