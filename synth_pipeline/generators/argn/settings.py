@@ -36,6 +36,14 @@ class ARGNSettings(GeneratorSettings):
       one group per (head, number input sub-column): each head learns to read few numbers,
       which limits how far it can single out training rows by their combination of values
       (categorical inputs stay free, so a rare class still conditions the rest). 0: off.
+    * ``rare_value_weight``: a head whose inputs include a categorical value rarer than 5% of the
+      rows weighs up to this much more in the loss (5% / share, capped), so conditioning on a rare
+      class (rebalancing, seeded sampling) is learned instead of shrunk toward the majority; the
+      weight depends on the head's inputs only, never its target, so shares are not inflated. 1: off.
+    * ``rare_value_guidance``: when seeded sampling or rebalancing fixes a categorical value rarer
+      than 5% of the training rows, the other columns are drawn with this much guidance away from
+      the unconditional model (``p(x | c) * (p(x | c) / p(x)) ** g``): it sharpens what the model
+      could learn from few rows of that value. 0: exact conditional sampling. Imputation never uses it.
     * ``device``: ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     * ``n_threads``: CPU threads for torch (``None``: all cores up to 4).
     * ``show_progress`` (every generator's): live progress line (``None``: when stderr is a terminal).
@@ -60,5 +68,11 @@ class ARGNSettings(GeneratorSettings):
     ema_decay: Number = Field(0.98, ge=0, le=0.9999, description="decay of the weights' moving average (0: none)")
     dropout: Number = Field(0.25, ge=0, le=0.9, description="share of hidden units dropped in training")
     input_sparsity: Number = Field(0.005, ge=0, description="group-lasso weight on the heads' number inputs")
+    rare_value_weight: Number = Field(
+        20.0, ge=1, description="loss weight, at most, of heads that see a categorical value rarer than 5%"
+    )
+    rare_value_guidance: Number = Field(
+        0.0, ge=0, le=10, description="guidance of conditions on a categorical value rarer than 5% (0: none)"
+    )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda'")
     n_threads: Integer | None = Field(None, ge=1, le=256, description="CPU threads for torch (None: cores up to 4)")
