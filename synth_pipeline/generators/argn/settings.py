@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -47,6 +47,8 @@ class ARGNSettings(GeneratorSettings):
     * ``device``: ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     * ``n_threads``: CPU threads for torch (``None``: all cores up to 4).
     * ``show_progress`` (every generator's): live progress line (``None``: when stderr is a terminal).
+    * ``privacy`` (every generator's): ``{epsilon, delta}`` trains with DP-SGD under that total budget
+      (see :mod:`synth_pipeline.generators.privacy_budget`); ``None``: no differential privacy.
     """
 
     max_training_seconds: Number = Field(600.0, gt=0, description="time budget of the training loop")
@@ -76,3 +78,6 @@ class ARGNSettings(GeneratorSettings):
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda'")
     n_threads: Integer | None = Field(None, ge=1, le=256, description="CPU threads for torch (None: cores up to 4)")
+
+    #: ``privacy: {epsilon, delta}`` trains with DP-SGD (see :mod:`synth_pipeline.generators.argn.private_training`)
+    supports_privacy: ClassVar[bool] = False  # True once DP-SGD is wired in
