@@ -146,30 +146,41 @@ def oversample(imbalanced: pd.DataFrame, table: Table, method: str, seed: int) -
 
 
 def generated(
-    imbalanced: pd.DataFrame, table: Table, name: str, seed: int, settings: dict[str, Any]
-) -> tuple[pd.DataFrame, float]:
-    """The imbalanced table plus minority rows from generator ``name`` up to 50:50, and the seconds spent."""
+    imbalanced: pd.DataFrame, table: Table, name: str, seed: int, settings: dict[str, Any], guidance: list[float]
+) -> dict[str, tuple[pd.DataFrame, float]]:
+    """The imbalanced table plus minority rows from generator ``name`` up to 50:50, and the seconds spent.
+
+    For argn, also one table per extra ``guidance`` (``rare_value_guidance``), sampled from the same model.
+    """
     from synth_pipeline import make_generator
 
     started = time.perf_counter()
     generator = make_generator(name, random_state=seed, **settings).fit(imbalanced)
+    fitted = time.perf_counter() - started
     minority = imbalanced[table.target] == table.positive
     n_missing = int((~minority).sum() - minority.sum())
-    extra = generator.sample(n_missing, rebalance={table.target: {table.positive: 1.0}}, random_state=seed)
-    seconds = time.perf_counter() - started
-    extra = extra.astype({c: imbalanced[c].dtype for c in imbalanced.columns if imbalanced[c].dtype.kind in "iu"})
-    return pd.concat([imbalanced, extra[imbalanced.columns]], ignore_index=True), seconds
+    variants = {name: None} | ({f"{name}, guidance {g:g}": g for g in guidance} if name == "argn" else {})
+    out = {}
+    for label, strength in variants.items():
+        started = time.perf_counter()
+        if strength is not None:
+            generator.set_params(rare_value_guidance=strength)
+        extra = generator.sample(n_missing, rebalance={table.target: {table.positive: 1.0}}, random_state=seed)
+        extra = extra.astype({c: imbalanced[c].dtype for c in imbalanced.columns if imbalanced[c].dtype.kind in "iu"})
+        seconds = fitted + time.perf_counter() - started
+        out[label] = (pd.concat([imbalanced, extra[imbalanced.columns]], ignore_index=True), seconds)
+    return out
 
 
-def training_table(
-    imbalanced: pd.DataFrame, table: Table, method: str, seed: int, settings: dict[str, Any]
-) -> tuple[pd.DataFrame, float | None]:
-    """The training table of one method (and a generator's fit + sample seconds)."""
+def training_tables(
+    imbalanced: pd.DataFrame, table: Table, method: str, seed: int, settings: dict[str, Any], guidance: list[float]
+) -> dict[str, tuple[pd.DataFrame, float | None]]:
+    """The training table(s) of one method (and a generator's fit + sample seconds), by row label."""
     if method == "none":
-        return imbalanced, None
+        return {method: (imbalanced, None)}
     if method in ("RandomOverSampler", "SMOTE-NC"):
-        return oversample(imbalanced, table, method, seed), None
-    return generated(imbalanced, table, method, seed, settings)
+        return {method: (oversample(imbalanced, table, method, seed), None)}
+    return dict(generated(imbalanced, table, method, seed, settings, guidance))
 
 
 def cases(training: pd.DataFrame, target: str, names: list[str]) -> dict[str, pd.DataFrame]:
@@ -198,65 +209,74 @@ def _one_thread(method: str, settings: dict[str, Any]) -> dict[str, Any]:
     return {"n_threads": 1, **settings} if method == "argn" else settings
 
 
-def _tables(
-    imbalanced: pd.DataFrame, table: Table, methods: list[str], seeds: list[int], settings: dict[str, Any], jobs: int
-) -> dict[tuple[str, int], tuple[pd.DataFrame, float | None]]:
-    """Every method's training table per seed; generators in ``jobs`` processes (one torch thread each)."""
-    tasks = [(m, seed) for m in methods for seed in seeds]
-    if jobs <= 1:
-        return {(m, seed): training_table(imbalanced, table, m, seed, settings.get(m, {})) for m, seed in tasks}
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {
-            (m, seed): pool.submit(training_table, imbalanced, table, m, seed, _one_thread(m, settings.get(m, {})))
-            for m, seed in tasks
-        }
-        return {task: future.result() for task, future in futures.items()}
+Tables = dict[tuple[str, int], dict[str, tuple[pd.DataFrame, float | None]]]
 
 
-def run_case(
-    imbalanced: pd.DataFrame,
-    holdout: pd.DataFrame,
+def all_tables(
+    imbalanced: dict[str, pd.DataFrame],
     table: Table,
     methods: list[str],
     seeds: list[int],
     settings: dict[str, Any],
-    jobs: int = 1,
+    *,
+    guidance: list[float],
+    jobs: int,
+) -> dict[str, Tables]:
+    """Per case, every method's training tables per seed; generators in ``jobs`` processes (one thread each)."""
+    tasks = [(case, m, seed) for case in imbalanced for m in methods for seed in seeds]
+    results: dict[tuple[str, str, int], dict[str, tuple[pd.DataFrame, float | None]]] = {}
+    if jobs <= 1:
+        for case, m, seed in tasks:
+            results[case, m, seed] = training_tables(imbalanced[case], table, m, seed, settings.get(m, {}), guidance)
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {
+                (case, m, seed): pool.submit(
+                    training_tables, imbalanced[case], table, m, seed, _one_thread(m, settings.get(m, {})), guidance
+                )
+                for case, m, seed in tasks
+            }
+            results = {task: future.result() for task, future in futures.items()}
+    out: dict[str, Tables] = {case: {} for case in imbalanced}
+    for (case, m, seed), tables in results.items():
+        out[case][m, seed] = tables
+    return out
+
+
+def score_case(
+    imbalanced: pd.DataFrame, holdout: pd.DataFrame, table: Table, tables: Tables, seeds: list[int]
 ) -> dict[str, Any]:
-    """Every method on every seed for one imbalanced table."""
+    """Every training table of one case scored per seed, summarized per row label."""
     categories = {
         c: sorted(set(imbalanced[c].astype(str)) | set(holdout[c].astype(str)))
         for c in imbalanced.columns
         if c != table.target and imbalanced[c].dtype.kind not in "iufb"
     }
-    tables = _tables(imbalanced, table, methods, seeds, settings, jobs)
-    out: dict[str, Any] = {}
-    for method in methods:
-        runs = []
-        for seed in seeds:
-            train, seconds = tables[method, seed]
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for (_, seed), labelled in tables.items():
+        for label, (train, seconds) in labelled.items():
             run = {"seed": seed, **fit_and_score(train, holdout, table, categories, seed)}
             if seconds is not None:
                 run["fit_and_sample_seconds"] = seconds
-            runs.append(run)
+            runs.setdefault(label, []).append(run)
             print(
-                f"    {method:18s} seed {seed}: AUC-ROC {run['auc_roc']:.4f}  AUC-PR {run['auc_pr']:.4f}  "
+                f"    {label:24s} seed {seed}: AUC-ROC {run['auc_roc']:.4f}  AUC-PR {run['auc_pr']:.4f}  "
                 f"raw scores [{run['raw_min']:.0f}, {run['raw_max']:.0f}]"
                 + (f"  ({seconds:.0f} s)" if seconds is not None else ""),
                 flush=True,
             )
-        out[method] = summarize(runs)
-    return out
+    return {label: summarize(sorted(r, key=lambda x: x["seed"])) for label, r in runs.items()}
 
 
 def print_table(name: str, positive: str, n_minority: int, n_rows: int, results: dict[str, Any]) -> None:
     print(f"\n{name}: {n_minority} {positive!r} rows in {n_rows:,}; LightGBM ({N_TREES} trees) on the holdout")
-    print(f"  {'training data':20s} {'AUC-ROC':>16s} {'AUC-PR':>16s}  per seed (AUC-ROC)")
+    print(f"  {'training data':24s} {'AUC-ROC':>16s} {'AUC-PR':>16s}  per seed (AUC-ROC)")
     for method, summary in results.items():
         per_seed = " ".join(f"{r['auc_roc']:.3f}" for r in summary["runs"])
         print(
-            f"  {method:20s} {summary['auc_roc_mean']:.4f} ± {summary['auc_roc_sd']:.4f} "
+            f"  {method:24s} {summary['auc_roc_mean']:.4f} ± {summary['auc_roc_sd']:.4f} "
             f"{summary['auc_pr_mean']:.4f} ± {summary['auc_pr_sd']:.4f}  {per_seed}"
         )
 
@@ -268,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", default="protocol,hard", help="protocol (18 rows) and/or hard (6 rows)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"of {', '.join(METHODS)}, copula")
     parser.add_argument("--argn", default="{}", help="extra argn settings as JSON (exploration)")
+    parser.add_argument("--guidance", default="", help="extra argn rows: rare_value_guidance values, e.g. 2")
     parser.add_argument("--jobs", type=int, default=1, help="processes for the generators (1 torch thread each)")
     parser.add_argument("--out", default=None, help="JSON file (default: benchmarks/results/rebalancing[_TABLE].json)")
     args = parser.parse_args(argv)
@@ -283,12 +304,18 @@ def main(argv: list[str] | None = None) -> None:
         "n_holdout": len(holdout), "cpus": os.cpu_count(), "load_average": os.getloadavg(),
         "argn_settings": settings["argn"], "cases": {},
     }
-    for name, imbalanced in cases(training, table.target, args.cases.split(",")).items():
-        n_minority = int((imbalanced[table.target] == table.positive).sum())
-        print(f"case {name}: {len(imbalanced):,} rows, {n_minority} of them {table.positive!r}", flush=True)
-        results = run_case(imbalanced, holdout, table, methods, list(range(args.seeds)), settings, args.jobs)
-        result["cases"][name] = {"n_rows": len(imbalanced), "n_minority": n_minority, "results": results}
-        print_table(name, table.positive, n_minority, len(imbalanced), results)
+    seeds = list(range(args.seeds))
+    imbalanced = cases(training, table.target, args.cases.split(","))
+    for name, rows in imbalanced.items():
+        print(f"case {name}: {len(rows):,} rows, {int((rows[table.target] == table.positive).sum())} minority")
+    guidance = [float(g) for g in args.guidance.split(",") if g]
+    tables = all_tables(imbalanced, table, methods, seeds, settings, guidance=guidance, jobs=args.jobs)
+    for name, rows in imbalanced.items():
+        n_minority = int((rows[table.target] == table.positive).sum())
+        print(f"case {name}:", flush=True)
+        results = score_case(rows, holdout, table, tables[name], seeds)
+        result["cases"][name] = {"n_rows": len(rows), "n_minority": n_minority, "results": results}
+        print_table(name, table.positive, n_minority, len(rows), results)
     result["load_average_after"] = os.getloadavg()
     default = "rebalancing.json" if table.name == "census" else f"rebalancing_{table.name}.json"
     out = Path(args.out) if args.out else RESULTS / default

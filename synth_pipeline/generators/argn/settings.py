@@ -74,7 +74,7 @@ class ARGNSettings(GeneratorSettings):
         20.0, ge=1, description="loss weight, at most, of heads that see a categorical value rarer than 5%"
     )
     rare_value_guidance: Number = Field(
-        0.0, ge=0, le=10, description="guidance of conditions on a categorical value rarer than 5% (0: none)"
+        1.0, ge=0, le=10, description="guidance of conditions on a categorical value rarer than 5% (0: none)"
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda'")
     n_threads: Integer | None = Field(None, ge=1, le=256, description="CPU threads for torch (None: cores up to 4)")
