@@ -48,6 +48,7 @@ def _looks_like_the_rare_class(rows: pd.DataFrame) -> None:
     assert rows["age"].median() >= 50
 
 
+@pytest.mark.integration
 def test_rebalancing_a_class_seen_20_times_follows_that_class(fitted: ARGNGenerator) -> None:
     rows = fitted.sample(600, rebalance={"label": {"rare": 1.0}}, random_state=1)
     assert (rows["label"] == "rare").all()
@@ -56,6 +57,7 @@ def test_rebalancing_a_class_seen_20_times_follows_that_class(fitted: ARGNGenera
     assert (fitted.sample(3000, random_state=2)["label"] == "rare").mean() < 0.03
 
 
+@pytest.mark.integration
 def test_seeding_the_rare_class_follows_it_and_is_reproducible(fitted: ARGNGenerator) -> None:
     seeds = pd.DataFrame({"label": ["rare"] * 400})
     first = fitted.sample(seed_data=seeds, random_state=3)
@@ -75,7 +77,7 @@ def test_rare_values_weigh_more_only_as_context() -> None:
     subs, cells = value_weights(codes, encoder, max_weight=20.0)
     label_sub = int(encoder.first_sub[3])
     assert subs.tolist() == [label_sub]  # colour's values are all common
-    rare_rows = (table["label"] == "rare").to_numpy()
+    rare_rows = np.array(table["label"] == "rare")
     assert np.allclose(cells[rare_rows, 0], 0.05 / (N_RARE / N_ROWS)) and np.all(cells[~rare_rows, 0] == 1)
     # an order with the label first: every other head sees it and weighs 7.5 in its rows, its own head 1
     n_sub = len(encoder.sub_columns)
