@@ -18,7 +18,7 @@ from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncode
 from synth_pipeline.generators.argn.rare_contexts import head_weights, value_weights
 
 N_ROWS, N_RARE = 3000, 20
-SETTINGS = {"max_epochs": 30, "patience": 3, "random_state": 5}
+SETTINGS = {"max_epochs": 30, "patience": 3, "random_state": 5, "rare_value_weight": 20.0, "rare_value_guidance": 1.0}
 
 
 def rare_class_table(seed: int = 0) -> pd.DataFrame:
