@@ -29,6 +29,7 @@ def run_lifecycle(tmp_path: Path, dataset: DatasetConfig) -> LifecycleRun:
     trained = lifecycle.train(dataset, halves.training, source.table, models, source_probe=source.probe)
     sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse)
     assessment = lifecycle.assess(
-        dataset, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse, run_id=sampled.run_id
+        dataset, halves.training, halves.holdout, sampled.snapshot, trained.model, models, warehouse,
+        run_id=sampled.run_id,
     )
     return LifecycleRun(models, warehouse, source, halves, trained, sampled, assessment)

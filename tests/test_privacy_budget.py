@@ -13,6 +13,7 @@ from synth_pipeline.generators.privacy_budget import (
     split_budget,
 )
 from synth_pipeline.generators.registry import check_generator_settings
+from synth_pipeline.generators.settings import GeneratorSettings, validate_settings
 
 
 def test_default_delta_is_well_below_one_over_n():
@@ -52,8 +53,10 @@ def test_bad_budgets_are_refused_naming_the_setting(privacy, named):
 
 
 def test_a_generator_that_cannot_honour_privacy_refuses_it():
+    # the copula honours privacy (DP marginals and correlation); a settings model that does not refuses it
+    check_generator_settings("copula", {"privacy": {"epsilon": 3.0}})
     with pytest.raises(ConfigError, match="cannot honour"):
-        check_generator_settings("copula", {"privacy": {"epsilon": 3.0}})
+        validate_settings(GeneratorSettings, {"privacy": {"epsilon": 3.0}}, generator="plain")
 
 
 def test_parse_privacy():

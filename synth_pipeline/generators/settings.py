@@ -19,6 +19,7 @@ from synth_pipeline.column_overrides import parse_overrides
 from synth_pipeline.constraints.rules import parse_rules
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.privacy_budget import PrivacySettings
+from synth_pipeline.generators.private_fit import check_no_rules
 
 
 def _integer(value: Any) -> Any:
@@ -97,6 +98,7 @@ def validate_settings(model: type[GeneratorSettings], settings: dict[str, Any], 
             f"generator {generator!r}: privacy is set, but {generator!r} cannot honour a differential-privacy "
             "budget (it would train a model without DP); remove privacy or use generator 'argn'"
         )
+    check_no_rules(validated, generator)
     return validated
 
 

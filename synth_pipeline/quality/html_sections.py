@@ -43,6 +43,8 @@ def header(report: QualityReport, title: str) -> str:
         ("dataset", h.dataset), ("snapshot version", h.version), ("model id", h.model_id),
         ("generator", h.generator), ("generated", h.generated_at),
     ]
+    if h.snapshot_rows is not None and h.snapshot_rows > m.rows_synthetic:
+        facts.append(("QA subsample", f"{m.rows_synthetic:,} of {h.snapshot_rows:,} snapshot rows (reproducible)"))
     shown = "".join(
         f"<div><span>{esc(label)}</span><b>{esc(value)}</b></div>" for label, value in facts if value is not None
     )
