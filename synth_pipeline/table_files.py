@@ -14,7 +14,7 @@ A handle travels between steps as a plain dict (:meth:`TableFiles.to_record`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -71,6 +71,10 @@ class TableFiles:
         """Number of rows, from the files' footers."""
         return sum(f.metadata.num_rows for f in self._files)
 
+    def __len__(self) -> int:
+        """Number of rows (as for a DataFrame)."""
+        return self.rows
+
     @property
     def file_rows(self) -> list[int]:
         """Rows per file, in order."""
@@ -96,6 +100,11 @@ class TableFiles:
     def bytes(self) -> int:
         """Size of the files on disk."""
         return sum(path.stat().st_size for path in self.paths)
+
+    def key_value(self, key: str) -> str | None:
+        """The first file's key-value metadata entry ``key`` (see ``write_table_files(key_value=...)``), or None."""
+        raw = (self._files[0].metadata.metadata or {}).get(key.encode())
+        return raw.decode() if raw is not None else None
 
     def null_counts(self) -> dict[str, int]:
         """Missing values per column, from the row-group statistics (read from the data where a file has none)."""
@@ -221,12 +230,14 @@ def write_table_files(
     *,
     schema: pa.Schema | None = None,
     row_group_rows: int = ROW_GROUP_ROWS,
+    key_value: Callable[[], Mapping[str, str]] | None = None,
 ) -> TableFiles:
     """Write batches (Arrow or pandas, same columns) as one Parquet file at ``path``, atomically.
 
     The file's schema is ``schema`` or the first batch's; later batches are cast to it. Nothing is
     held beyond one batch; a failure leaves no file. Without any batch, ``schema`` is required
-    and an empty file is written.
+    and an empty file is written. ``key_value`` is called once every batch is written; its entries go into the
+    file's key-value metadata (say, a fingerprint computed while the batches streamed by).
     """
     writer: pq.ParquetWriter | None = None
     with atomic_path(path) as tmp:
@@ -243,7 +254,10 @@ def write_table_files(
             if writer is None:
                 if schema is None:
                     raise InvalidDataError(f"no rows to write to {str(path)!r} and no schema to write an empty file")
-                pq.write_table(schema.empty_table(), tmp)
+                writer = pq.ParquetWriter(tmp, schema)
+                writer.write_table(schema.empty_table())
+            if key_value is not None:
+                writer.add_key_value_metadata(dict(key_value()))
         finally:
             if writer is not None:
                 writer.close()

@@ -42,6 +42,7 @@ def header(report: QualityReport, title: str) -> str:
     facts = [
         ("dataset", h.dataset), ("snapshot version", h.version), ("model id", h.model_id),
         ("generator", h.generator), ("generated", h.generated_at),
+        ("rows the model learned from", f"{h.training_rows_seen:,}" if h.training_rows_seen is not None else None),
     ]
     shown = "".join(
         f"<div><span>{esc(label)}</span><b>{esc(value)}</b></div>" for label, value in facts if value is not None
