@@ -129,7 +129,7 @@ def parquet_stats(path: Path, schema: pa.Schema) -> dict[str, tuple[Any, ...]]:
         return {}
     try:
         with duckdb.connect() as connection:
-            connection.execute("SET threads = 2; SET memory_limit = '512MB'")
+            connection.execute("SET threads = 2; SET memory_limit = '256MB'; SET enable_progress_bar = false")
             values = connection.execute(f"SELECT {', '.join(parts)} FROM read_parquet(?)", [str(path)]).fetchone()
     except duckdb.Error:  # a type DuckDB cannot read: the copy keeps the source's types
         return {}

@@ -32,7 +32,7 @@ from synth_pipeline.split import capped_positions, split_files, split_holdout
 from synth_pipeline.table_files import TableFiles
 
 #: rows the ingest step infers the source's column kinds from (a seeded sample of a larger source)
-SCHEMA_SAMPLE_ROWS = 200_000
+SCHEMA_SAMPLE_ROWS = 50_000
 
 Table = pd.DataFrame | TableFiles
 

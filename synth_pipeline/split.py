@@ -21,7 +21,7 @@ from synth_pipeline.schema import check_table
 from synth_pipeline.table_files import DEFAULT_BATCH_ROWS, TableFiles, write_table_files
 
 #: DuckDB's memory for the split's sort (it spills to disk beyond it)
-SPLIT_MEMORY_LIMIT = "1GB"
+SPLIT_MEMORY_LIMIT = "256MB"
 
 
 def _groups(labels: pd.Series | None, n_rows: int) -> list[np.ndarray]:
@@ -117,16 +117,17 @@ def write_rows(source: TableFiles, positions: np.ndarray, target: Path) -> Table
 
     if len(source.paths) != 1:
         raise InvalidDataError("write_rows takes a table stored as one Parquet file")
-    wanted = pa.table({"row": pa.array(positions, pa.int64()), "k": pa.array(np.arange(len(positions)), pa.int64())})
+    key = np.full(source.rows, -1, dtype=np.int64)  # each source row's place in the output (-1: not wanted)
+    key[positions] = np.arange(len(positions))
+    wanted = pa.table({"__key": key})
     schema = source.schema
-    query = (
-        "SELECT src.* EXCLUDE (file_row_number) FROM read_parquet(?, file_row_number = true) src "
-        "JOIN wanted ON src.file_row_number = wanted.row ORDER BY wanted.k"
-    )
+    names = ", ".join('"' + name.replace('"', '""') + '"' for name in schema.names)
+    # rows and keys line up (a positional join, no hash table); the sort spills to disk beyond the memory limit
+    query = f"SELECT {names} FROM read_parquet(?) POSITIONAL JOIN wanted WHERE __key >= 0 ORDER BY __key"
     spill = str(target.parent / ".duckdb-tmp").replace("'", "''")
     with duckdb.connect() as connection:
         connection.execute(f"SET threads = 2; SET memory_limit = '{SPLIT_MEMORY_LIMIT}'")
-        connection.execute(f"SET temp_directory = '{spill}'")
+        connection.execute(f"SET enable_progress_bar = false; SET temp_directory = '{spill}'")
         connection.register("wanted", wanted)
         reader = connection.sql(query, params=[str(source.paths[0])]).to_arrow_reader(DEFAULT_BATCH_ROWS)
         batches = (pa.Table.from_batches([batch]).cast(schema) for batch in reader)

@@ -62,7 +62,8 @@ class TableFiles:
     @cached_property
     def _files(self) -> list[pq.ParquetFile]:
         try:
-            return [pq.ParquetFile(path) for path in self.paths]
+            # pre_buffer=False: with it, pyarrow keeps every row group it read buffered until the file is closed
+            return [pq.ParquetFile(path, pre_buffer=False) for path in self.paths]
         except (pa.ArrowInvalid, OSError) as error:
             raise InvalidDataError(f"cannot read Parquet files {[str(p) for p in self.paths]}: {error}") from None
 
@@ -144,7 +145,7 @@ class TableFiles:
         self._check_columns(columns)
         cols = list(columns) if columns is not None else None
         for file in self._files:
-            yield from file.iter_batches(batch_size=batch_rows, columns=cols)
+            yield from file.iter_batches(batch_size=batch_rows, columns=cols, use_threads=False)
 
     def pandas_batches(
         self, batch_rows: int = DEFAULT_BATCH_ROWS, columns: Sequence[str] | None = None
