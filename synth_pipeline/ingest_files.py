@@ -81,6 +81,36 @@ def as_read(batch: pa.RecordBatch, dtypes: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def parquet_source(source: Any) -> Path | None:
+    """The Parquet file a configured file source reads (such a source streams), else None."""
+    from synth_pipeline.io import _format_of
+    from synth_pipeline.sources import ConfiguredSource
+
+    if isinstance(source, ConfiguredSource) and source.config.path is not None:
+        path = Path(source.config.path)
+        if _format_of(path, source.config.format) == "parquet":
+            if not path.is_file():
+                raise InvalidDataError(f"file {str(path)!r} does not exist")
+            return path
+    return None
+
+
+def read_batches(path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    """A Parquet file as DataFrame batches, each as the whole file's read gives its rows."""
+    files = TableFiles.of(path)
+    dtypes = pandas_dtypes(files)
+    for batch in files.batches(batch_rows):
+        yield as_read(batch, dtypes)
+
+
+def fingerprint_parquet(path: Path) -> dict[str, Any]:
+    """``fingerprint_table(pandas.read_parquet(path))``, one batch at a time."""
+    fingerprint = Fingerprinter(pandas_dtypes(TableFiles.of(path)))
+    for frame in read_batches(path):
+        fingerprint.update(frame)
+    return fingerprint.result()
+
+
 # -- the compact plan -------------------------------------------------------------------------
 def _narrowest_int(lo: int, hi: int) -> pa.DataType | None:
     """The narrowest signed integer type holding ``lo..hi``; None beyond int32 (the column keeps its type)."""
@@ -214,8 +244,11 @@ __all__ = [
     "compact_schema",
     "copy_frame",
     "copy_parquet",
+    "fingerprint_parquet",
     "frame_stats",
     "ingest_record",
     "pandas_dtypes",
+    "parquet_source",
     "parquet_stats",
+    "read_batches",
 ]

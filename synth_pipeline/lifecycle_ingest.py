@@ -23,11 +23,10 @@ import pandas as pd
 
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.errors import InvalidDataError
-from synth_pipeline.ingest_files import copy_frame, copy_parquet, ingest_record
-from synth_pipeline.io import _format_of
+from synth_pipeline.ingest_files import copy_frame, copy_parquet, ingest_record, parquet_source
 from synth_pipeline.profile import fingerprint_table
 from synth_pipeline.schema import Schema, infer_schema
-from synth_pipeline.sources import ConfiguredSource, SourceReader, declared_kinds, read_and_probe
+from synth_pipeline.sources import SourceReader, declared_kinds, read_and_probe
 from synth_pipeline.split import capped_positions, split_files, split_holdout
 from synth_pipeline.table_files import TableFiles
 
@@ -56,17 +55,6 @@ class Ingested:
         return self.files.to_pandas()
 
 
-def _parquet_path(source: SourceReader) -> Path | None:
-    """The Parquet file a configured file source reads, else None (such a source streams)."""
-    if isinstance(source, ConfiguredSource) and source.config.path is not None:
-        path = Path(source.config.path)
-        if _format_of(path, source.config.format) == "parquet":
-            if not path.is_file():
-                raise InvalidDataError(f"file {str(path)!r} does not exist")
-            return path
-    return None
-
-
 def ingest(dataset: DatasetConfig, source: SourceReader, directory: str | Path | None = None) -> Ingested:
     """Read a dataset's source into ``directory/source.parquet``, check it against the config, fingerprint it.
 
@@ -77,7 +65,7 @@ def ingest(dataset: DatasetConfig, source: SourceReader, directory: str | Path |
     target = Path(directory or tempfile.mkdtemp(prefix="synth-ingest-")) / "source.parquet"
     kinds = column_kinds(dataset, declared_kinds(source))
     what = f"source of {dataset.name!r} ({dataset.source.describe()})"
-    path = _parquet_path(source)
+    path = parquet_source(source)
     if path is None:
         table, probe = read_and_probe(source)
         dataset.check_columns([str(c) for c in table.columns])

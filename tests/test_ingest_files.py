@@ -214,3 +214,19 @@ def test_ingest_and_split_hold_a_fraction_of_the_table_in_memory(tmp_path):
         assert result["training"] == 300_000 and result["learned"] == 20000
         growth[mode] = result["growth_mb"]
     assert growth["files"] < 0.6 * growth["memory"], growth
+
+
+def test_the_drift_sensor_streams_a_parquet_source_and_agrees_with_ingest(tmp_path):
+    from synth_pipeline.drift_decision import check_source
+
+    path = tmp_path / "src.parquet"
+    _awkward_parquet(path, rows=800)
+    dataset = _dataset(tmp_path, {"path": str(path)})
+    models = lifecycle_models(tmp_path)
+    ingested = lifecycle.ingest(dataset, ConfiguredSource(dataset.source), tmp_path / "run")
+    lifecycle.train(dataset, lifecycle.split(dataset, ingested.files).training, ingested.files, models)
+    unchanged = check_source(dataset, models, None)
+    assert not unchanged.run and "identical" in unchanged.message
+    _awkward_parquet(path, rows=900)
+    moved = check_source(dataset, models, None)
+    assert moved.report is not None and moved.report.n_rows_current == 900
