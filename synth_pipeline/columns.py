@@ -41,7 +41,8 @@ class ColumnKind(StrEnum):
     CATEGORICAL = "categorical"  # a limited set of labels
     BOOLEAN = "boolean"  # true / false
     DATETIME = "datetime"  # points in time
-    ID = "id"  # (near-)unique identifiers or free text: never learned, regenerated
+    ID = "id"  # (near-)unique identifiers: never learned, regenerated
+    TEXT = "text"  # free text (titles, descriptions): learned by a text model of words seen in >= k rows
 
     @classmethod
     def parse(cls, value: str | ColumnKind, *, setting: str = "kind") -> ColumnKind:
@@ -61,6 +62,8 @@ NUMBER_KINDS = frozenset({ColumnKind.NUMERIC, ColumnKind.INTEGER})
 ORDERED_KINDS = frozenset({ColumnKind.NUMERIC, ColumnKind.INTEGER, ColumnKind.DATETIME})
 #: kinds whose values are labels (counted, never ordered)
 LABEL_KINDS = frozenset({ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN})
+#: kinds the table metrics and rule inference leave out (ids are regenerated; free text has its own measures)
+UNTABULATED_KINDS = frozenset({ColumnKind.ID, ColumnKind.TEXT})
 
 
 def to_numbers(series: pd.Series) -> np.ndarray:

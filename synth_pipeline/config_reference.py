@@ -189,11 +189,17 @@ def _generator_sections() -> list[str]:
         "Where: `datasets.<name>.generator.settings`, keyed by `generator.name`. Checked when the config is loaded.",
         "",
     ]
+    nested: dict[type[BaseModel], None] = {}
     for name in generator_names():
         if name not in SETTINGS:
             continue
         model = settings_model(name)
         lines += [f"### `{name}`", "", _doc(model), "", *model_table(model), ""]
+        for field in model.model_fields.values():
+            nested.update(dict.fromkeys(_models_in(field.annotation)))
+    for model in nested:
+        lines += [f"### {model.__name__}", "", f"Part of a generator's settings. {_doc(model)}", ""]
+        lines += [*model_table(model), ""]
     return lines
 
 

@@ -21,10 +21,12 @@ from synth_pipeline.cell_types import check_cell_types
 from synth_pipeline.column_overrides import ColumnOverride, parse_overrides
 from synth_pipeline.columns import ColumnKind, did_you_mean
 from synth_pipeline.errors import ConfigError, InvalidDataError
+from synth_pipeline.free_text import MIN_DISTINCT_SHARE, text_evidence
 from synth_pipeline.text_values import date_format_of, grouped_numbers
 
 # A string column whose distinct values make up more than this share of its
-# non-missing rows (and that has more than MIN_ID_VALUES of them) is an id.
+# non-missing rows (and that has more than MIN_ID_VALUES of them) is an id, unless it reads as
+# free text (several words, mostly shared by many rows: see synth_pipeline.free_text).
 ID_UNIQUE_SHARE = 0.9
 MIN_ID_VALUES = 50
 _TRUE_FALSE = {"true", "false"}
@@ -199,8 +201,12 @@ def _infer_spec(series: pd.Series, name: str) -> ColumnSpec:
         spec.format = date_format
         return spec
     distinct = text.nunique()
-    if distinct > MIN_ID_VALUES and distinct >= ID_UNIQUE_SHARE * len(text):
-        return ColumnSpec(name, ColumnKind.ID, reason=f"{distinct} distinct values in {len(text)} rows (near-unique)")
+    if distinct > MIN_ID_VALUES and distinct >= MIN_DISTINCT_SHARE * len(text):
+        evidence = text_evidence(text)
+        if evidence.is_free_text:
+            return ColumnSpec(name, ColumnKind.TEXT, reason=evidence.reason())
+        if distinct >= ID_UNIQUE_SHARE * len(text):
+            return ColumnSpec(name, ColumnKind.ID, reason=evidence.reason())
     return ColumnSpec(name, ColumnKind.CATEGORICAL, reason=f"{distinct} distinct labels")
 
 

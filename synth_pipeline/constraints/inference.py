@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import NUMBER_KINDS, ORDERED_KINDS, ColumnKind, json_value, to_numbers
+from synth_pipeline.columns import NUMBER_KINDS, ORDERED_KINDS, UNTABULATED_KINDS, ColumnKind, json_value, to_numbers
 from synth_pipeline.constraints.rules import (
     BaseRule,
     DependencyRule,
@@ -197,7 +197,7 @@ def _dependencies(table: pd.DataFrame, kinds: dict[str, ColumnKind], max_cardina
     codes: dict[str, np.ndarray] = {}
     sizes: dict[str, int] = {}
     for name, kind in kinds.items():
-        if kind is ColumnKind.ID:
+        if kind in UNTABULATED_KINDS:  # ids and free text determine nothing worth a rule
             continue
         values, uniques = pd.factorize(table[name], use_na_sentinel=False)
         if 1 < len(uniques) <= max_cardinality:

@@ -23,7 +23,7 @@ Each column is mapped to a standard-normal latent through its own marginal:
 
 The correlation matrix of the underlying normals is the model, estimated
 from each row's *score* (its expected latent given its value) and corrected
-for what an interval hides (see :func:`_correlation`), so dependence between
+for what an interval hides (see :func:`.copula_linalg.correlation_of_products`), so dependence between
 discrete columns keeps its strength. Sampling draws correlated
 normals; conditioning on fixed cells (seed data, rebalancing, imputation)
 uses the exact Gaussian conditional distribution given their latents.
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,21 @@ from pydantic import Field
 from scipy import special
 
 from synth_pipeline.columns import SECONDS_PER_DAY, ColumnKind, from_seconds, json_value, to_numbers
+from synth_pipeline.dp_statistics import PrivateStatistics
 from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.copula_linalg import (
+    canonical_signs,
+    checked_correlation,
+    cholesky,
+    correlation_of_products,
+)
+from synth_pipeline.generators.copula_private import (
+    budget_weights,
+    private_marginal,
+    private_products,
+    private_sums,
+)
+from synth_pipeline.generators.private_fit import fit_statistics, released_frequencies, unlearnable_columns
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.generators.settings import GeneratorSettings, Integer
 from synth_pipeline.protection import all_rare_columns, protected_bounds, protection_k, replace_rare
@@ -96,7 +110,7 @@ class _Marginal:
         """Each row's expected latent given its value: the mean of the normal over the value's interval (0 if missing).
 
         Unlike a latent drawn inside the interval, the score adds no noise, so
-        correlations estimated from scores (see :func:`_correlation`) stay stable
+        correlations estimated from scores (see :func:`.copula_linalg.correlation_of_products`) stay stable
         for rare values.
         """
         out = np.zeros(len(series))
@@ -213,6 +227,8 @@ class CopulaSettings(GeneratorSettings):
         30, ge=0, description="numbers with at most this many distinct values are modelled as discrete values"
     )
     ordering_rounds: Integer = Field(2, ge=0, description="rounds of learning the category orders (0: by frequency)")
+    #: ``privacy``: DP marginals and correlation (see :mod:`synth_pipeline.generators.copula_private`)
+    supports_privacy: ClassVar[bool] = True
 
 
 class GaussianCopulaGenerator(Generator):
@@ -230,24 +246,54 @@ class GaussianCopulaGenerator(Generator):
 
     # -- fit ---------------------------------------------------------------------
     def _columns_not_to_learn(self, training: pd.DataFrame, schema: Schema) -> dict[str, str]:
-        # every value rare: nothing may be drawn, so the column is regenerated as ids (listed as not learned)
-        return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), protection_k(self.random_state))
+        # every value rare (under privacy: none passes the noise): nothing may be drawn, so the column is
+        # regenerated as ids (listed as not learned)
+        self._statistics = fit_statistics(self._settings().privacy, self.random_state, training, schema,
+                                          trains_with_sgd=False,
+                                          extra=budget_weights(schema))
+        if self._statistics is not None:
+            unlearnable = unlearnable_columns(training, schema, self._statistics)
+        else:
+            k = protection_k(self.random_state)
+            unlearnable = all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), k)
+        # free text needs a text model, which only argn has: said plainly, and listed as not learned
+        for name in schema.names_of(ColumnKind.TEXT):
+            unlearnable[name] = f"{schema[name].reason}; the copula has no text model (argn writes free text)"
+        return unlearnable
 
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
+        if self._statistics is not None:  # privacy: DP marginals and correlation (see copula_private)
+            self._fit_private(training, self._statistics, rng)
+            return
         k = protection_k(self.random_state)
         training = training.copy()
         for name in training.columns:
             if self.schema_.kind(name) is ColumnKind.CATEGORICAL:
                 training[name] = replace_rare(training[name], k, rng)
         self.marginals_ = [self._fit_marginal(training[name], k) for name in training.columns]
+        self._order_categories(training, rng, self.ordering_rounds)
+        scores = self._score_matrix(training)
+        self.correlation_ = correlation_of_products(scores.T @ scores / max(len(scores), 1))
+
+    def _order_categories(self, training: pd.DataFrame, rng: np.random.Generator, rounds: int,
+                          statistics: PrivateStatistics | None = None) -> None:
         categorical = [
             i for i, m in enumerate(self.marginals_) if m.kind == ColumnKind.CATEGORICAL.value and len(m.values) > 2
         ]
-        for _ in range(self.ordering_rounds if categorical else 0):
+        for _ in range(rounds if categorical else 0):
             latents = self._latent_matrix(training, rng)
             for i in categorical:
-                self._reorder(i, training[self.marginals_[i].name], latents)
-        self.correlation_ = _correlation(self._score_matrix(training))
+                self._reorder(i, training[self.marginals_[i].name], latents, statistics)
+
+    def _fit_private(self, training: pd.DataFrame, statistics: PrivateStatistics, rng: np.random.Generator) -> None:
+        self.marginals_ = [_Marginal(**private_marginal(training[name], self.schema_.kind(name), statistics,
+                                                        max_quantiles=self.max_quantiles,
+                                                        discrete_threshold=self.discrete_threshold))
+                           for name in training.columns]
+        self._order_categories(training, rng, min(self.ordering_rounds, 1), statistics)  # one round: one release
+        self.correlation_ = correlation_of_products(private_products(self._score_matrix(training), statistics))
+        self.frequencies_ = released_frequencies(self.schema_, statistics)
+        self.private_statistics_ = statistics.spent()
 
     def _fit_marginal(self, series: pd.Series, k: int) -> _Marginal:
         """One column's marginal; numbers inside their protected bounds, discrete values held by ``k`` rows."""
@@ -307,24 +353,29 @@ class GaussianCopulaGenerator(Generator):
         u = np.where(missing, (1 - share) + u * share, u * (1 - share))
         return _ndtri(u)
 
-    def _reorder(self, i: int, series: pd.Series, latents: np.ndarray) -> None:
+    def _reorder(
+        self, i: int, series: pd.Series, latents: np.ndarray, statistics: PrivateStatistics | None = None
+    ) -> None:
         """Order category i along the first principal direction of its rows' mean latents elsewhere."""
         marginal = self.marginals_[i]
         others = np.delete(latents, i, axis=1)
         if others.shape[1] == 0:
             return
-        present = series.notna().to_numpy()
         index = {k: j for j, k in enumerate(marginal._value_keys())}
-        codes = np.array([index[str(v)] for v in series[present]], dtype=np.int64)
-        # per-category means of the other latents in one pass (many categories stay cheap)
-        sums = np.zeros((len(index), others.shape[1]))
-        np.add.at(sums, codes, others[present])
-        means = sums / np.maximum(np.bincount(codes, minlength=len(index)), 1)[:, None]
+        codes = np.array([-1 if pd.isna(v) else index.get(str(v), -1) for v in series], dtype=np.int64)
+        known = codes >= 0  # present, and (under privacy) a released category
         shares = np.diff(np.concatenate([[0.0], marginal.cumulative]))
+        if statistics is None:  # per-category means of the other latents in one pass (many categories stay cheap)
+            sums = np.zeros((len(index), others.shape[1]))
+            np.add.at(sums, codes[known], others[known])
+            means = sums / np.maximum(np.bincount(codes[known], minlength=len(index)), 1)[:, None]
+        else:  # noisy sums over the (public) row count times the noisy shares
+            means = private_sums(others[known], codes[known], len(index), statistics, marginal.name)
+            means = means / np.maximum(shares * len(series), 1.0)[:, None]
         centred = means - shares @ means
         _, _, vt = np.linalg.svd(centred * np.sqrt(shares)[:, None], full_matrices=False)
         # the direction's sign is LAPACK's choice: fix it, so the order is the same on every machine
-        direction = _canonical_signs(vt[:1].T)[:, 0]
+        direction = canonical_signs(vt[:1].T)[:, 0]
         order = np.argsort(centred @ direction, kind="stable")
         marginal.values = [marginal.values[j] for j in order]
         marginal.cumulative = np.cumsum(shares[order])
@@ -402,62 +453,28 @@ class GaussianCopulaGenerator(Generator):
             mean = latent[:, pattern] @ weights.T
             covariance = correlation[np.ix_(free, free)] - weights @ r_uf.T
         if free.any():
-            factor = _cholesky(covariance * temperature)
+            factor = cholesky(covariance * temperature)
             latent = latent.copy()
             latent[:, free] = mean + noise @ factor.T
         return latent
 
     # -- state --------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
-        return {"marginals": [m.to_state() for m in self.marginals_], "correlation": self.correlation_}
+        return {"marginals": [m.to_state() for m in self.marginals_], "correlation": self.correlation_,
+                "private_statistics": getattr(self, "private_statistics_", None)}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.marginals_ = [_Marginal.from_state(m) for m in state["marginals"]]
-        self.correlation_ = _checked_correlation(
+        self.private_statistics_ = state.get("private_statistics")
+        self.correlation_ = checked_correlation(
             np.asarray(state["correlation"], dtype=np.float64),
             len(self.marginals_) + sum(m.missing_share > 0 for m in self.marginals_),
         )
 
 
-def _correlation(scores: np.ndarray) -> np.ndarray:
-    """Correlation of the underlying normals from the rows' scores, nudged to be positive definite.
-
-    A score is a column's expected latent given the row's value (see :meth:`_Marginal.scores`).
-    For underlying normals with correlation rho, the scores' mean product is, to first
-    order, rho times the product of their mean squares (1 for a column of distinct
-    numbers, less for a few values, ties or missing cells: the polychoric relation), so
-    dividing by those recovers rho. Correlating latents drawn inside the intervals
-    instead would leave dependence between discrete columns at about half its strength.
-    """
-    if scores.shape[1] == 1:
-        return np.ones((1, 1))
-    products = scores.T @ scores / max(len(scores), 1)
-    strength = np.diag(products).copy()
-    scale = np.outer(strength, strength)
-    matrix = np.clip(np.divide(products, scale, out=np.zeros_like(products), where=scale > 1e-12), -1.0, 1.0)
-    np.fill_diagonal(matrix, 1.0)
-    values, vectors = np.linalg.eigh(matrix)
-    matrix = vectors @ np.diag(np.clip(values, 1e-4, None)) @ vectors.T
-    scale = np.sqrt(np.diag(matrix))
-    return matrix / np.outer(scale, scale)
-
-
 def _is_distribution(values: np.ndarray) -> bool:
     """Finite, within [0, 1] and non-decreasing."""
     return bool(np.isfinite(values).all() and values.min() >= 0 and values.max() <= 1 and np.all(np.diff(values) >= 0))
-
-
-def _checked_correlation(matrix: np.ndarray, size: int) -> np.ndarray:
-    """A loaded correlation matrix if it is one: size x size, finite, symmetric, unit diagonal, PSD; else ValueError."""
-    if matrix.shape != (size, size):
-        raise ValueError(f"the correlation matrix is {matrix.shape}, the marginals need {(size, size)}")
-    if not np.isfinite(matrix).all() or not np.allclose(matrix, matrix.T, atol=1e-9):
-        raise ValueError("the correlation matrix is not finite and symmetric")
-    if not np.allclose(np.diag(matrix), 1.0, atol=1e-9):
-        raise ValueError("the correlation matrix does not have ones on its diagonal")
-    if np.linalg.eigvalsh(matrix).min() < -1e-8:
-        raise ValueError("the correlation matrix is not positive semi-definite")
-    return matrix
 
 
 def _interval_mean(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -466,25 +483,3 @@ def _interval_mean(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     wide = width > 1e-12
     density = np.exp(-0.5 * special.ndtri(np.stack([left, right])) ** 2) / np.sqrt(2 * np.pi)
     return np.where(wide, (density[0] - density[1]) / np.where(wide, width, 1.0), _ndtri(left))
-
-
-def _cholesky(covariance: np.ndarray) -> np.ndarray:
-    """A factor ``L`` with ``L @ L.T == covariance``: the Cholesky factor, which is unique.
-
-    Unlike an eigen decomposition (whose vectors' signs and order within near-equal
-    eigenvalues are the LAPACK build's choice), it gives the same samples on every
-    machine. A covariance that is only semi-definite (a latent fixed by the others)
-    falls back to eigenvectors with a canonical sign.
-    """
-    covariance = (covariance + covariance.T) / 2
-    try:
-        return np.linalg.cholesky(covariance)
-    except np.linalg.LinAlgError:
-        values, vectors = np.linalg.eigh(covariance)
-        return _canonical_signs(vectors) @ np.diag(np.sqrt(np.clip(values, 0.0, None)))
-
-
-def _canonical_signs(vectors: np.ndarray) -> np.ndarray:
-    """``vectors`` (as columns) each flipped so that its largest entry by size is positive."""
-    largest = vectors[np.argmax(np.abs(vectors), axis=0), np.arange(vectors.shape[1])]
-    return vectors * np.where(largest < 0, -1.0, 1.0)

@@ -10,7 +10,7 @@ naming the setting.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -18,6 +18,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from synth_pipeline.column_overrides import parse_overrides
 from synth_pipeline.constraints.rules import parse_rules
 from synth_pipeline.errors import ConfigError
+from synth_pipeline.generators.privacy_budget import PrivacySettings
+from synth_pipeline.generators.private_fit import check_no_rules
 
 
 def _integer(value: Any) -> Any:
@@ -61,6 +63,11 @@ class GeneratorSettings(BaseModel):
     show_progress: Flag | None = Field(
         None, description="live progress line of training and sampling (None: when stderr is a terminal)"
     )
+    privacy: PrivacySettings | None = Field(
+        None, description="differential-privacy budget {epsilon, delta} of the whole model (None: no DP)"
+    )
+    #: whether the generator can honour ``privacy`` (else setting it is refused, never silently ignored)
+    supports_privacy: ClassVar[bool] = False
 
     @field_validator("column_kinds")
     @classmethod
@@ -82,10 +89,17 @@ def validate_settings(model: type[GeneratorSettings], settings: dict[str, Any], 
     """``settings`` validated by ``model``; unknown names and bad values raise :class:`ConfigError` naming them."""
     check_setting_names(settings, list(model.model_fields), generator=generator)
     try:
-        return model.model_validate(settings)
+        validated = model.model_validate(settings)
     except ValidationError as error:
         problems = [_problem(item) for item in error.errors()]
         raise ConfigError(f"generator {generator!r}: " + "; ".join(problems)) from None
+    if validated.privacy is not None and not model.supports_privacy:
+        raise ConfigError(
+            f"generator {generator!r}: privacy is set, but {generator!r} cannot honour a differential-privacy "
+            "budget (it would train a model without DP); remove privacy or use generator 'argn'"
+        )
+    check_no_rules(validated, generator)
+    return validated
 
 
 def check_setting_names(settings: dict[str, Any], allowed: list[str], *, generator: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import LABEL_KINDS, ColumnKind, did_you_mean
+from synth_pipeline.columns import LABEL_KINDS, UNTABULATED_KINDS, ColumnKind, did_you_mean
 from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.profile import column_values
 from synth_pipeline.quality.accuracy import association, column_pair_means, compute_accuracy, correlation_matrices
@@ -29,6 +29,7 @@ from synth_pipeline.quality.report import (
     RuleAdherence,
 )
 from synth_pipeline.quality.similarity import compute_similarity
+from synth_pipeline.quality.text import TextColumnQuality, compute_text_quality
 from synth_pipeline.quality.utility import compute_utility
 from synth_pipeline.schema import Schema, apply_schema, check_table, infer_schema
 from synth_pipeline.version import __version__
@@ -36,7 +37,7 @@ from synth_pipeline.version import __version__
 # Distances compare every synthetic row with every training and holdout row: 25,000 rows per table keep
 # that to seconds on a laptop and the DCR share's standard error near 0.3 pp.
 DEFAULT_MAX_DISTANCE_ROWS = 25_000
-METRICS = ("accuracy", "similarity", "distances", "utility", "diversity")
+METRICS = ("accuracy", "similarity", "distances", "utility", "diversity", "text")
 
 
 def evaluate(
@@ -79,9 +80,7 @@ def evaluate(
     samples = _Samples.draw(tables, Schema([schema[c] for c in columns]), rngs[:3], max_rows, max_distance_rows)
     timings = {"prepare": time.perf_counter() - started}
     parts, plots, univariate = _sections(wanted, kinds, samples, rngs, model_seed, target, timings)
-    if rules is not None:
-        with _timed(timings, "rule_adherence"):
-            parts["rule_adherence"] = _rule_adherence(rules, synthetic, training)
+    parts.update(_text_and_rules(wanted, tables, schema, seeds[5], max_rows, rules, timings))
     metadata = Metadata(
         **samples.row_counts(distances="distances" in wanted),
         columns=columns,
@@ -102,7 +101,7 @@ def evaluate(
 
 
 def columns_not_learned(schema: Schema) -> list[ColumnNotLearned]:
-    """The columns a generator with ``schema`` does not model (ids, free text, columns with only rare values), and why.
+    """The columns a generator with ``schema`` does not model (ids, columns with only rare values), and why.
 
     They are regenerated as fresh ids, so nobody should take them for faithful columns.
     """
@@ -267,7 +266,7 @@ def _evaluated_columns(schema: Schema, training: pd.DataFrame, target: str | Non
     missing = [c for c in schema.names if c not in training.columns]
     if missing:
         raise InvalidDataError(f"the schema names column(s) {', '.join(map(repr, missing))} the tables lack")
-    excluded = schema.names_of(ColumnKind.ID)
+    excluded = schema.names_of(*UNTABULATED_KINDS)
     columns = [c for c in schema.names if c not in excluded]
     if target is not None:
         if target not in training.columns:
@@ -276,9 +275,13 @@ def _evaluated_columns(schema: Schema, training: pd.DataFrame, target: str | Non
                 f"target {target!r} is not a column{did_you_mean(target, training.columns)}; the tables have: {have}"
             )
         if target in excluded:
-            raise ConfigError(f"target {target!r} is an id column; choose a column that can be predicted")
+            raise ConfigError(
+                f"target {target!r} is an {schema.kind(target).value} column; choose a column that can be predicted"
+            )
     if not columns:
-        raise InvalidDataError(f"nothing to evaluate: every column is an id column ({', '.join(excluded)})")
+        raise InvalidDataError(
+            f"nothing to evaluate: every column is an id or free-text column ({', '.join(excluded)})"
+        )
     return columns, excluded
 
 
@@ -316,6 +319,32 @@ def _entropy(values: np.ndarray) -> float:
     counts = pd.Series(values, dtype=object).value_counts(dropna=False).to_numpy(dtype=np.float64)
     p = counts / counts.sum()
     return float(-(p * np.log(p)).sum())
+
+
+def _text_and_rules(
+    wanted: set[str], tables: dict[str, pd.DataFrame], schema: Schema, seed: np.random.SeedSequence,
+    max_rows: int, rules: Any, timings: dict[str, float],
+) -> dict[str, Any]:
+    """The free-text section (when wanted and there is free text) and the rule adherence (when rules are given)."""
+    parts: dict[str, Any] = {}
+    if "text" in wanted and schema.names_of(ColumnKind.TEXT):
+        with _timed(timings, "text"):
+            parts["text"] = _text_quality(tables, schema, seed, max_rows)
+    if rules is not None:
+        with _timed(timings, "rule_adherence"):
+            parts["rule_adherence"] = _rule_adherence(rules, tables["synthetic"], tables["training"])
+    return parts
+
+
+def _text_quality(
+    tables: dict[str, pd.DataFrame], schema: Schema, seed: np.random.SeedSequence, max_rows: int
+) -> list[TextColumnQuality]:
+    """The text section: the free-text columns on their own seeded samples (holdout and synthetic equal-sized)."""
+    text_schema = Schema([c for c in schema.columns if c.kind is ColumnKind.TEXT])
+    rngs = [np.random.default_rng(s) for s in seed.spawn(3)]
+    samples = _Samples.draw(tables, text_schema, rngs, max_rows, max_rows)
+    reasons = {c.name: c.reason for c in text_schema.columns}
+    return compute_text_quality(reasons, *(samples.compare[name] for name in ("training", "holdout", "synthetic")))
 
 
 def _diversity(kinds: dict[str, ColumnKind], sample: dict[str, pd.DataFrame]) -> Diversity:

@@ -30,6 +30,7 @@ from synth_pipeline.quality.html_details import (
 )
 from synth_pipeline.quality.html_glossary import SECTION_NOTES
 from synth_pipeline.quality.html_sections import banner, gates_table, header, nav, summary_table
+from synth_pipeline.quality.html_text import text_table
 from synth_pipeline.quality.report import QualityReport
 
 _CSS = """
@@ -107,6 +108,7 @@ def _sections(report: QualityReport, gate_results: list[GateResult]) -> list[tup
         ("pairs", "Pairs", "Pairs of columns", pairs),
         ("correlations", "Correlations", "Correlations", correlation_cards(report.plots.correlations)),
         ("privacy", "Privacy", "Privacy: distances to the closest record", distance_section(report)),
+        ("text", "Free text", "Free-text columns", text_table(report)),
         ("rules", "Rules", "Rule adherence (synthetic)", rules_table(report)),
         ("not-learned", "Not learned", "Columns not learned", not_learned_table(report)),
         ("glossary", "Glossary", "What the numbers mean", glossary()),

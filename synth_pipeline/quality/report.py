@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from synth_pipeline.io import write_text
+from synth_pipeline.quality.text import TextColumnQuality
 
 
 class _Model(BaseModel):
@@ -278,7 +279,9 @@ class Metadata(_Model):
         None, description="Rows of each table used for the distances (equal-sized samples, at most max_distance_rows)."
     )
     columns: list[str] = Field(description="Columns evaluated.")
-    excluded_columns: list[str] = Field(description="Id columns, left out of every metric.")
+    excluded_columns: list[str] = Field(
+        description="Id and free-text columns, left out of the table metrics (free text has the `text` section)."
+    )
     target: str | None = None
     max_rows: int
     max_distance_rows: int | None = None
@@ -299,6 +302,9 @@ class QualityReport(_Model):
     diversity: Diversity | None = None
     columns: list[ColumnReport] = Field(default_factory=list)
     rule_adherence: RuleAdherence | None = None
+    text: list[TextColumnQuality] | None = Field(
+        None, description="Free-text columns: lengths, token frequencies, verbatim copies, rare tokens."
+    )
     columns_not_learned: list[ColumnNotLearned] = Field(
         default_factory=list, description="Source columns the generator does not model, with the reason."
     )

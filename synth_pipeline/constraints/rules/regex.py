@@ -47,9 +47,9 @@ class RegexRule(ColumnRule):
         return applies, bad
 
     def check_kinds(self, schema: Schema, where: str) -> None:
-        """A text column (categorical or id)."""
+        """A text column (categorical, id or free text)."""
         kind = schema.kind(self.column)
-        if kind not in (ColumnKind.CATEGORICAL, ColumnKind.ID):
+        if kind not in (ColumnKind.CATEGORICAL, ColumnKind.ID, ColumnKind.TEXT):
             raise ConfigError(f"{where}: a regex needs a text column; {self.column!r} is {kind.value}")
 
     def expectation(self, factory: ExpectationFactory) -> Any:

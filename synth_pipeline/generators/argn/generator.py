@@ -26,6 +26,8 @@ from synth_pipeline.generators.argn.training import (
     train,
 )
 from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.privacy_budget import PrivacySettings
+from synth_pipeline.generators.private_fit import fit_statistics, released_frequencies, unlearnable_columns
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.protection import all_rare_columns, protection_k
 from synth_pipeline.schema import Schema
@@ -70,7 +72,20 @@ class ARGNGenerator(Generator):
     def _columns_not_to_learn(self, training: pd.DataFrame, schema: Schema) -> dict[str, str]:
         # A categorical column whose every value is rare has nothing argn may draw (rare values are
         # never generated): it is regenerated as ids instead of being published as a placeholder.
-        return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
+        # Under privacy "rare" is decided by the DP vocabulary, the first of the fit's DP statistics.
+        self._statistics = fit_statistics(self._statistics_privacy(), self.random_state, training, schema,
+                                          trains_with_sgd=True)
+        if self._statistics is None:
+            return all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), self._protection_k())
+        unlearnable = unlearnable_columns(training, schema, self._statistics)
+        # the text model has no differential privacy: under a privacy budget free text is regenerated, and listed
+        for name in schema.names_of(ColumnKind.TEXT):
+            unlearnable[name] = f"{schema[name].reason}; the text model has no differential privacy"
+        return unlearnable
+
+    def _statistics_privacy(self) -> PrivacySettings | None:
+        """The total budget whose statistics share the statistics are learned under: the model's ``privacy``."""
+        return self._settings().privacy
 
     def _protection_k(self) -> int:
         """The model's rare-value threshold: drawn from the seed above ``rare_category_threshold``."""
@@ -85,8 +100,17 @@ class ARGNGenerator(Generator):
             n_bins=settings.n_bins,
             n_levels=settings.n_levels,
             max_exact_values=settings.max_exact_values,
+            private=self._statistics,
+            text_max_tokens=settings.text_max_tokens,
+            text_vocabulary=settings.text_vocabulary,
+            text_temperature=settings.text_temperature,
+            text_max_seconds=settings.text_max_seconds,
+            text_max_epochs=settings.text_max_epochs,
         )
         self.encoder_ = TableEncoder.fit(training, kinds, encoding)
+        self.private_statistics_ = self._statistics.spent() if self._statistics is not None else None
+        if self._statistics is not None:  # the seeding and rebalancing books keep noisy shares, not exact ones
+            self.frequencies_ = released_frequencies(self.schema_, self._statistics)
         # encoded once, into compact integer codes: training memory follows them, not the table
         cardinalities = self.encoder_.cardinalities
         plain = self.encoder_.encode(training, equalities=False)
@@ -121,6 +145,7 @@ class ARGNGenerator(Generator):
                 code_positions=self.encoder_.code_positions(),
             )
             report = train(self.network_, codes, self.encoder_.column_of_sub, plan, rng, plain_codes=plain_codes)
+            self.encoder_.fit_in_context(training, codes, rng)  # free text: the words, given the row
         self.training_report_ = asdict(report)
 
     # -- sampling ------------------------------------------------------------------------
@@ -153,7 +178,7 @@ class ARGNGenerator(Generator):
                 generator=generator,
                 progress=request.progress,
             )
-        return encoder.decode(codes, rng)
+            return encoder.decode(codes, rng, temperature=request.temperature)
 
     # -- persistence ---------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
@@ -161,6 +186,7 @@ class ARGNGenerator(Generator):
             "encoder": self.encoder_.to_state(),
             "network": {"config": self.network_.config(), "arrays": self.network_.numpy_state()},
             "training_report": self.training_report_,
+            "private_statistics": self.private_statistics_,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -171,3 +197,4 @@ class ARGNGenerator(Generator):
         self.network_ = ARGNNetwork.from_numpy_state(network["config"], network["arrays"])
         self.network_.eval()
         self.training_report_ = state["training_report"]
+        self.private_statistics_ = state.get("private_statistics")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -36,9 +36,16 @@ class ARGNSettings(GeneratorSettings):
       one group per (head, number input sub-column): each head learns to read few numbers,
       which limits how far it can single out training rows by their combination of values
       (categorical inputs stay free, so a rare class still conditions the rest). 0: off.
+    * ``text_temperature``, ``text_max_seconds``, ``text_max_epochs``, ``text_max_tokens``,
+      ``text_vocabulary``: free-text columns (kind ``text``): the word model's sampling temperature
+      (multiplied by ``sample``'s), its training time budget and epochs at most (it stops early after
+      2 epochs without a better validation loss), the most tokens a text has (longer ones are cut), and
+      the most words it knows (only words seen in at least ``k`` rows, the rare-value threshold, are known).
     * ``device``: ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     * ``n_threads``: CPU threads for torch (``None``: all cores up to 4).
     * ``show_progress`` (every generator's): live progress line (``None``: when stderr is a terminal).
+    * ``privacy`` (every generator's): ``{epsilon, delta}`` trains with DP-SGD under that total budget
+      (see :mod:`synth_pipeline.generators.privacy_budget`); ``None``: no differential privacy.
     """
 
     max_training_seconds: Number = Field(600.0, gt=0, description="time budget of the training loop")
@@ -60,5 +67,15 @@ class ARGNSettings(GeneratorSettings):
     ema_decay: Number = Field(0.98, ge=0, le=0.9999, description="decay of the weights' moving average (0: none)")
     dropout: Number = Field(0.25, ge=0, le=0.9, description="share of hidden units dropped in training")
     input_sparsity: Number = Field(0.005, ge=0, description="group-lasso weight on the heads' number inputs")
+    text_temperature: Number = Field(1.0, gt=0, le=10, description="free text: the word model's sampling temperature")
+    text_max_seconds: Number = Field(300.0, gt=0, description="free text: time budget of each text column's model")
+    text_max_epochs: Integer = Field(60, ge=1, description="free text: epochs at most of each text column's model")
+    text_max_tokens: Integer = Field(40, ge=1, le=512, description="free text: the most tokens a text has")
+    text_vocabulary: Integer = Field(
+        1000, ge=1, le=50_000, description="free text: the most words known (each seen in >= k rows)"
+    )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda'")
     n_threads: Integer | None = Field(None, ge=1, le=256, description="CPU threads for torch (None: cores up to 4)")
+
+    #: ``privacy: {epsilon, delta}`` trains with DP-SGD (see :mod:`synth_pipeline.generators.argn.private_training`)
+    supports_privacy: ClassVar[bool] = False  # True once DP-SGD is wired in

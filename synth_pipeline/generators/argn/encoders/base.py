@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from synth_pipeline.columns import ColumnKind
+
+if TYPE_CHECKING:
+    from synth_pipeline.dp_statistics import PrivateStatistics
 
 
 @dataclass
@@ -35,6 +38,23 @@ class EncoderSettings:
     n_bins: int
     n_levels: int
     max_exact_values: int
+    #: under ``privacy``: the fit's DP statistics, which every statistic of the encoders goes through
+    private: PrivateStatistics | None = None
+    # free-text columns (see .text)
+    text_max_tokens: int = 40
+    text_vocabulary: int = 1000
+    text_temperature: float = 1.0
+    text_max_seconds: float = 300.0
+    text_max_epochs: int = 60
+
+
+@dataclass(frozen=True)
+class RowDecoding:
+    """What an encoder that writes from its whole row (free text) gets when decoding: the rows' codes."""
+
+    codes: np.ndarray  # (n, n_sub_columns) every sub-column of the rows
+    rng: np.random.Generator
+    temperature: float = 1.0
 
 
 #: every key of a saved encoder, with the value an encoder without that part writes:
@@ -49,6 +69,9 @@ STATE_DEFAULTS: dict[str, Any] = {
     "decimals": -1,
     "time_unit": "",
     "references": [],
+    "vocabulary": [],
+    "max_tokens": 0,
+    "text": {},
 }
 
 
@@ -99,6 +122,21 @@ class ColumnEncoder(ABC):
     @abstractmethod
     def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
         """Values of ``codes`` ((n, n_sub) ints); ``uniform`` (n,) in [0, 1) places numbers inside a slice."""
+
+    def fit_in_context(
+        self, values: pd.Series, row_codes: np.ndarray, cardinalities: list[int], rng: np.random.Generator
+    ) -> None:
+        """Learn what depends on the rest of the row, once the table is encoded (free text); nothing by default.
+
+        ``row_codes`` (n, n_sub_columns) are the training rows' codes, ``cardinalities`` each sub-column's size.
+        """
+        return None
+
+    def decode_row(
+        self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None, row: RowDecoding
+    ) -> pd.Series:
+        """:meth:`decode`, for an encoder that may read the rest of the row (``row``); most do not."""
+        return self.decode(codes, uniform, references)
 
     # -- persistence ---------------------------------------------------------------------
     @abstractmethod

@@ -20,6 +20,7 @@ import pandas as pd
 from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import InvalidDataError
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, SubColumn
+from synth_pipeline.generators.argn.encoders.private import private_categories
 
 RARE_LABEL = "_RARE_"  # the name of the pooled code in messages; never a value of the output
 
@@ -35,6 +36,11 @@ class CategoricalEncoder(ColumnEncoder):
     def fit(cls, name: str, kind: ColumnKind, values: pd.Series, settings: EncoderSettings) -> CategoricalEncoder:
         missing = values.isna()
         present = values[~missing]
+        if settings.private is not None:  # DP vocabulary; a rare code always, so its presence tells nothing
+            keys = values.map(lambda v: v if pd.isna(v) else _key(v, kind))
+            categories, has_missing = private_categories(name, kind, keys, settings.private)
+            _check_drawable(name, categories, kind is not ColumnKind.BOOLEAN)
+            return cls(name, kind, has_missing, categories=categories, has_rare=kind is not ColumnKind.BOOLEAN)
         counts = present.map(lambda v: _key(v, kind)).value_counts(sort=False)
         threshold = 1 if kind is ColumnKind.BOOLEAN else settings.rare_threshold
         frequent = counts[counts >= threshold]

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.columns import SECONDS_PER_DAY, from_seconds, to_numbers
+from synth_pipeline.generators.argn.encoders.base import EncoderSettings
 from synth_pipeline.generators.argn.encoders.number import NumberEncoder
+from synth_pipeline.generators.argn.encoders.private import private_time_unit
 
 
 @dataclass
@@ -22,8 +24,11 @@ class DatetimeEncoder(NumberEncoder):
 
     time_unit: str = ""  # "day" or "second"
 
-    def _fit_unit(self, present: pd.Series) -> None:
+    def _fit_unit(self, present: pd.Series, settings: EncoderSettings) -> None:
         stamps = present.astype("datetime64[ns]")
+        if settings.private is not None:
+            self.time_unit = private_time_unit(self.name, stamps, settings.private)
+            return
         midnights = len(stamps) > 0 and bool((stamps.dt.normalize() == stamps).all())
         self.time_unit = "day" if midnights else "second"
 

@@ -11,6 +11,7 @@ from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderS
 from synth_pipeline.generators.argn.encoders.categorical import CategoricalEncoder
 from synth_pipeline.generators.argn.encoders.datetime import DatetimeEncoder
 from synth_pipeline.generators.argn.encoders.number import NumberEncoder
+from synth_pipeline.generators.argn.encoders.text import TextEncoder
 
 #: the encoder of each column kind the model learns (ids are regenerated, never encoded)
 ENCODERS: dict[ColumnKind, type[ColumnEncoder]] = {
@@ -19,6 +20,7 @@ ENCODERS: dict[ColumnKind, type[ColumnEncoder]] = {
     ColumnKind.NUMERIC: NumberEncoder,
     ColumnKind.INTEGER: NumberEncoder,
     ColumnKind.DATETIME: DatetimeEncoder,
+    ColumnKind.TEXT: TextEncoder,
 }
 
 

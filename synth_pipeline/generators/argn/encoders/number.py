@@ -27,6 +27,7 @@ import pandas as pd
 
 from synth_pipeline.columns import ColumnKind, to_numbers
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, SubColumn
+from synth_pipeline.generators.argn.encoders.private import private_atoms_and_edges
 from synth_pipeline.protection import protected_bounds
 
 
@@ -47,7 +48,10 @@ class NumberEncoder(ColumnEncoder):
         missing = values.isna()
         encoder = cls(name, kind, bool(missing.any()), whole=kind is not ColumnKind.NUMERIC)
         present = values[~missing]
-        encoder._fit_unit(present)
+        encoder._fit_unit(present, settings)
+        if settings.private is not None:
+            encoder._fit_private(values, settings)
+            return encoder
         x = encoder.to_numbers(present)
         if kind is ColumnKind.NUMERIC and len(x):
             encoder.decimals = _decimals(x)
@@ -57,8 +61,19 @@ class NumberEncoder(ColumnEncoder):
             encoder._fit_atoms_and_bins(x, settings)
         return encoder
 
-    def _fit_unit(self, present: pd.Series) -> None:
+    def _fit_unit(self, present: pd.Series, settings: EncoderSettings) -> None:
         """Hook for kinds whose number unit depends on the data (datetimes)."""
+
+    def _fit_private(self, values: pd.Series, settings: EncoderSettings) -> None:
+        """Under privacy: atoms, bins and "has missing" from DP statistics (see :mod:`.private`)."""
+        assert settings.private is not None
+        self.has_missing, self.atoms, self.edges = private_atoms_and_edges(
+            self.name, self.to_numbers(values), settings.private, n_bins=settings.n_bins,
+            max_exact_values=settings.max_exact_values, whole=self.whole, datetime=self.number_family != "number",
+        )
+        if self.n_bins:
+            widest = float(np.max(np.diff(self.edges)))
+            self.n_levels = int(max(1, min(settings.n_levels, widest))) if self.whole else settings.n_levels
 
     def _fit_atoms_and_bins(self, x: np.ndarray, settings: EncoderSettings) -> None:
         distinct, counts = np.unique(x, return_counts=True)

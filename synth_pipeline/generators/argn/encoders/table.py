@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.columns import ColumnKind
-from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, SubColumn
+from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, RowDecoding, SubColumn
 from synth_pipeline.generators.argn.encoders.kinds import encoder_from_state, fit_column
 from synth_pipeline.generators.argn.encoders.number import NumberEncoder
 from synth_pipeline.generators.argn.encoders.references import Equality, find_references, references_of
@@ -32,8 +32,14 @@ class TableEncoder:
     def fit(cls, training: pd.DataFrame, kinds: dict[str, ColumnKind], settings: EncoderSettings) -> TableEncoder:
         """Learn every column's encoding, then the "equal to an earlier column" references."""
         encoders = [fit_column(name, kinds[name], training[name], settings) for name in training.columns]
-        find_references(encoders, training, rare_threshold=settings.rare_threshold)
+        if settings.private is None:  # under privacy the search would be one more statistic: not made
+            find_references(encoders, training, rare_threshold=settings.rare_threshold)
         return cls(encoders)
+
+    def fit_in_context(self, training: pd.DataFrame, codes: np.ndarray, rng: np.random.Generator) -> None:
+        """Let each encoder learn what depends on the rest of the row (free text's words) from the table's codes."""
+        for encoder in self.encoders:
+            encoder.fit_in_context(training[encoder.name], codes, self.cardinalities.tolist(), rng)
 
     def code_positions(self) -> list[np.ndarray]:
         """Per sub-column, each code's place on the number line (see :meth:`ColumnEncoder.code_positions`)."""
@@ -108,8 +114,12 @@ class TableEncoder:
                 part[same, 1] = 0
             open_rows &= ~same
 
-    def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-        """The table of ``codes`` ((n, n_sub_columns) ints); ``rng`` places numbers inside their slices."""
+    def decode(self, codes: np.ndarray, rng: np.random.Generator, *, temperature: float = 1.0) -> pd.DataFrame:
+        """The table of ``codes`` ((n, n_sub_columns) ints); ``rng`` places numbers inside their slices.
+
+        Free text is written from the whole row's codes at ``temperature`` (see :class:`RowDecoding`).
+        """
+        row = RowDecoding(codes, rng, temperature)
         columns: dict[str, pd.Series] = {}
         numbers: dict[int, np.ndarray] = {}
         referenced = {r for refs in self.reference_columns for r in refs}
@@ -117,7 +127,7 @@ class TableEncoder:
         for c, encoder in enumerate(self.encoders):
             width = len(encoder.sub_columns())
             references = [numbers[r] for r in self.reference_columns[c]]
-            column = encoder.decode(codes[:, start : start + width], rng.random(len(codes)), references)
+            column = encoder.decode_row(codes[:, start : start + width], rng.random(len(codes)), references, row)
             columns[encoder.name] = column
             if c in referenced:
                 numbers[c] = encoder.to_numbers(column)

@@ -1,0 +1,248 @@
+"""Free-text columns: a *length* sub-column for the table model, and a conditional word model for the words.
+
+The table model sees a text column as one sub-column: its number of tokens
+(code 0 is "missing" when training had missing texts), so lengths are drawn
+jointly with the other columns. The words come from
+:mod:`synth_pipeline.generators.argn.text_model`, trained after the table is
+encoded and conditioned on every sub-column code of the row; it writes exactly
+the drawn number of tokens (see :mod:`synth_pipeline.free_text` for tokens).
+
+Privacy guards:
+
+* the vocabulary holds only tokens seen in at least ``k`` training rows (``k`` the
+  model's rare-value threshold, as for categories); every rarer token (names,
+  numbers, typos) is replaced by a placeholder of its *shape* (a number of so many
+  digits, a capitalised word, ...), and where the model writes a placeholder the
+  text gets a fresh token of that shape (random digits, a made-up word of fixed
+  syllables, see :func:`synth_pipeline.free_text.fresh_token`), so no rare token
+  of training can appear in the output and texts keep their form ("ref 48213"); a
+  fresh token that happens to equal a rare training token is drawn again;
+* a generated text equal to a training text seen fewer than ``k`` times is drawn
+  again (a little hotter each time, eight times at most, then left missing and
+  logged). Both checks use keyed 64-bit hashes of the rare training texts and
+  tokens; the key and hashes are kept with the model, in the private store beside the
+  training data, never in the output. Texts seen at least ``k`` times may come
+  out verbatim, like frequent categories.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synth_pipeline.columns import ColumnKind
+from synth_pipeline.free_text import detokenize, fresh_token, is_placeholder, token_shape, tokenize
+from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, RowDecoding, SubColumn
+from synth_pipeline.generators.argn.text_model import (
+    N_SPECIAL,
+    UNK,
+    TextNetwork,
+    TextTrainingPlan,
+    padded,
+    sample_tokens,
+    train_text_model,
+)
+
+log = logging.getLogger("synth_pipeline.generators.argn")
+
+MAX_REDRAWS = 8
+MAX_FRESH_DRAWS = 20
+REDRAW_HEAT = 1.25
+EMBEDDING_DIM = 48
+HIDDEN_SIZE = 128
+
+
+@dataclass
+class TextEncoder(ColumnEncoder):
+    """Codes: missing (when seen), then the token counts 0..``max_tokens``; words by the text model."""
+
+    vocabulary: list[str] = field(default_factory=list)
+    max_tokens: int = 0
+    rare_threshold: int = 1
+    temperature: float = 1.0
+    max_seconds: float = 300.0
+    max_epochs: int = 60
+    guard_key: str = ""
+    guard: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    token_guard: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    network: TextNetwork | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+    _rare_tokens: set[int] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def fit(cls, name: str, kind: ColumnKind, values: pd.Series, settings: EncoderSettings) -> TextEncoder:
+        present = values.dropna().astype(str)
+        rows_of: dict[str, int] = {}
+        for text in present:
+            for token in set(tokenize(text)):
+                rows_of[token] = rows_of.get(token, 0) + 1
+        k = settings.rare_threshold
+        ranked = sorted((t for t, n in rows_of.items() if n >= k), key=lambda t: (-rows_of[t], t))
+        frequent = ranked[: settings.text_vocabulary]
+        known = set(frequent)
+        placeholders = sorted({token_shape(t) for t in rows_of if t not in known})
+        lengths = present.map(lambda text: len(tokenize(text)))
+        top = int(lengths.quantile(0.999)) if len(lengths) else 0
+        return cls(
+            name,
+            kind,
+            bool(values.isna().any()),
+            vocabulary=sorted(frequent) + placeholders,
+            max_tokens=max(1, min(settings.text_max_tokens, top)),
+            rare_threshold=k,
+            temperature=settings.text_temperature,
+            max_seconds=settings.text_max_seconds,
+            max_epochs=settings.text_max_epochs,
+        )
+
+    # -- the table model's view: lengths ---------------------------------------------------
+    @property
+    def first_cardinality(self) -> int:
+        return int(self.has_missing) + self.max_tokens + 1
+
+    def sub_columns(self) -> list[SubColumn]:
+        return [SubColumn(self.name, "length", self.first_cardinality)]
+
+    def code_positions(self) -> list[np.ndarray]:
+        positions = np.arange(self.max_tokens + 1) / max(self.max_tokens, 1)
+        return [np.concatenate([[np.nan], positions]) if self.has_missing else positions]
+
+    def encode(self, values: pd.Series) -> np.ndarray:
+        missing = values.isna().to_numpy()
+        counts = np.array([0 if m else len(tokenize(str(v))) for v, m in zip(values, missing, strict=True)])
+        codes = int(self.has_missing) + np.minimum(counts, self.max_tokens).astype(np.int64)
+        codes[missing] = 0
+        return codes[:, None]
+
+    # -- the words ---------------------------------------------------------------------------
+    def token_ids(self, values: pd.Series) -> list[np.ndarray]:
+        """Each text as vocabulary ids, a rare token as its shape's placeholder; missing texts are empty.
+
+        :data:`UNK` only for a token whose shape training never had (in conditions, never in training).
+        """
+        index = {token: N_SPECIAL + i for i, token in enumerate(self.vocabulary)}
+        return [
+            np.zeros(0, dtype=np.int64)
+            if pd.isna(v)
+            else np.array([index.get(t, index.get(token_shape(t), UNK)) for t in tokenize(str(v))], dtype=np.int64)
+            for v in values
+        ]
+
+    def fit_in_context(
+        self, values: pd.Series, row_codes: np.ndarray, cardinalities: list[int], rng: np.random.Generator
+    ) -> None:
+        self.guard_key = rng.bytes(16).hex()
+        counts = values.dropna().astype(str).map(normalized).value_counts()
+        self.guard = np.unique(self._hashes(counts.index[counts < self.rare_threshold].tolist()))
+        known = set(self.vocabulary)
+        rare_tokens = {t.strip() for text in values.dropna().astype(str) for t in tokenize(text) if t not in known}
+        self.token_guard = np.unique(self._hashes(sorted(rare_tokens)))
+        self._rare_tokens = None
+        targets, lengths = padded(self.token_ids(values), self.max_tokens)
+        generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
+        self.network = TextNetwork(
+            N_SPECIAL + len(self.vocabulary), cardinalities,
+            embedding_dim=EMBEDDING_DIM, hidden_size=HIDDEN_SIZE, generator=generator,
+        )
+        log.info(
+            "argn: text column %r: %d tokens in the vocabulary (seen in >= %d rows), up to %d tokens per text",
+            self.name, len(self.vocabulary), self.rare_threshold, self.max_tokens,
+        )
+        plan = TextTrainingPlan(max_seconds=self.max_seconds, max_epochs=self.max_epochs)
+        self.report = train_text_model(self.network, row_codes, targets, lengths, plan, rng)
+
+    def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
+        raise TypeError(f"text column {self.name!r} is written from its whole row: use decode_row")
+
+    def decode_row(
+        self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None, row: RowDecoding
+    ) -> pd.Series:
+        assert self.network is not None, "the text model is trained by fit_in_context"
+        first = codes[:, 0]
+        missing = first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
+        lengths = np.where(missing, 0, first - int(self.has_missing)).astype(np.int64)
+        generator = torch.Generator().manual_seed(int(row.rng.integers(0, 2**63 - 1)))
+        texts = np.array([None] * len(first), dtype=object)
+        todo = np.flatnonzero(~missing)
+        temperature = row.temperature * self.temperature
+        for _attempt in range(MAX_REDRAWS + 1):
+            if len(todo) == 0:
+                break
+            tokens = sample_tokens(
+                self.network, row.codes[todo], lengths[todo], temperature=temperature, generator=generator
+            )
+            texts[todo] = [self._text(ids[:n], row.rng) for ids, n in zip(tokens, lengths[todo], strict=True)]
+            todo = todo[np.isin(self._hashes(texts[todo].tolist()), self.guard)]
+            temperature *= REDRAW_HEAT
+        if len(todo):
+            log.warning("argn: %d texts of %r kept matching rare training texts; left missing", len(todo), self.name)
+            texts[todo] = None
+        return pd.Series(texts, dtype=object)
+
+    def _text(self, ids: np.ndarray, rng: np.random.Generator) -> str:
+        # a placeholder marks where training texts had a rare token: a fresh token of its shape stands there
+        words = [self.vocabulary[i - N_SPECIAL] for i in ids]
+        return detokenize([self._fresh(w, rng) if is_placeholder(w) else w for w in words])
+
+    def _fresh(self, placeholder: str, rng: np.random.Generator) -> str:
+        """A fresh token of ``placeholder``'s shape that is none of training's rare tokens (by chance it could be)."""
+        if self._rare_tokens is None:
+            self._rare_tokens = set(self.token_guard.tolist())
+        for _ in range(MAX_FRESH_DRAWS):
+            token = fresh_token(placeholder, rng)
+            if self._hash(token.strip()) not in self._rare_tokens:
+                return token
+        return ""
+
+    def _hash(self, text: str) -> int:
+        digest = hashlib.blake2b(text.encode(), digest_size=8, key=bytes.fromhex(self.guard_key)).digest()
+        return int.from_bytes(digest, "little")
+
+    def _hashes(self, texts: list[str]) -> np.ndarray:
+        return np.array([self._hash(t) for t in texts], dtype=np.uint64)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def _own_state(self) -> dict[str, Any]:
+        assert self.network is not None, "a text encoder is saved after its text model is trained"
+        return {
+            "vocabulary": list(self.vocabulary),
+            "max_tokens": self.max_tokens,
+            "text": {
+                "rare_threshold": self.rare_threshold,
+                "temperature": self.temperature,
+                "guard_key": self.guard_key,
+                "guard": self.guard,
+                "token_guard": self.token_guard,
+                "network": self.network.to_state(),
+                "report": self.report,
+            },
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TextEncoder:
+        text = state["text"]
+        return cls(
+            name=state["name"],
+            kind=ColumnKind(state["kind"]),
+            has_missing=bool(state["has_missing"]),
+            vocabulary=list(state["vocabulary"]),
+            max_tokens=int(state["max_tokens"]),
+            rare_threshold=int(text["rare_threshold"]),
+            temperature=float(text["temperature"]),
+            guard_key=str(text["guard_key"]),
+            guard=np.asarray(text["guard"], dtype=np.uint64),
+            token_guard=np.asarray(text["token_guard"], dtype=np.uint64),
+            network=TextNetwork.from_state(text["network"]),
+            report=dict(text["report"]),
+        )
+
+
+def normalized(text: str) -> str:
+    """``text`` as the text model would write it (tokens joined back: single spaces, no padding)."""
+    return detokenize(tokenize(text))
