@@ -94,7 +94,7 @@ def write_source(path: Path, rows: int) -> None:
             writer.close()
 
 
-def run_one(generator: str, source: Path, workdir: Path, cap: int | None) -> dict:
+def run_one(generator: str, source: Path, workdir: Path, cap: int | None, first_steps: bool = False) -> dict:
     run_dir = workdir / f"{generator}-{cap}"
     run_dir.mkdir()
     dataset = {"source": {"path": str(source)}, "generator": {"name": generator}, "seed": 0, "max_training_rows": cap}
@@ -108,6 +108,8 @@ def run_one(generator: str, source: Path, workdir: Path, cap: int | None) -> dic
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "GX_ANALYTICS_ENABLED": "false", "DAGSTER_HOME": str(run_dir)}
     started = time.perf_counter()
     command = [sys.executable, "-c", _PEAK, sys.executable, "-m", "assets.cli", "run", str(config_path)]
+    if first_steps:
+        command = [sys.executable, "-c", _PEAK, sys.executable, "-c", _FIRST_STEPS, str(config_path)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     seconds = time.perf_counter() - started
     peak_lines = [line for line in done.stderr.splitlines() if line.startswith("MAXRSS_KB=")]
@@ -116,6 +118,11 @@ def run_one(generator: str, source: Path, workdir: Path, cap: int | None) -> dic
         print(done.stdout[-3000:], done.stderr[-3000:], file=sys.stderr)
     fit_line = next((line for line in done.stderr.splitlines() if "fitted in" in line), "")
     fit = re.search(r"fitted in ([0-9.]+) s", fit_line)
+    steps = next((json.loads(line[6:]) for line in done.stdout.splitlines() if line.startswith("STEPS=")), None)
+    if first_steps:
+        return {"generator": generator, "max_training_rows": cap, "ok": done.returncode == 0,
+                "part": "ingest-split-train", "wall_seconds": round(seconds, 1),
+                "peak_rss_mb": round(peak_mb) if peak_mb else None, **(steps or {})}
     return {
         "generator": generator,
         "max_training_rows": cap,
@@ -126,6 +133,30 @@ def run_one(generator: str, source: Path, workdir: Path, cap: int | None) -> dic
         **report_numbers(run_dir / "reports" / "wide"),
         "output": done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "",
     }
+
+
+# The ingest -> split -> train half of the lifecycle through the core (no sampling, QA or publishing): what a
+# larger-than-memory source costs before the snapshot is drawn.
+_FIRST_STEPS = """
+import json, sys, time
+from pathlib import Path
+import yaml
+from synth_pipeline import lifecycle
+from synth_pipeline.config import load_config
+from synth_pipeline.model_store import ModelStore
+from synth_pipeline.sources import ConfiguredSource
+config = load_config(sys.argv[1]); dataset = config.datasets["wide"]; run_dir = Path(config.private_dir) / "run"
+seconds = {}
+started = time.perf_counter(); source = lifecycle.ingest(dataset, ConfiguredSource(dataset.source), run_dir)
+seconds["ingest"] = time.perf_counter() - started
+started = time.perf_counter(); halves = lifecycle.split(dataset, source.files)
+seconds["split"] = time.perf_counter() - started
+started = time.perf_counter()
+trained = lifecycle.train(dataset, halves.training, source.files, ModelStore(Path(config.private_dir) / "models"))
+seconds["train"] = time.perf_counter() - started
+print("STEPS=" + json.dumps({"seconds": {k: round(v, 1) for k, v in seconds.items()},
+      "fit_seconds": round(trained.generator.fit_seconds_, 1), "training_rows_seen": trained.model.training_rows_seen}))
+"""
 
 
 def report_numbers(reports: Path) -> dict:
@@ -144,6 +175,17 @@ def report_numbers(reports: Path) -> dict:
     }
 
 
+def print_table(results: list[dict], rows: int) -> None:
+    print(f"{'generator':10s} {'rows':>11s} {'cap':>9s} {'seen':>9s} {'end-to-end s':>13s} {'fit s':>7s} "
+          f"{'peak MB':>8s} {'accuracy':>9s} {'ceiling':>8s} {'gap pp':>7s}")
+    for r in results:
+        print(
+            f"{r['generator']:10s} {rows:>11,d} {r['max_training_rows']!s:>9s} {r['training_rows_seen']!s:>9s} "
+            f"{r['end_to_end_seconds']:>13.1f} {r['fit_seconds']!s:>7s} {r['peak_rss_mb']!s:>8s} "
+            f"{r['accuracy']!s:>9.7s} {r['accuracy_ceiling']!s:>8.6s} {r['accuracy_gap_pp']!s:>7s}"
+        )
+
+
 def _cap(text: str) -> int | None:
     return None if text in ("none", "null", "all") else int(text)
 
@@ -153,6 +195,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_470_000)
     parser.add_argument("--generators", default="copula,argn")
     parser.add_argument("--max-training-rows", default="default", help="comma-separated caps ('none': all rows)")
+    parser.add_argument("--first-steps", action="store_true", help="only ingest, split and train (through the core)")
     args = parser.parse_args()
     from synth_pipeline.config import DEFAULT_MAX_TRAINING_ROWS
 
@@ -170,18 +213,12 @@ def main() -> None:
         results = []
         for generator in args.generators.split(","):
             for cap in caps:
-                result = run_one(generator, source, workdir, cap)
+                result = run_one(generator, source, workdir, cap, args.first_steps)
                 results.append(result)
                 print(json.dumps(result))
     print()
-    print(f"{'generator':10s} {'rows':>11s} {'cap':>9s} {'seen':>9s} {'end-to-end s':>13s} {'fit s':>7s} "
-          f"{'peak MB':>8s} {'accuracy':>9s} {'ceiling':>8s} {'gap pp':>7s}")
-    for r in results:
-        print(
-            f"{r['generator']:10s} {args.rows:>11,d} {r['max_training_rows']!s:>9s} {r['training_rows_seen']!s:>9s} "
-            f"{r['end_to_end_seconds']:>13.1f} {r['fit_seconds']!s:>7s} {r['peak_rss_mb']!s:>8s} "
-            f"{r['accuracy']!s:>9.7s} {r['accuracy_ceiling']!s:>8.6s} {r['accuracy_gap_pp']!s:>7s}"
-        )
+    if not args.first_steps:
+        print_table(results, args.rows)
     load_after = os.getloadavg()
     print(f"load average (1/5/15 min) before: {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}, "
           f"after: {load_after[0]:.1f}/{load_after[1]:.1f}/{load_after[2]:.1f}")
@@ -189,7 +226,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "scale.json"
     previous = json.loads(path.read_text()).get("results", []) if path.is_file() else []
-    key = lambda r: (r.get("generator"), r.get("rows"), r.get("max_training_rows"))  # noqa: E731
+    key = lambda r: (r.get("generator"), r.get("rows"), r.get("max_training_rows"), r.get("part"))  # noqa: E731
     merged_new = [{**r, "rows": args.rows, "columns": 32, "load_average": [load, load_after]} for r in results]
     kept = [r for r in previous if key(r) not in {key(m) for m in merged_new}]
     machine = f"{platform.machine()}, {os.cpu_count()} cores"

@@ -61,11 +61,15 @@ class TableFiles:
     # -- metadata (footers only) -----------------------------------------------------------
     @cached_property
     def _files(self) -> list[pq.ParquetFile]:
-        try:
-            # pre_buffer=False: with it, pyarrow keeps every row group it read buffered until the file is closed
-            return [pq.ParquetFile(path, pre_buffer=False) for path in self.paths]
-        except (pa.ArrowInvalid, OSError) as error:
-            raise InvalidDataError(f"cannot read Parquet files {[str(p) for p in self.paths]}: {error}") from None
+        opened = []
+        for path in self.paths:
+            try:
+                # pre_buffer=False: with it, pyarrow keeps every row group it read buffered until the file is closed
+                opened.append(pq.ParquetFile(path, pre_buffer=False))
+            except (pa.ArrowInvalid, OSError) as error:
+                first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise InvalidDataError(f"cannot read parquet file {str(path)!r}: {first_line}") from None
+        return opened
 
     @property
     def rows(self) -> int:
