@@ -7,6 +7,7 @@ the version the run claimed, or as a new attempt when it failed before claiming 
 
 from dagster import HookContext, HookDefinition, failure_hook
 
+from assets.metadata import attempt_id
 from synth_pipeline import lifecycle
 from synth_pipeline.config import DatasetConfig
 
@@ -25,7 +26,7 @@ def build_failure_hook(dataset: DatasetConfig) -> HookDefinition:
             return
         error = context.op_exception or RuntimeError(f"step {step} failed")
         store = context.resources.warehouse.store()
-        version = lifecycle.record_failure(dataset, store, run_id=context.run_id, step=step, error=error)
+        version = lifecycle.record_failure(dataset, store, run_id=attempt_id(context), step=step, error=error)
         if version is not None:
             context.log.info(f"{dataset.name}: recorded version {version} as failed at {step}")
 

@@ -31,6 +31,7 @@ from assets.metadata import (
     assessment_metadata,
     asset_inputs,
     asset_key,
+    attempt_id,
     ingested_metadata,
     model_metadata,
     published_metadata,
@@ -41,8 +42,11 @@ from resources import PrivateStoreResource, WarehouseResource, source_resource_k
 from synth_pipeline import lifecycle
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.lifecycle import Assessment, ModelRecord, PublishRefusedError
+from synth_pipeline.shards import SnapshotShards
 from synth_pipeline.sources import declared_kinds
 from synth_pipeline.table_files import TableFiles
+
+shards = SnapshotShards.from_record  # the synthetic asset's value: its shards' record
 
 
 def lifecycle_asset(dataset: DatasetConfig, step: str, **settings: Any) -> Any:
@@ -129,28 +133,29 @@ def generator_model_asset(dataset: DatasetConfig) -> AssetsDefinition:
 
 
 def synthetic_asset(dataset: DatasetConfig) -> AssetsDefinition:
-    """The next snapshot's rows, sampled from the current model."""
+    """The next snapshot's rows, sampled from the current model as Parquet shards (the record travels as JSON)."""
     name = dataset.name
 
     @lifecycle_asset(
         dataset,
         "synthetic",
         ins=asset_inputs(name, "generator_model"),
-        description="Rows sampled from the current model; judged by quality_report before publishing.",
+        description=f"Rows sampled from the current model as Parquet shards ({dataset.engine.describe()}); judged "
+        "by quality_report before publishing.",
     )
     def synthetic(
         context: AssetExecutionContext,
         generator_model: dict,
         private: PrivateStoreResource,
         warehouse: WarehouseResource,
-    ) -> pd.DataFrame:
+    ) -> dict:
         model = ModelRecord.model_validate(generator_model)
-        with forward_logs(context):
+        with forward_logs(context):  # a re-execution of a failed run goes on with its attempt and finished shards
             sampled = lifecycle.sample_snapshot(
-                dataset, model, private.models(), warehouse.store(), run_id=context.run_id
+                dataset, model, private.models(), warehouse.store(), run_id=attempt_id(context)
             )
         context.add_output_metadata(sampled_metadata(sampled))
-        return sampled.table
+        return sampled.snapshot.to_record()
 
     return synthetic
 
@@ -168,17 +173,17 @@ def quality_report_asset(dataset: DatasetConfig) -> AssetsDefinition:
     )
     def quality_report(
         context: AssetExecutionContext,
-        synthetic: pd.DataFrame,
+        synthetic: dict,
         training: pd.DataFrame,
         holdout: pd.DataFrame,
         generator_model: dict,
         private: PrivateStoreResource,
         warehouse: WarehouseResource,
     ) -> dict:
-        model, store = ModelRecord.model_validate(generator_model), warehouse.store()
+        model, store, snapshot = ModelRecord.model_validate(generator_model), warehouse.store(), shards(synthetic)
         with forward_logs(context):  # a blocked verdict is recorded in the catalog by assess
             assessment = lifecycle.assess(
-                dataset, training, holdout, synthetic, model, private.models(), store, run_id=context.run_id
+                dataset, training, holdout, snapshot, model, private.models(), store, run_id=attempt_id(context)
             )
         context.add_output_metadata(assessment_metadata(assessment))
         return assessment.to_record()
@@ -200,18 +205,19 @@ def published_snapshot_asset(dataset: DatasetConfig) -> AssetsDefinition:
     def published_snapshot(
         context: AssetExecutionContext,
         quality_report: dict,
-        synthetic: pd.DataFrame,
+        synthetic: dict,
         generator_model: dict,
         warehouse: WarehouseResource,
     ) -> MaterializeResult:
         assessment, model = Assessment.from_record(quality_report), ModelRecord.model_validate(generator_model)
+        snapshot = shards(synthetic)
         try:
-            published = lifecycle.publish(dataset, assessment, synthetic, model, warehouse.store())
+            published = lifecycle.publish(dataset, assessment, snapshot, model, warehouse.store())
         except PublishRefusedError as error:
             raise Failure(str(error)) from None
         info = published.info
         context.log.info(f"{name}: published version {info.version} ({info.row_count} rows) to {info.warehouse}")
-        return MaterializeResult(metadata=published_metadata(published, assessment, model, synthetic))
+        return MaterializeResult(metadata=published_metadata(published, assessment, model, snapshot.head_frame()))
 
     return published_snapshot
 

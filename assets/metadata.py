@@ -53,6 +53,13 @@ def schema_markdown(schema: Schema) -> MetadataValue:
     return MetadataValue.md("\n".join(lines))
 
 
+def attempt_id(context: Any) -> str:
+    """The id a run's attempt is recorded under: its root run's, so a re-execution of a failed run goes on with
+    the version it claimed and the shards it finished."""
+    run = getattr(context, "run", None) or context.instance.get_run_by_id(context.run_id)
+    return str(run.root_run_id or run.run_id)
+
+
 def table_metadata(table: pd.DataFrame | TableFiles) -> dict[str, Any]:
     """Rows and columns of a table (in memory, or in Parquet files: then their size on disk too)."""
     if isinstance(table, TableFiles):
@@ -96,13 +103,18 @@ def model_metadata(trained: TrainResult, training_rows: int) -> dict[str, Any]:
 
 def sampled_metadata(sampled: Sampled) -> dict[str, Any]:
     """The synthetic asset's metadata, with what rule enforcement did."""
+    snapshot = sampled.snapshot
     metadata: dict[str, Any] = {
-        **table_metadata(sampled.table),
+        "rows": snapshot.num_rows,
+        "columns": len(snapshot.head_frame().columns),
+        "shards": len(snapshot.shards),
+        "shard_dir": MetadataValue.path(snapshot.directory),
+        "content_hash": snapshot.content_hash,
         "version": sampled.version,  # claimed in the warehouse before sampling
         "model_id": sampled.model_id,
         "sampling_seed": sampled.seed,
         "sample_seconds": round(sampled.seconds, 3),
-        "rows_per_second": round(len(sampled.table) / max(sampled.seconds, 1e-9)),
+        "rows_per_second": round(snapshot.num_rows / max(sampled.seconds, 1e-9)),
     }
     if sampled.rule_report is not None:
         # how many rows the rules made the generator redraw or repair

@@ -70,6 +70,7 @@ _EXPORTS = {
     "PublishRefusedError": "synth_pipeline.lifecycle",
     # snapshots, models, drift
     "SnapshotStore": "synth_pipeline.warehouse",
+    "SnapshotShards": "synth_pipeline.shards",
     "ModelStore": "synth_pipeline.model_store",
     "TrainingProfile": "synth_pipeline.profile",
     "measure_drift": "synth_pipeline.drift",

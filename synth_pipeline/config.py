@@ -39,6 +39,7 @@ from pydantic import (
 from synth_pipeline.column_overrides import ColumnOverride
 from synth_pipeline.columns import ColumnKind, did_you_mean, validate_dataset_name
 from synth_pipeline.constraints.rules import Rule
+from synth_pipeline.engine_config import DEFAULT_SHARD_ROWS, EngineConfig, LocalEngine, engine_from_name
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.registry import check_generator_settings, generator_names
 from synth_pipeline.quality.gates import Gates
@@ -190,6 +191,15 @@ class DatasetConfig(_Strict):
     holdout: HoldoutConfig = Field(default_factory=HoldoutConfig)
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     rows: int | None = Field(None, gt=0, description="rows to sample; default: as many as the source")
+    shard_rows: int = Field(
+        DEFAULT_SHARD_ROWS, gt=0,
+        description="rows per shard of a snapshot (a shard's rows depend on the model, the snapshot seed and its "
+        "number only, whatever the engine)",
+    )
+    engine: EngineConfig = Field(
+        default_factory=LocalEngine,
+        description="where shards are sampled: `local` (the run's process) or `{name: ray, address: ...}`",
+    )
     seed: int = Field(0, description="seed of training and sampling")
     min_training_rows: int = Field(
         DEFAULT_MIN_TRAINING_ROWS, ge=1,
@@ -226,6 +236,11 @@ class DatasetConfig(_Strict):
             )
         return self
 
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _engine_name(cls, value: Any) -> Any:
+        return engine_from_name(value)
+
     @field_validator("columns", mode="before")
     @classmethod
     def _kinds(cls, value: Any) -> Any:
@@ -238,7 +253,10 @@ class DatasetConfig(_Strict):
 
     def config_hash(self) -> str:
         """A stable hash of everything that shapes the model and its output."""
-        text = json.dumps(self.model_dump(mode="json", exclude={"source": {"allowed_paths"}}), sort_keys=True)
+        # where shards run never changes the rows: the engine is not part of the hash
+        text = json.dumps(
+            self.model_dump(mode="json", exclude={"source": {"allowed_paths"}, "engine": True}), sort_keys=True
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def check_columns(self, columns: list[str]) -> None:

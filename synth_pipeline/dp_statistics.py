@@ -232,6 +232,10 @@ class PrivateStatistics:
         self._vocabularies[column] = vocabulary
         return vocabulary
 
+    def has_vocabulary(self, column: str) -> bool:
+        """Whether a vocabulary of ``column`` was released."""
+        return column in self._vocabularies
+
     def released(self, column: str) -> Vocabulary:
         """The vocabulary :meth:`vocabulary` released for ``column`` (KeyError when none was)."""
         return self._vocabularies[column]

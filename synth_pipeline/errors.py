@@ -36,3 +36,15 @@ class ConstraintViolationError(SynthPipelineError):
 
 class ModelFileError(InvalidDataError):
     """A saved model's files are missing, corrupted, changed after saving, or inconsistent."""
+
+
+class EngineError(SynthPipelineError):
+    """The shard engine cannot run: its package is not installed, or its cluster cannot be reached."""
+
+
+class ShardFailedError(SynthPipelineError):
+    """A shard of a snapshot failed (it raised, or its worker died); nothing was published."""
+
+    def __init__(self, message: str, shard: int | None = None) -> None:
+        super().__init__(message)
+        self.shard = shard

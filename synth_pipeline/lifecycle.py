@@ -7,10 +7,10 @@ order::
     source = ingest(dataset, ConfiguredSource(dataset.source), run_dir)   # run_dir/source.parquet
     halves = split(dataset, source.files)                                  # training/holdout.parquet beside it
     trained = train(dataset, halves.training, source.files, models)       # fingerprint and probe from ingest
-    sampled = sample_snapshot(dataset, trained.model, models, warehouse)     # claims the version
-    assessment = assess(dataset, halves.training, halves.holdout, sampled.table, trained.model, models,
+    sampled = sample_snapshot(dataset, trained.model, models, warehouse)     # claims the version, writes shards
+    assessment = assess(dataset, halves.training, halves.holdout, sampled.snapshot, trained.model, models,
                         warehouse, run_id=sampled.run_id)
-    info = publish(dataset, assessment, sampled.table, trained.model, warehouse)
+    info = publish(dataset, assessment, sampled.snapshot, trained.model, warehouse)
 
 Data flows one way. Only :func:`publish` writes snapshot data to the warehouse,
 into the version :func:`sample_snapshot` claimed, and it refuses a table that is
@@ -21,10 +21,7 @@ The catalog records every attempt: the claim (``running``), a blocked verdict
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.constraints import RuleResult, RuleSet
 from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftReport, measure_drift_batches
-from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.errors import StoreError, SynthPipelineError
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.lifecycle_ingest import (
@@ -58,6 +55,8 @@ from synth_pipeline.quality import GateResult, QualityReport, check_gates, evalu
 from synth_pipeline.quality.report import ReportHeader
 from synth_pipeline.schema import Schema
 from synth_pipeline.secrets import scrub_any
+from synth_pipeline.shards import SnapshotShards
+from synth_pipeline.snapshot_sampling import Sampled, run_shard_dir, sample_snapshot, snapshot_seed
 from synth_pipeline.table_files import TableFiles
 from synth_pipeline.warehouse import SnapshotInfo, SnapshotStore
 
@@ -68,8 +67,10 @@ class PublishRefusedError(SynthPipelineError):
     """A synthetic table was not published: it is not the assessed one, or its assessment did not pass."""
 
 
-def content_hash(table: pd.DataFrame) -> str:
-    """The content hash of a table: what ties an assessment to the exact rows it judged."""
+def content_hash(table: pd.DataFrame | SnapshotShards) -> str:
+    """The content hash of a table or a sampled snapshot: what ties an assessment to the exact rows it judged."""
+    if isinstance(table, SnapshotShards):
+        return table.content_hash
     return fingerprint_table(table)["content_hash"]
 
 
@@ -175,54 +176,7 @@ def train(
     return TrainResult(record, generator, info, profile, fingerprint, previous_id, drift)
 
 
-# -- sample ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Sampled:
-    """One snapshot's rows, the version claimed for them, the seed that drew them, and what rule enforcement did."""
-
-    table: pd.DataFrame
-    model_id: str
-    version: int
-    seed: int
-    rule_report: dict[str, Any] | None
-    seconds: float
-    run_id: str = ""
-
-
-def snapshot_seed(seed: int, version: int) -> int:
-    """The sampling seed of snapshot ``version``: reproducible, and different for every snapshot."""
-    digest = hashlib.sha256(f"{seed}:{version}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
-
-
-def sample_snapshot(
-    dataset: DatasetConfig,
-    model: ModelRecord,
-    model_store: ModelStore,
-    warehouse: SnapshotStore,
-    *,
-    run_id: str | None = None,
-) -> Sampled:
-    """Claim the next snapshot version for run ``run_id`` and sample its rows from ``model``.
-
-    The version is claimed in the warehouse (status ``running``) before sampling, so
-    concurrent runs get distinct versions and seeds (:func:`snapshot_seed` of the
-    claimed version). As many rows as the source unless the dataset's ``rows`` is set.
-    """
-    generator, _ = model_store.load(dataset.name, model.model_id)
-    run_id = run_id or uuid.uuid4().hex
-    claim = {
-        "model_id": model.model_id,
-        "generator": model.generator,
-        "config_hash": dataset.config_hash(),
-        "source_fingerprint": model.source_fingerprint,
-    }
-    version = warehouse.claim(dataset.name, run_id=run_id, lineage=claim)
-    seed = snapshot_seed(dataset.seed, version)
-    warehouse.set_seed(dataset.name, version, seed)
-    started = time.perf_counter()
-    table, rule_report = generator.sample(dataset.rows or model.source_rows, random_state=seed, return_report=True)
-    return Sampled(table, model.model_id, version, seed, rule_report, time.perf_counter() - started, run_id)
+# -- sample: synth_pipeline.snapshot_sampling (Sampled, sample_snapshot, snapshot_seed) -----------------------
 
 
 # -- assess ---------------------------------------------------------------------------------
@@ -270,7 +224,7 @@ def assess(
     dataset: DatasetConfig,
     training: pd.DataFrame | TableFiles,
     holdout: pd.DataFrame | TableFiles,
-    synthetic: pd.DataFrame,
+    synthetic: pd.DataFrame | SnapshotShards,
     model: ModelRecord,
     model_store: ModelStore,
     warehouse: SnapshotStore,
@@ -279,9 +233,11 @@ def assess(
 ) -> Assessment:
     """QA report of ``synthetic`` (with the model's schema), its gates and rules; a blocked verdict is recorded.
 
-    The report is written as ``<dataset>-v<version>.html`` and ``.json`` into the
-    warehouse's reports directory, for the version run ``run_id`` claimed
-    (:func:`sample_snapshot`). When a blocking gate or rule fails, the claimed
+    A sampled snapshot (its shards) is judged on a reproducible uniform subsample of at most
+    ``quality_max_rows`` rows, read shard by shard (the report's header says how many of how
+    many); the content hash still covers every shard. The report is written as
+    ``<dataset>-v<version>.html`` and ``.json`` into the warehouse's reports directory, for
+    the version run ``run_id`` claimed (:func:`sample_snapshot`). When a blocking gate or rule fails, the claimed
     version is marked ``blocked`` in the catalog with every gate's value and threshold.
     """
     from synth_pipeline.constraints.expectations import validate_rules  # Great Expectations is heavy
@@ -293,23 +249,25 @@ def assess(
     else:  # a record from before the schema travelled with it: read it from the model
         schema = model_store.load(dataset.name, model.model_id)[0].schema_
     rules = model.rule_set(dataset)
+    judged = _rows_to_judge(synthetic, dataset)
     report = evaluate(
         training,
         holdout,
-        synthetic,
+        judged,
         target=dataset.target,
         schema=schema,
         max_rows=dataset.quality_max_rows,
         random_state=dataset.seed,
         rules=rules,
     )
-    html, json_path = _write_reports(report, dataset, model, version, warehouse)
+    snapshot_rows = synthetic.num_rows if isinstance(synthetic, SnapshotShards) else len(synthetic)
+    html, json_path = _write_reports(report, dataset, model, version, warehouse, snapshot_rows)
     assessment = Assessment(
         dataset=dataset.name,
         version=version,
         synthetic_hash=content_hash(synthetic),
         gate_results=check_gates(report, dataset.gates),
-        rule_results=validate_rules(synthetic, rules) if rules is not None else [],
+        rule_results=validate_rules(judged, rules) if rules is not None else [],
         qa_summary=report.summary(),
         report_path=str(html.resolve()),
         report_json_path=str(json_path.resolve()),
@@ -320,13 +278,26 @@ def assess(
     return assessment
 
 
+def _rows_to_judge(synthetic: pd.DataFrame | SnapshotShards, dataset: DatasetConfig) -> pd.DataFrame:
+    """The rows QA reads: a table as given, a snapshot's reproducible subsample of ``quality_max_rows`` rows."""
+    if isinstance(synthetic, SnapshotShards):
+        return synthetic.subsample(dataset.quality_max_rows, random_state=dataset.seed)
+    return synthetic
+
+
 def _write_reports(
-    report: QualityReport, dataset: DatasetConfig, model: ModelRecord, version: int, warehouse: SnapshotStore
+    report: QualityReport,
+    dataset: DatasetConfig,
+    model: ModelRecord,
+    version: int,
+    warehouse: SnapshotStore,
+    snapshot_rows: int,
 ) -> tuple[Path, Path]:
     """The report as ``<dataset>-v<version>.html`` and ``.json`` in the warehouse's reports directory."""
     report.header = ReportHeader(
         dataset=dataset.name,
         version=version,
+        snapshot_rows=snapshot_rows,
         model_id=model.model_id,
         generator=model.generator,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -367,12 +338,13 @@ class Published:
 def publish(
     dataset: DatasetConfig,
     assessment: Assessment,
-    synthetic: pd.DataFrame,
+    synthetic: pd.DataFrame | SnapshotShards,
     model: ModelRecord,
     warehouse: SnapshotStore,
 ) -> Published:
     """Publish ``synthetic`` into the version claimed for it, if it is the table ``assessment`` judged and passed.
 
+    A sampled snapshot is loaded by the warehouse from its shard files, in one transaction.
     Raises :class:`PublishRefusedError` otherwise; nothing is written then.
     """
     name = dataset.name
@@ -385,6 +357,12 @@ def publish(
         raise PublishRefusedError(
             f"{name}: blocking quality gates failed, not publishing: {assessment.failed_blocking}"
         )
+    if isinstance(synthetic, SnapshotShards):
+        try:
+            synthetic.verify()
+        except StoreError as error:
+            raise PublishRefusedError(f"{name}: the synthetic table is not the one its quality report judged: "
+                                      f"{error}") from None
     lineage = {
         "source_fingerprint": model.source_fingerprint,
         "generator": model.generator,
@@ -440,6 +418,7 @@ __all__ = [
     "failure_message",
     "publish",
     "record_failure",
+    "run_shard_dir",
     "sample_snapshot",
     "snapshot_seed",
     "split",

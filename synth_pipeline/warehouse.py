@@ -38,6 +38,7 @@ import pandas as pd
 from synth_pipeline.columns import validate_dataset_name
 from synth_pipeline.errors import ConfigError, StoreError
 from synth_pipeline.io import atomic_path
+from synth_pipeline.shards import SnapshotShards
 from synth_pipeline.sql_source import check_query
 from synth_pipeline.version import __version__
 from synth_pipeline.warehouse_backend import Backend, Session
@@ -52,11 +53,12 @@ from synth_pipeline.warehouse_catalog import (
     lineage_row,
     now,
     snapshot_table_name,
-    to_arrow,
     utc_naive,
 )
 from synth_pipeline.warehouse_config import WarehouseConfig
 from synth_pipeline.warehouse_retention import check_retention, retention_plan
+from synth_pipeline.warehouse_rows import snapshot_rows
+from synth_pipeline.warehouse_versions import next_version, refresh_latest_view
 
 # The points inside the publish transaction where ``on_publish_stage`` is called.
 PublishStage = Literal["table_created", "catalog_written"]
@@ -157,7 +159,7 @@ class SnapshotStore:
 
     def _insert(self, session: Session, dataset: str, run_id: str | None, values: dict[str, Any]) -> int:
         session.lock_catalog()
-        version = self._next_version(session, dataset)
+        version = next_version(session, dataset, self.backend.where)
         stamp = now()
         row = {"dataset": dataset, "version": version, "status": "running", "run_id": run_id}
         row.update({"created_at": stamp, "claimed_at": stamp, **values})
@@ -188,6 +190,29 @@ class SnapshotStore:
                 "sample the synthetic table in the same run as its quality report"
             )
         return version
+
+    def resume_claim(self, dataset: str, run_id: str) -> tuple[int, int] | None:
+        """``(version, seed)`` of run ``run_id``'s attempt when it can go on: still ``running``, or ``failed``
+        after its seed was drawn (then it is ``running`` again: a rerun finishes the same snapshot); else None."""
+        dataset = validate_dataset_name(dataset)
+
+        def work(session: Session) -> tuple[int, int] | None:
+            session.lock_catalog()
+            rows = session.rows(
+                f"SELECT version, status, seed FROM {session.name(CATALOG_TABLE)} "
+                "WHERE dataset = ? AND run_id = ? ORDER BY version DESC LIMIT 1",
+                [dataset, str(run_id)],
+            )
+            if not rows or rows[0][2] is None:
+                return None
+            version, status, seed = rows[0]
+            if status == "failed":
+                self._set(session, dataset, version, {"status": "running", "failed_step": None, "error": None})
+            elif status != "running":
+                return None
+            return int(version), int(seed)
+
+        return self._write(f"resuming the attempt of run {run_id} on {dataset!r}", work)
 
     def record_blocked(self, dataset: str, version: int, lineage: Mapping[str, Any], reason: str) -> None:
         """Mark claimed ``version`` as ``blocked``: its verdict (gates with values and thresholds) and why."""
@@ -254,21 +279,21 @@ class SnapshotStore:
     def publish(
         self,
         dataset: str,
-        synthetic: pd.DataFrame,
+        synthetic: pd.DataFrame | SnapshotShards,
         lineage: Mapping[str, Any] | None = None,
         *,
         version: int | None = None,
     ) -> SnapshotInfo:
-        """Write ``synthetic`` as a version of ``dataset``, atomically.
+        """Write ``synthetic`` (a DataFrame, or a sampled snapshot's Parquet shards) as a version of ``dataset``.
 
         ``version``: the version a run claimed (:meth:`claim`, status ``running``);
         None claims the next one inside this transaction. ``lineage`` keys:
         :data:`LINEAGE_KEYS` (gates_passed defaults to True). The data table, the
         catalog row and the ``<dataset>_latest`` view commit together, so a crash
-        leaves no partial version.
+        leaves no partial version; shards are loaded by the database from their files.
         """
         dataset = validate_dataset_name(dataset)
-        arrow_table = to_arrow(synthetic, dataset)
+        rows = snapshot_rows(synthetic, dataset)
         values = lineage_row(lineage or {})
 
         def work(session: Session) -> SnapshotInfo:
@@ -279,53 +304,23 @@ class SnapshotStore:
                 written = int(version)
                 self._require_status(session, dataset, written, ("running",))
             table_name = snapshot_table_name(dataset, written)
-            session.create_table(table_name, arrow_table)
+            rows.load(session, table_name)
             self._stage("table_created", dataset, written)
             created_at = now()
             stamp = {"library_version": __version__, **getattr(self.backend, "row_stamp", {})}
-            final = {"status": "published", "created_at": created_at, "row_count": arrow_table.num_rows}
+            final = {"status": "published", "created_at": created_at, "row_count": rows.num_rows}
             self._set(session, dataset, written, {**final, "table_name": table_name, **values, **stamp})
             self._stage("catalog_written", dataset, written)
-            self._refresh_latest_view(session, dataset)
+            refresh_latest_view(session, dataset)
             return SnapshotInfo(
-                dataset, written, table_name, arrow_table.num_rows, created_at, self.location, values["gates_passed"]
+                dataset, written, table_name, rows.num_rows, created_at, self.location, values["gates_passed"]
             )
 
         return self._write(f"publishing a snapshot of {dataset!r}", work)
 
-    def _next_version(self, session: Session, dataset: str) -> int:
-        """The next version number inside the caller's transaction; refuses a name clashing in letter case."""
-        catalog = session.name(CATALOG_TABLE)
-        clash = session.rows(
-            f"SELECT DISTINCT dataset FROM {catalog} WHERE lower(dataset) = lower(?) AND dataset <> ?",
-            [dataset, dataset],
-        )
-        if clash:
-            raise StoreError(
-                f"dataset {dataset!r} differs only in letter case from {clash[0][0]!r}, which the warehouse "
-                f"{self.backend.where} already holds; table names are case-insensitive, choose another name"
-            )
-        rows = session.rows(f"SELECT coalesce(max(version), 0) + 1 FROM {catalog} WHERE dataset = ?", [dataset])
-        return int(rows[0][0])
-
     def _stage(self, stage: PublishStage, dataset: str, version: int) -> None:
         if self.on_publish_stage is not None:
             self.on_publish_stage(stage, {"dataset": dataset, "version": version, "warehouse": str(self.location)})
-
-    @staticmethod
-    def _refresh_latest_view(session: Session, dataset: str) -> int | None:
-        """Point ``<dataset>_latest`` at the newest published, passing version (or drop it); in the transaction."""
-        latest = session.rows(
-            f"SELECT max(version) FROM {session.name(CATALOG_TABLE)} "
-            "WHERE dataset = ? AND status = 'published' AND gates_passed",
-            [dataset],
-        )[0][0]
-        view = session.name(latest_view_name(dataset))
-        session.rows(f"DROP VIEW IF EXISTS {view}")  # not CREATE OR REPLACE: a new version may change columns
-        if latest is None:
-            return None
-        session.rows(f"CREATE VIEW {view} AS SELECT * FROM {session.name(snapshot_table_name(dataset, int(latest)))}")
-        return int(latest)
 
     def apply_retention(
         self, dataset: str, *, keep_last: int | None = None, keep_days: float | None = None
@@ -358,7 +353,7 @@ class SnapshotStore:
                     f"DELETE FROM {catalog} WHERE dataset = ? AND version IN ({', '.join('?' for _ in gone)})",
                     [dataset, *gone],
                 )
-            self._refresh_latest_view(session, dataset)
+            refresh_latest_view(session, dataset)
             return removed
 
         return self._write(f"applying retention to {dataset!r}", work)

@@ -40,6 +40,10 @@ class Session(Protocol):
     def create_table(self, name: str, table: Any) -> None:
         """Create table ``name`` holding the Arrow ``table`` (bulk load)."""
 
+    def create_table_from_parquet(self, name: str, paths: Sequence[Path], date_columns: Sequence[str]) -> None:
+        """Create table ``name`` holding the rows of the Parquet ``paths`` in order, ``date_columns`` as DATE,
+        read by the database from the files (never all in memory)."""
+
     def lock_catalog(self) -> None:
         """Serialize version claims against other writers until the transaction ends."""
 

@@ -98,6 +98,14 @@ class DuckDBSession:
         finally:
             self.con.unregister("_synthetic_rows")
 
+    def create_table_from_parquet(self, name: str, paths: Sequence[Path], date_columns: Sequence[str]) -> None:
+        files = ", ".join(quote_literal(str(path)) for path in paths)
+        dates = ", ".join(f"CAST({quote_identifier(c)} AS DATE) AS {quote_identifier(c)}" for c in date_columns)
+        select = f"SELECT * REPLACE ({dates})" if date_columns else "SELECT *"
+        # insertion order is preserved (DuckDB's default): the table holds the shards' rows in snapshot order
+        self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute(f"CREATE TABLE {quote_identifier(name)} AS {select} FROM read_parquet([{files}])")
+
     def lock_catalog(self) -> None:
         """Nothing to do: one process writes the file at a time, and threads' write conflicts are retried."""
 

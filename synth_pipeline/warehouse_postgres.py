@@ -31,6 +31,7 @@ from synth_pipeline.warehouse_catalog import CATALOG_TABLE, CATALOG_VERSION, MET
 from synth_pipeline.warehouse_config import PostgresWarehouseConfig
 
 T = TypeVar("T")
+COPY_BATCH_ROWS = 50_000  # rows per COPY of a publish (the publishing process holds one batch at a time)
 
 TYPES = {
     "text": "TEXT",
@@ -97,14 +98,37 @@ class PostgresSession:
         return bool(self.rows(sql, [self.schema, name])[0][0])
 
     def create_table(self, name: str, table: Any) -> None:
-        columns = ", ".join(f"{quote_identifier(f.name)} {column_type(f.type)}" for f in table.schema)
+        self._create_columns(name, table.schema)
+        self._copy(name, table.schema, table.to_batches(max_chunksize=COPY_BATCH_ROWS))
+
+    def create_table_from_parquet(self, name: str, paths: Sequence[Path], date_columns: Sequence[str]) -> None:
+        """The shards' rows, batch by batch, each with one ``COPY`` inside the publish transaction."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(paths[0])
+        for column in date_columns:
+            schema = schema.set(schema.get_field_index(column), pa.field(column, pa.date32()))
+        self._create_columns(name, schema)
+
+        def batches() -> Any:
+            for path in paths:
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=COPY_BATCH_ROWS):
+                    yield pa.Table.from_batches([batch]).cast(schema)
+
+        self._copy(name, schema, batches())
+
+    def _create_columns(self, name: str, schema: Any) -> None:
+        columns = ", ".join(f"{quote_identifier(f.name)} {column_type(f.type)}" for f in schema)
         self.rows(f"CREATE TABLE {self.name(name)} ({columns})")
-        names = ", ".join(quote_identifier(f.name) for f in table.schema)
-        values = [column.to_pylist() for column in table.columns]
+
+    def _copy(self, name: str, schema: Any, batches: Any) -> None:
+        names = ", ".join(quote_identifier(f.name) for f in schema)
         with self.connection.cursor() as cursor:
-            with cursor.copy(f"COPY {self.name(name)} ({names}) FROM STDIN") as copy:
-                for row in zip(*values, strict=True):
-                    copy.write_row(row)
+            for batch in batches:
+                with cursor.copy(f"COPY {self.name(name)} ({names}) FROM STDIN") as copy:
+                    for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
+                        copy.write_row(row)
 
     def lock_catalog(self) -> None:
         self.rows(f"LOCK TABLE {self.name(CATALOG_TABLE)} IN SHARE ROW EXCLUSIVE MODE")

@@ -28,8 +28,8 @@ def run_lifecycle(tmp_path: Path, dataset: DatasetConfig) -> LifecycleRun:
     halves = lifecycle.split(dataset, source.files)
     trained = lifecycle.train(dataset, halves.training, source.files, models)
     sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse)
-    training, holdout = halves.training.to_pandas(), halves.holdout.to_pandas()
     assessment = lifecycle.assess(
-        dataset, training, holdout, sampled.table, trained.model, models, warehouse, run_id=sampled.run_id
+        dataset, halves.training, halves.holdout, sampled.snapshot, trained.model, models, warehouse,
+        run_id=sampled.run_id,
     )
     return LifecycleRun(models, warehouse, source, halves, trained, sampled, assessment)

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -12,7 +13,6 @@ from assets.definitions import build_definitions, lifecycle_job_name, refresh_jo
 from resources import FileSourceResource, WarehouseResource
 from synth_pipeline.config import parse_config
 from synth_pipeline.errors import ConfigError
-from synth_pipeline.lifecycle import content_hash
 from synth_pipeline.warehouse import SnapshotStore
 
 pytestmark = pytest.mark.integration
@@ -42,8 +42,9 @@ def run(config, job="churn_lifecycle", instance=None, resources=None):
 
 
 def test_lifecycle_publishes_versions_with_lineage(tmp_path):
-    config = make_config(tmp_path, rows=700)
-    first = run(config)
+    config = make_config(tmp_path, rows=700, shard_rows=300)
+    instance = DagsterInstance.ephemeral()
+    first = run(config, instance=instance)
     assert first.success
     store = SnapshotStore(config.warehouse)
     snapshot = store.read("churn")
@@ -61,6 +62,9 @@ def test_lifecycle_publishes_versions_with_lineage(tmp_path):
     }
     assert materializations["source"]["rows"].value == 1000
     assert materializations["published_snapshot"]["version"].value == 1
+    assert (materializations["synthetic"]["shards"].value, materializations["synthetic"]["rows"].value) == (3, 700)
+    messages = [event.user_message for event in instance.all_logs(first.run_id)]
+    assert any("churn: shard 2 done (3 of 3 shards; 100 rows" in m for m in messages)  # progress in the run's log
     assert run(config).success
     assert store.snapshots("churn").version.tolist() == [1, 2]
     assert not store.read("churn", version=1).equals(store.read("churn", version=2))  # a new sample each time
@@ -161,19 +165,21 @@ def test_publishing_refuses_a_table_its_quality_report_did_not_judge(tmp_path):
     config = make_config(tmp_path)
     assert run(config).success
     tables = tmp_path / "private" / "tables" / "churn"
-    synthetic = pd.read_parquet(tables / "synthetic.parquet")
+    record = json.loads((tables / "synthetic.json").read_text())  # the synthetic asset: its Parquet shards
+    shard = Path(record["directory"]) / record["shards"][0]["file"]
+    synthetic = pd.read_parquet(shard)
     synthetic.loc[0, "monthly_charges"] = 1e6  # one cell changed: not the table the report judged
-    synthetic.to_parquet(tables / "synthetic.parquet", index=False)
+    synthetic.to_parquet(shard, index=False)
     result = publish_alone(config)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "not the one its quality report judged" in failure.event_specific_data.error.message
+    assert "shard 0" in failure.event_specific_data.error.message
     assert SnapshotStore(config.warehouse).snapshots("churn").version.tolist() == [1]
 
     # a report that judged this very table but did not pass is refused too
     report = json.loads((tables / "quality_report.json").read_text())
-    synthetic = pd.read_parquet(tables / "synthetic.parquet")
-    report["synthetic_hash"] = content_hash(synthetic)
+    report["synthetic_hash"] = record["content_hash"]
     report["gate_results"][0].update(passed=False, blocking=True)
     (tables / "quality_report.json").write_text(json.dumps(report))
     result = publish_alone(config)

@@ -52,11 +52,11 @@ def test_each_step_returns_what_the_next_needs(steps):
     assert len(halves.training) + len(halves.holdout) == 400
     assert trained.model.model_id == models.latest_id("churn") and trained.drift is None
     assert trained.model.source_fingerprint == source.fingerprint["content_hash"]
-    assert (sampled.version, len(sampled.table)) == (1, 400) and sampled.seed == lifecycle.snapshot_seed(0, 1)
+    assert (sampled.version, sampled.snapshot.num_rows) == (1, 400) and sampled.seed == lifecycle.snapshot_seed(0, 1)
     assert assessment.version == sampled.version == warehouse.claimed_version("churn", sampled.run_id)
     assert assessment.report_path == str(warehouse.reports_dir("churn") / "churn-v1.html")
     assert Path(assessment.report_path).is_absolute() and Path(assessment.report_json_path).name == "churn-v1.json"
-    assert assessment.synthetic_hash == lifecycle.content_hash(sampled.table)
+    assert assessment.synthetic_hash == lifecycle.content_hash(sampled.snapshot) == sampled.snapshot.content_hash
     assert {r.name for r in assessment.gate_results} >= {"min_accuracy_ratio", "max_dcr_share"}
     assert assessment.passed == all(r.passed or not r.blocking for r in assessment.gate_results)
 
@@ -83,13 +83,13 @@ def test_an_assessment_survives_its_json_record(steps):
 
 def test_publish_refuses_a_table_that_was_not_assessed(steps):
     dataset, models, warehouse, source, halves, trained, sampled, assessment = steps
-    changed = sampled.table.copy()
+    changed = sampled.snapshot.to_pandas()
     changed.loc[0, "tenure_months"] = 999
     with pytest.raises(PublishRefusedError, match="not the one its quality report judged"):
         lifecycle.publish(dataset, assessment, changed, trained.model, warehouse)
     other = assessment.model_copy(update={"dataset": "other"})
     with pytest.raises(PublishRefusedError, match="not the one its quality report judged"):
-        lifecycle.publish(dataset, other, sampled.table, trained.model, warehouse)
+        lifecycle.publish(dataset, other, sampled.snapshot, trained.model, warehouse)
     assert warehouse.latest_version("churn", passing_only=False) is None
 
 
@@ -99,14 +99,14 @@ def test_publish_refuses_a_failed_verdict(steps):
     failed = assessment.model_copy(update={"gate_results": [gate, *assessment.gate_results[1:]]})
     assert not failed.passed and failed.failed_blocking == [gate.name]
     with pytest.raises(PublishRefusedError, match=rf"blocking quality gates failed, not publishing: \['{gate.name}'\]"):
-        lifecycle.publish(dataset, failed, sampled.table, trained.model, warehouse)
+        lifecycle.publish(dataset, failed, sampled.snapshot, trained.model, warehouse)
     assert warehouse.latest_version("churn", passing_only=False) is None
 
 
 def test_publish_writes_the_assessed_table_into_its_claimed_version(tmp_path, steps):
     dataset, models, warehouse, source, halves, trained, sampled, assessment = steps
     assert assessment.passed  # the default gates, on the simulated table
-    published = lifecycle.publish(dataset, assessment, sampled.table, trained.model, warehouse)
+    published = lifecycle.publish(dataset, assessment, sampled.snapshot, trained.model, warehouse)
     assert published.info.version == sampled.version == 1 and published.removed_versions == []
     row = warehouse.snapshots("churn").iloc[0]
     assert (row.status, row.run_id, row.seed) == ("published", sampled.run_id, sampled.seed)
@@ -114,9 +114,9 @@ def test_publish_writes_the_assessed_table_into_its_claimed_version(tmp_path, st
     assert row.report_path == assessment.report_path and Path(row.report_path).is_file()
     assert json.loads(row.gate_results)[0]["name"] == assessment.gate_results[0].name
     read_back = warehouse.read("churn")
-    pd.testing.assert_frame_equal(read_back, sampled.table.reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(read_back, sampled.snapshot.to_pandas(), check_dtype=False)
     with pytest.raises(StoreError, match="version 1 of 'churn' is already published"):
-        lifecycle.publish(dataset, assessment, sampled.table, trained.model, warehouse)  # a version is written once
+        lifecycle.publish(dataset, assessment, sampled.snapshot, trained.model, warehouse)  # a version is written once
 
 
 def test_a_blocked_verdict_is_recorded_with_its_gates(tmp_path, steps):
@@ -126,7 +126,7 @@ def test_a_blocked_verdict_is_recorded_with_its_gates(tmp_path, steps):
     sampled = lifecycle.sample_snapshot(strict, trained.model, models, warehouse, run_id="run-1")
     assert warehouse.snapshots("churn").status.tolist() == ["running"]
     assessment = lifecycle.assess(
-        strict, halves.training, halves.holdout, sampled.table, trained.model, models, warehouse, run_id="run-1"
+        strict, halves.training, halves.holdout, sampled.snapshot, trained.model, models, warehouse, run_id="run-1"
     )
     assert not assessment.passed
     row = warehouse.snapshots("churn").iloc[0]

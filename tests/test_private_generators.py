@@ -40,6 +40,12 @@ def test_the_private_copula_spends_the_whole_budget_and_never_draws_a_unique_val
     assert charged >= {*generator.model_columns, "<correlation of the columns>", "<order of contract>"}
     assert "<order of gender>" not in charged
     assert 1.8 < spent["epsilon"] < 2.0 and spent["delta"] <= 1e-6
+    # the kept schema counts nothing: no inferred reason ("3 distinct labels"), "has missing" from the noisy count
+    for column in generator.schema_.columns:
+        if column.kind.value != "id":
+            assert "withheld under privacy" in column.reason
+            marginal = next(m for m in generator.marginals_ if m.name == column.name)
+            assert column.has_missing == (marginal.missing_share > 0)
     loaded = Generator.load(generator.save(tmp_path / "model"))
     assert loaded.private_statistics_["epsilon"] == pytest.approx(spent["epsilon"])
     assert loaded.sample(50, random_state=3).equals(generator.sample(50, random_state=3))
@@ -98,7 +104,8 @@ def test_argn_learns_its_statistics_through_the_dp_statistics(split, tmp_path) -
         warnings.simplefilter("ignore")
         generator = _StatisticsOnlyARGN(max_epochs=1, random_state=0, hidden_size=16).fit(training)
     spent = generator.private_statistics_
-    assert spent["epsilon"] == pytest.approx(20.0 * STATISTICS_SHARE) and spent["delta"] == pytest.approx(1e-6 * STATISTICS_SHARE)
+    assert spent["epsilon"] == pytest.approx(20.0 * STATISTICS_SHARE)
+    assert spent["delta"] == pytest.approx(1e-6 * STATISTICS_SHARE)
     assert generator.schema_.kind("code").value == "id"  # no value passed the noise: regenerated, listed
     contract = next(e for e in generator.encoder_.encoders if e.name == "contract")
     assert "unique-contract" not in contract.categories and "unique-contract" not in generator.frequencies_["contract"]

@@ -57,7 +57,7 @@ def test_copies_of_a_one_row_training_table_are_blocked_even_with_the_minimum_lo
     assert len(halves.training) == 1
     assert not assessment.passed
     with pytest.raises(PublishRefusedError):
-        lifecycle.publish(dataset, assessment, sampled.table, trained.model, warehouse)
+        lifecycle.publish(dataset, assessment, sampled.snapshot, trained.model, warehouse)
     assert warehouse.latest_version("tiny", passing_only=False) is None
 
 
@@ -65,9 +65,9 @@ def test_a_tiny_table_publishes_no_copies(tmp_path):
     dataset = _dataset(tmp_path, 40, "copula", min_training_rows=1)
     halves, sampled, assessment, trained, warehouse = _run(tmp_path, dataset)
     columns = assessment.report.metadata.columns
-    copies = identical_share(sampled.table[columns], halves.training.to_pandas()[columns])
+    copies = identical_share(sampled.snapshot.to_pandas()[columns], halves.training.to_pandas()[columns])
     if assessment.passed:
-        lifecycle.publish(dataset, assessment, sampled.table, trained.model, warehouse)
+        lifecycle.publish(dataset, assessment, sampled.snapshot, trained.model, warehouse)
         natural = assessment.report.distances.ims_holdout_training
         assert copies - natural <= DEFAULT_MAX_IMS_EXCESS
     else:  # refused: nothing was written

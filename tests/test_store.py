@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synth_pipeline import warehouse as warehouse_module
 from synth_pipeline.errors import ConfigError, InvalidDataError, StoreError
 from synth_pipeline.model_store import ModelStore
 from synth_pipeline.warehouse import SnapshotStore
@@ -238,7 +239,7 @@ def test_retention_is_atomic(warehouse_settings, monkeypatch):
     def fail(con, dataset):
         raise RuntimeError("injected failure while updating the view")
 
-    monkeypatch.setattr(SnapshotStore, "_refresh_latest_view", staticmethod(fail))
+    monkeypatch.setattr(warehouse_module, "refresh_latest_view", fail)
     with pytest.raises(RuntimeError, match="injected"):
         store.apply_retention("churn", keep_last=1)
     assert catalog_rows(store) == before

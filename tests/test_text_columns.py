@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from synth_pipeline.columns import ColumnKind
+from synth_pipeline.errors import ConfigError
 from synth_pipeline.free_text import detokenize, fresh_token, token_rows, token_shape, tokenize
 from synth_pipeline.generators.argn import ARGNGenerator
 from synth_pipeline.generators.base import Generator
@@ -118,6 +119,8 @@ def test_the_qa_report_measures_text_beside_the_holdout(tmp_path, listings, fitt
     assert QualityReport.from_json(report.to_json()).text == report.text
     page = render_html(report, tmp_path / "report.html").read_text()
     assert "Free-text columns" in page and "copies of rare training texts" in page
+    with pytest.raises(ConfigError, match="'title' is a free-text column"):
+        evaluate(training, holdout, synthetic, schema=generator.schema_, target="title")
 
 
 def test_seeded_titles_are_kept_and_missing_titles_are_imputed(listings, fitted):
@@ -144,7 +147,7 @@ class _PrivateStatisticsARGN(ARGNGenerator):
 def test_under_privacy_free_text_is_regenerated_and_listed(listings):
     generator = _PrivateStatisticsARGN(max_epochs=1, random_state=0, hidden_size=16).fit(listings[0].head(600))
     assert generator.schema_.kind("title") is ColumnKind.ID
-    assert "the text model has no differential privacy" in generator.schema_["title"].reason
+    assert generator.schema_["title"].reason == "free text: argn's text model has no differential privacy"
 
 
 def test_the_copula_says_it_has_no_text_model(listings):

@@ -252,10 +252,12 @@ class Generator(ABC):
         random_state: int | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
         report: SampleReport | None = None,
+        row_offset: int = 0,
     ) -> Iterator[pd.DataFrame]:
         """Like :meth:`sample`, but yields consecutive chunks of at most ``batch_rows`` rows.
 
-        Rule enforcement's books are added to ``report`` when one is given.
+        Rule enforcement's books are added to ``report`` when one is given. ``row_offset``: the position of the
+        first row in a larger table (a snapshot's shard), so regenerated ids continue there instead of repeating.
         """
         report = SampleReport() if report is None else report
         self._check_fitted()
@@ -290,7 +292,7 @@ class Generator(ABC):
                 if conditions is not None:
                     request.conditions = conditions.iloc[start:stop].reset_index(drop=True)
                     request.fixed = fixed.iloc[start:stop].reset_index(drop=True)
-                rows = self._finish(self._generate(request, rng, report), request, start)
+                rows = self._finish(self._generate(request, rng, report), request, row_offset + start)
                 progress.reached(stop)
                 yield rows
         self._log_sample_report(report)

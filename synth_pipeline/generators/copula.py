@@ -55,7 +55,12 @@ from synth_pipeline.generators.copula_private import (
     private_products,
     private_sums,
 )
-from synth_pipeline.generators.private_fit import fit_statistics, released_frequencies, unlearnable_columns
+from synth_pipeline.generators.private_fit import (
+    fit_statistics,
+    private_schema,
+    released_frequencies,
+    unlearnable_columns,
+)
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.generators.settings import GeneratorSettings, Integer
 from synth_pipeline.protection import all_rare_columns, protected_bounds, protection_k, replace_rare
@@ -258,7 +263,8 @@ class GaussianCopulaGenerator(Generator):
             unlearnable = all_rare_columns(training, schema.names_of(ColumnKind.CATEGORICAL), k)
         # free text needs a text model, which only argn has: said plainly, and listed as not learned
         for name in schema.names_of(ColumnKind.TEXT):
-            unlearnable[name] = f"{schema[name].reason}; the copula has no text model (argn writes free text)"
+            why = schema[name].reason if self._statistics is None else "free text"  # the reason counts values
+            unlearnable[name] = f"{why}; the copula has no text model (argn writes free text)"
         return unlearnable
 
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
@@ -293,6 +299,7 @@ class GaussianCopulaGenerator(Generator):
         self._order_categories(training, rng, min(self.ordering_rounds, 1), statistics)  # one round: one release
         self.correlation_ = correlation_of_products(private_products(self._score_matrix(training), statistics))
         self.frequencies_ = released_frequencies(self.schema_, statistics)
+        self.schema_ = private_schema(self.schema_, statistics)
         self.private_statistics_ = statistics.spent()
 
     def _fit_marginal(self, series: pd.Series, k: int) -> _Marginal:

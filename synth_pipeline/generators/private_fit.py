@@ -11,6 +11,7 @@ rows, and enforcing declared ones learns repair values (most frequent values, ma
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -54,6 +55,19 @@ def unlearnable_columns(training: pd.DataFrame, schema: Schema, statistics: Priv
 def released_frequencies(schema: Schema, statistics: PrivateStatistics) -> dict[str, dict[str, float]]:
     """The label columns' value shares from their noisy counts, replacing the exact shares a model keeps."""
     return {name: statistics.released(name).shares() for name in schema.names_of(*LABEL_KINDS)}
+
+
+def private_schema(schema: Schema, statistics: PrivateStatistics) -> Schema:
+    """``schema`` as a private model keeps it: whether a column has missing cells from its DP vocabulary, and
+    no inferred reason (those count values: "41 distinct labels"); regenerated columns keep theirs."""
+    columns = []
+    for column in schema.columns:
+        if column.name in statistics.columns:
+            vocabulary = statistics.released(column.name) if statistics.has_vocabulary(column.name) else None
+            column = replace(column, has_missing=bool(vocabulary and vocabulary.has_missing),
+                             reason=f"{column.kind.value} (the reason is withheld under privacy)")
+        columns.append(column)
+    return Schema(columns)
 
 
 def check_no_rules(settings: Any, generator: str) -> None:

@@ -276,7 +276,8 @@ def _evaluated_columns(schema: Schema, training: pd.DataFrame, target: str | Non
             )
         if target in excluded:
             raise ConfigError(
-                f"target {target!r} is an {schema.kind(target).value} column; choose a column that can be predicted"
+                f"target {target!r} is {'a free-text' if schema.kind(target) is ColumnKind.TEXT else 'an id'} column; "
+                "choose a column that can be predicted"
             )
     if not columns:
         raise InvalidDataError(

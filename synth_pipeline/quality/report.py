@@ -255,6 +255,9 @@ class ReportHeader(_Model):
     training_rows_seen: int | None = Field(
         None, description="The training rows the model learned from (a sample when max_training_rows caps them)."
     )
+    snapshot_rows: int | None = Field(
+        None, description="Rows of the whole snapshot; QA judged a reproducible subsample of them (rows_synthetic)."
+    )
 
 
 class ColumnNotLearned(_Model):

@@ -27,7 +27,12 @@ from synth_pipeline.generators.argn.training import (
 )
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.privacy_budget import PrivacySettings
-from synth_pipeline.generators.private_fit import fit_statistics, released_frequencies, unlearnable_columns
+from synth_pipeline.generators.private_fit import (
+    fit_statistics,
+    private_schema,
+    released_frequencies,
+    unlearnable_columns,
+)
 from synth_pipeline.generators.request import SamplingRequest
 from synth_pipeline.protection import all_rare_columns, protection_k
 from synth_pipeline.schema import Schema
@@ -80,7 +85,8 @@ class ARGNGenerator(Generator):
         unlearnable = unlearnable_columns(training, schema, self._statistics)
         # the text model has no differential privacy: under a privacy budget free text is regenerated, and listed
         for name in schema.names_of(ColumnKind.TEXT):
-            unlearnable[name] = f"{schema[name].reason}; the text model has no differential privacy"
+            # (the inferred reason counts values, so under privacy it is not repeated)
+            unlearnable[name] = "free text: argn's text model has no differential privacy"
         return unlearnable
 
     def _statistics_privacy(self) -> PrivacySettings | None:
@@ -111,6 +117,7 @@ class ARGNGenerator(Generator):
         self.private_statistics_ = self._statistics.spent() if self._statistics is not None else None
         if self._statistics is not None:  # the seeding and rebalancing books keep noisy shares, not exact ones
             self.frequencies_ = released_frequencies(self.schema_, self._statistics)
+            self.schema_ = private_schema(self.schema_, self._statistics)
         # encoded once, into compact integer codes: training memory follows them, not the table
         cardinalities = self.encoder_.cardinalities
         plain = self.encoder_.encode(training, equalities=False)
