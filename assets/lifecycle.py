@@ -12,7 +12,6 @@ warehouse, and the core's ``publish`` refuses a table that is not the one the
 
 from typing import Any
 
-import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetOut,
@@ -174,8 +173,8 @@ def quality_report_asset(dataset: DatasetConfig) -> AssetsDefinition:
     def quality_report(
         context: AssetExecutionContext,
         synthetic: dict,
-        training: pd.DataFrame,
-        holdout: pd.DataFrame,
+        training: TableFiles,  # handles: assess reads a seeded subsample of quality_max_rows rows
+        holdout: TableFiles,
         generator_model: dict,
         private: PrivateStoreResource,
         warehouse: WarehouseResource,
