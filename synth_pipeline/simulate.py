@@ -268,3 +268,83 @@ def churn_spec() -> TableSpec:
 def simulate_churn(n_rows: int = 5000, *, random_state: int | None = 0) -> pd.DataFrame:
     """The demo table: :func:`churn_spec` simulated with ``n_rows`` rows."""
     return simulate(churn_spec(), n_rows, random_state=random_state)
+
+
+def simulate_race_splits(n_rows: int = 2700, *, random_state: int | None = 0) -> pd.DataFrame:
+    """A small table of nearly proportional numbers: one runner per row, nine per-segment times in seconds.
+
+    A runner's pace (log-normal, slower with age and for one sex) times each segment's
+    length, with a fade that grows towards the end for slower runners and a few per cent
+    of per-segment noise, so the nine times correlate pairwise above 0.9; finish time is
+    their sum. Shaped like the small, strongly correlated tables where argn was weakest.
+    """
+    if n_rows <= 0:
+        raise ConfigError(f"n_rows must be a positive integer, got {n_rows!r}")
+    rng = np.random.default_rng(random_state)
+    sex = rng.choice(np.array(["F", "M"], dtype=object), n_rows, p=[0.42, 0.58])
+    age = np.clip(np.round(rng.normal(40, 11, n_rows)), 18, 80).astype(np.int64)
+    division = np.array([f"{'F' if s == 'F' else 'M'}{min(a // 10 * 10, 70)}" for s, a in zip(sex, age, strict=True)],
+                        dtype=object)
+    countries = np.array(["USA", "CAN", "GBR", "MEX", "GER", "JPN", "KEN", "FRA", "ITA", "BRA", "AUS", "ESP"],
+                         dtype=object)
+    country = countries[np.minimum(rng.zipf(1.6, n_rows) - 1, len(countries) - 1)]
+    log_pace = np.log(300.0) + 0.18 * rng.standard_normal(n_rows) + 0.004 * (age - 40) + 0.08 * (sex == "F")
+    pace = np.exp(log_pace)  # seconds per km
+    lengths = np.array([5.0, 5.0, 5.0, 5.0, 1.0975, 3.9025, 5.0, 5.0, 5.0, 2.195])[[0, 1, 2, 3, 5, 6, 7, 8, 9]]
+    fade_strength = np.clip((pace - 240.0) / 600.0, 0.0, None) * rng.gamma(2.0, 0.5, n_rows)
+    fade = 1.0 + fade_strength[:, None] * np.linspace(0.0, 1.0, len(lengths))[None, :] ** 2
+    noise = np.exp(0.025 * rng.standard_normal((n_rows, len(lengths))))
+    splits = np.round(pace[:, None] * lengths[None, :] * fade * noise).astype(np.int64)
+    table = pd.DataFrame({"sex": sex, "age": age, "division": division, "country": country})
+    for j in range(len(lengths)):
+        table[f"split_{j + 1}"] = splits[:, j]
+    table["finish_seconds"] = splits.sum(axis=1)
+    return table
+
+
+def simulate_listings(n_rows: int = 3000, *, random_state: int | None = 0) -> pd.DataFrame:
+    """A small table with high-cardinality text-like columns: rental listings.
+
+    Street names and host names follow Zipf-like frequencies over hundreds of values
+    (many seen a handful of times), the neighbourhood follows from the street, and
+    price, size and rooms correlate with each other and with the neighbourhood. Shaped
+    like the high-cardinality tables where argn's DCR share was highest.
+    """
+    if n_rows <= 0:
+        raise ConfigError(f"n_rows must be a positive integer, got {n_rows!r}")
+    rng = np.random.default_rng(random_state)
+    n_streets, n_neighbourhoods, n_hosts = 400, 40, 900
+    # the town first (the same for every n_rows of one seed), then the listings
+    neighbourhood_of_street = rng.integers(0, n_neighbourhoods, n_streets)
+    neighbourhood_level = rng.normal(0.0, 0.35, n_neighbourhoods)
+    street_names = np.array([f"{i:03d} {s} Street" for i, s in enumerate(_street_words(n_streets, rng))], dtype=object)
+    street_weights = 1.0 / np.arange(1, n_streets + 1) ** 0.9
+    street = rng.choice(n_streets, n_rows, p=street_weights / street_weights.sum())
+    neighbourhood = neighbourhood_of_street[street]
+    host_weights = 1.0 / np.arange(1, n_hosts + 1) ** 1.1
+    host = rng.choice(n_hosts, n_rows, p=host_weights / host_weights.sum())
+    level = neighbourhood_level[neighbourhood]
+    room_type = rng.choice(np.array(["Entire home", "Private room", "Shared room"], dtype=object), n_rows,
+                           p=[0.6, 0.35, 0.05])
+    rooms = np.clip(np.round(rng.gamma(2.2, 0.9, n_rows) + (room_type == "Entire home")), 1, 8).astype(np.int64)
+    area = np.round(np.exp(np.log(22.0) + 0.85 * np.log(rooms) + 0.15 * rng.standard_normal(n_rows)))
+    base = np.exp(3.4 + level + 0.55 * np.log(area) - 0.5 * (room_type != "Entire home")
+                  + 0.2 * rng.standard_normal(n_rows))
+    price = np.round(base / 5.0) * 5.0
+    reviews = rng.negative_binomial(1.2, 0.05, n_rows)
+    return pd.DataFrame({
+        "street": street_names[street],
+        "neighbourhood": np.array([f"District {i + 1}" for i in range(n_neighbourhoods)], dtype=object)[neighbourhood],
+        "host_name": np.array([f"host {i:04d}" for i in range(n_hosts)], dtype=object)[host],
+        "room_type": room_type,
+        "rooms": rooms,
+        "area_m2": area,
+        "price": price,
+        "reviews": reviews,
+    })
+
+
+def _street_words(n: int, rng: np.random.Generator) -> list[str]:
+    syllables = ["ash", "bel", "cor", "dun", "elm", "fair", "glen", "har", "ivy", "kings", "lark", "mill",
+                 "north", "oak", "pine", "quarry", "ridge", "stone", "thorn", "vale", "west", "wood"]
+    return [(rng.choice(syllables) + rng.choice(syllables)).capitalize() for _ in range(n)]

@@ -106,6 +106,8 @@ class ARGNGenerator(Generator):
             n_bins=settings.n_bins,
             n_levels=settings.n_levels,
             max_exact_values=settings.max_exact_values,
+            offsets=settings.number_offsets,
+            rounding=settings.round_numbers,
             private=self._statistics,
             text_max_tokens=settings.text_max_tokens,
             text_vocabulary=settings.text_vocabulary,

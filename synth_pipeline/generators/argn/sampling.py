@@ -16,6 +16,7 @@ import torch
 
 from synth_pipeline.generators.argn.encoders import TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
+from synth_pipeline.generators.argn.offset_sampling import ReplacedCodes, forbid_replaced_codes, offset_replaced_codes
 
 CHUNK_ROWS = 16_384
 
@@ -40,14 +41,14 @@ def sample_codes(
     n_sub = len(encoder.sub_columns)
     out = np.zeros((n_rows, n_sub), dtype=np.int64)
     forbidden = [e.forbidden_codes(impute=impute) for e in encoder.encoders]
-    missing_references = _missing_references(encoder)
+    guards = _reference_guards(encoder)
     column_of_sub = torch.as_tensor(encoder.column_of_sub)
     subs_of_column = [np.flatnonzero(encoder.column_of_sub == c).tolist() for c in range(len(encoder.encoders))]
     for start in range(0, n_rows, CHUNK_ROWS):
         stop = min(n_rows, start + CHUNK_ROWS)
         m = stop - start
         if known is None or not known[start:stop].any():
-            out[start:stop] = _sample_plain(network, encoder, m, forbidden, missing_references, temperature, generator)
+            out[start:stop] = _sample_plain(network, encoder, m, forbidden, guards, temperature, generator)
             if progress is not None:
                 progress(m)
             continue
@@ -70,7 +71,7 @@ def sample_codes(
                 if position == 0 and forbidden[c]:
                     logits[:, forbidden[c]] = -torch.inf
                 if position == 0:
-                    _forbid_missing_references(logits, codes[rows], missing_references.get(c, []))
+                    _forbid_references(logits, codes[rows], c, guards)
                 uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
                 drawn = torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
                 codes[rows, t] = drawn
@@ -87,7 +88,7 @@ def _sample_plain(
     encoder: TableEncoder,
     m: int,
     forbidden: list[list[int]],
-    missing_references: dict[int, list[tuple[int, int]]],
+    guards: _Guards,
     temperature: float,
     generator: torch.Generator,
 ) -> np.ndarray:
@@ -104,12 +105,26 @@ def _sample_plain(
         if t in first_of_column and forbidden[column]:
             logits[:, forbidden[column]] = -torch.inf
         if t in first_of_column:
-            _forbid_missing_references(logits, codes, missing_references.get(column, []))
+            _forbid_references(logits, codes, column, guards)
         uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
         drawn = torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
         codes[:, t] = drawn
         embedded[:, t * d : (t + 1) * d] = network.embedding[drawn + network.offsets[t]]
     return codes.numpy()
+
+
+#: per column: its "equal to" codes whose reference can be missing, and the codes its offset replaces
+_Guards = tuple[dict[int, list[tuple[int, int]]], dict[int, ReplacedCodes]]
+
+
+def _reference_guards(encoder: TableEncoder) -> _Guards:
+    return _missing_references(encoder), offset_replaced_codes(encoder)
+
+
+def _forbid_references(logits: torch.Tensor, codes: torch.Tensor, column: int, guards: _Guards) -> None:
+    """Forbid the codes of ``column`` that refer to a missing reference, or that its offset replaces."""
+    _forbid_missing_references(logits, codes, guards[0].get(column, []))
+    forbid_replaced_codes(logits, codes, guards[1].get(column))
 
 
 def _missing_references(encoder: TableEncoder) -> dict[int, list[tuple[int, int]]]:

@@ -29,6 +29,11 @@ class ARGNSettings(GeneratorSettings):
       largest value.
     * ``n_bins``, ``n_levels``: quantile bins of continuous numbers and slices per bin.
     * ``max_exact_values``: numbers with at most this many frequent values keep them exactly.
+    * ``number_offsets``: code a number as its ratio or difference to an earlier number column when
+      that column explains most of it (nearly proportional amounts, split times).
+    * ``round_numbers``: give numbers that are round (multiples of 10, 100, ...) more often than
+      chance a sub-column that says so, so sampled amounts are as often round as real ones. Off by
+      default: on creditcard_default (4,000-row subsets, 2 seeds) it cost 0.2-0.5 pp of accuracy.
     * ``canonical_order_share``: share of training orders that are the table order.
     * ``ema_decay``: decay of the moving average of the weights that is validated and kept (0: none).
     * ``dropout``: share of hidden units dropped in training (regularization).
@@ -63,6 +68,8 @@ class ARGNSettings(GeneratorSettings):
     max_exact_values: Integer = Field(
         128, ge=0, le=1000, description="numbers with at most this many frequent values keep them exactly"
     )
+    number_offsets: bool = Field(True, description="code numbers relative to an earlier column where that fits")
+    round_numbers: bool = Field(False, description="model how often numbers are round (multiples of 10, 100, ...)")
     canonical_order_share: Number = Field(0.5, ge=0, le=1, description="share of training orders in table order")
     ema_decay: Number = Field(0.98, ge=0, le=0.9999, description="decay of the weights' moving average (0: none)")
     dropout: Number = Field(0.25, ge=0, le=0.9, description="share of hidden units dropped in training")

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.columns import ColumnKind
+from synth_pipeline.generators.argn.encoders.offsets import OFFSET_STATE_DEFAULTS
 
 if TYPE_CHECKING:
     from synth_pipeline.dp_statistics import PrivateStatistics
@@ -38,6 +39,10 @@ class EncoderSettings:
     n_bins: int
     n_levels: int
     max_exact_values: int
+    #: code numbers as offsets from an earlier column where that fits (see :mod:`.offsets`)
+    offsets: bool = True
+    #: give numbers rounded more often than chance a "round number" sub-column (see :mod:`.rounding`)
+    rounding: bool = False
     #: under ``privacy``: the fit's DP statistics, which every statistic of the encoders goes through
     private: PrivateStatistics | None = None
     # free-text columns (see .text)
@@ -69,6 +74,8 @@ STATE_DEFAULTS: dict[str, Any] = {
     "decimals": -1,
     "time_unit": "",
     "references": [],
+    **OFFSET_STATE_DEFAULTS,
+    "rounding_units": np.zeros(0),
     "vocabulary": [],
     "max_tokens": 0,
     "text": {},

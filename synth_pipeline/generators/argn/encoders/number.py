@@ -14,7 +14,9 @@ them, a unique minimum or maximum included, is never sampled.
 Floats are rounded to the number of decimals seen in training.
 
 The bin sub-column may end with "equal to an earlier column" codes, one per
-reference (see :mod:`.references`).
+reference (see :mod:`.references`), and then with the bins of an offset from an
+earlier column (see :mod:`.offsets`). Numbers rounded more often than chance get a
+third, "round number" sub-column (see :mod:`.rounding`).
 """
 
 from __future__ import annotations
@@ -27,13 +29,15 @@ import pandas as pd
 
 from synth_pipeline.columns import ColumnKind, to_numbers
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, SubColumn
+from synth_pipeline.generators.argn.encoders.offsets import Offset
 from synth_pipeline.generators.argn.encoders.private import private_atoms_and_edges
+from synth_pipeline.generators.argn.encoders.rounding import Rounding
 from synth_pipeline.protection import protected_bounds
 
 
 @dataclass
 class NumberEncoder(ColumnEncoder):
-    """Codes of the bin sub-column: missing (when seen), atoms, quantile bins, "equal to" references."""
+    """Codes of the bin sub-column: missing (when seen), atoms, quantile bins, "equal to" references, offset bins."""
 
     atoms: np.ndarray = field(default_factory=lambda: np.zeros(0))
     edges: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -41,6 +45,8 @@ class NumberEncoder(ColumnEncoder):
     whole: bool = False
     decimals: int = -1
     references: list[str] = field(default_factory=list)
+    offset: Offset | None = None
+    rounding: Rounding | None = None
 
     # -- fitting ----------------------------------------------------------------------
     @classmethod
@@ -96,6 +102,9 @@ class NumberEncoder(ColumnEncoder):
         self.edges = self._quantile_edges(rest, settings.n_bins).astype(np.float64)
         widest = float(np.max(np.diff(self.edges)))
         self.n_levels = int(max(1, min(settings.n_levels, widest))) if self.whole else settings.n_levels
+        if settings.rounding and self.number_family == "number":
+            decimals = 0 if self.whole else self.decimals
+            self.rounding = Rounding.fit(rest, decimals, rare_threshold=settings.rare_threshold, n_values=len(x))
 
     def _quantile_edges(self, rest: np.ndarray, n_bins: int) -> np.ndarray:
         bins_wanted = int(np.clip(len(rest) // 20, 1, n_bins))
@@ -119,12 +128,30 @@ class NumberEncoder(ColumnEncoder):
 
     @property
     def first_cardinality(self) -> int:
-        return int(self.has_missing) + len(self.atoms) + self.n_bins + len(self.references)
+        return self.first_offset_code + (self.offset.n_bins if self.offset else 0)
 
     @property
     def first_equal_code(self) -> int:
         """Code of "equal to ``references[0]``"; reference ``j`` has this code plus ``j``."""
         return int(self.has_missing) + len(self.atoms) + self.n_bins
+
+    @property
+    def first_offset_code(self) -> int:
+        """Code of the first offset bin (see :mod:`.offsets`)."""
+        return self.first_equal_code + len(self.references)
+
+    def codes_offset_replaces(self) -> list[int]:
+        """Codes of the first sub-column never used when the offset's reference is present (see :mod:`.offsets`)."""
+        if self.offset is None:
+            return []
+        start = int(self.has_missing)
+        light = [start + i for i, atom in enumerate(self.atoms) if atom not in self.offset.exact]
+        return light + list(range(start + len(self.atoms), start + len(self.atoms) + self.n_bins))
+
+    @property
+    def all_references(self) -> list[str]:
+        """The columns this one's codes may refer to: the "equal to" references, then the offset's."""
+        return [*self.references, *([self.offset.reference] if self.offset else [])]
 
     @property
     def number_family(self) -> str:
@@ -135,21 +162,27 @@ class NumberEncoder(ColumnEncoder):
         subs = [SubColumn(self.name, "bin", self.first_cardinality)]
         if self.n_bins:
             subs.append(SubColumn(self.name, "level", self.n_levels))
+        if self.rounding is not None:
+            subs.append(SubColumn(self.name, "round", self.rounding.n_codes))
         return subs
 
     def code_positions(self) -> list[np.ndarray]:
         centres = np.concatenate([self.atoms, (self.edges[:-1] + self.edges[1:]) / 2 if self.n_bins else []])
         ranks = np.argsort(np.argsort(centres, kind="stable"), kind="stable") / max(len(centres) - 1, 1)
-        first = np.concatenate([[np.nan] * int(self.has_missing), ranks, [np.nan] * len(self.references)])
+        n_offset = self.offset.n_bins if self.offset else 0
+        offset_ranks = np.arange(n_offset) / max(n_offset - 1, 1)
+        first = np.concatenate([[np.nan] * int(self.has_missing), ranks, [np.nan] * len(self.references), offset_ranks])
         positions = [first.astype(np.float64)]
         if self.n_bins:
             positions.append(np.arange(self.n_levels) / max(self.n_levels - 1, 1))
+        if self.rounding is not None:
+            positions.append(np.arange(self.rounding.n_codes) / (self.rounding.n_codes - 1))
         return positions
 
     # -- encode / decode ----------------------------------------------------------------
     def encode(self, values: pd.Series) -> np.ndarray:
         missing = values.isna().to_numpy()
-        codes = np.zeros((len(values), 2 if self.n_bins else 1), dtype=np.int64)
+        codes = np.zeros((len(values), len(self.sub_columns())), dtype=np.int64)
         offset = int(self.has_missing)
         present = ~missing
         x = self.to_numbers(values)[present]
@@ -171,6 +204,8 @@ class NumberEncoder(ColumnEncoder):
         codes[present, 0] = first
         if self.n_bins:
             codes[present, 1] = levels
+        if self.rounding is not None:
+            codes[present, 2] = self.rounding.code(x)
         return codes
 
     def _bin(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +217,7 @@ class NumberEncoder(ColumnEncoder):
         return bins, np.floor(fraction * self.n_levels).astype(np.int64)
 
     def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
-        """``references`` holds the decoded numbers of the reference columns, in order."""
+        """``references`` holds the decoded numbers of :attr:`all_references`, in order."""
         first = codes[:, 0]
         missing = first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
         index = first - int(self.has_missing)
@@ -193,10 +228,45 @@ class NumberEncoder(ColumnEncoder):
         in_bin = (~missing) & (index >= n_atoms) & (index < n_atoms + self.n_bins)
         if self.n_bins and in_bin.any():
             numbers[in_bin] = self._unbin(index[in_bin] - n_atoms, codes[in_bin, 1], uniform[in_bin])
-        for j, values in enumerate(references or []):
+        for j, values in enumerate((references or [])[: len(self.references)]):
             same = first == self.first_equal_code + j
             numbers[same] = values[same]
+        if self.offset is not None and references:
+            self._decode_offsets(first, codes, uniform, references[-1], numbers)
+        if self.rounding is not None:
+            self._round(codes, uniform, in_bin, first >= self.first_offset_code, numbers)
         return self.from_numbers(numbers)
+
+    def _round(
+        self, codes: np.ndarray, uniform: np.ndarray, in_bin: np.ndarray, offset: np.ndarray, numbers: np.ndarray
+    ) -> None:
+        """Round drawn numbers as their round code says: inside their bin, or (offsets) to the nearest multiple."""
+        assert self.rounding is not None
+        bins = codes[in_bin, 0] - int(self.has_missing) - len(self.atoms)
+        numbers[in_bin] = self.rounding.draw_in_bins(
+            numbers[in_bin], codes[in_bin, 2], self.edges[bins], self.edges[bins + 1], uniform[in_bin]
+        )
+        numbers[offset] = self.rounding.apply(numbers[offset], codes[offset, 2], *self._protected_range())
+
+    def _protected_range(self) -> tuple[float, float]:
+        """The least and greatest number the codes can decode to: the bins' ends or the outermost atoms."""
+        low, high = float(self.edges[0]), float(self.edges[-1] - (1.0 if self.whole else 0.0))
+        if len(self.atoms):
+            low, high = min(low, float(self.atoms[0])), max(high, float(self.atoms[-1]))
+        return low, high
+
+    def _decode_offsets(
+        self, first: np.ndarray, codes: np.ndarray, uniform: np.ndarray, reference: np.ndarray, numbers: np.ndarray
+    ) -> None:
+        assert self.offset is not None
+        rows = first >= self.first_offset_code
+        if not rows.any():
+            return
+        values = self.offset.value(first[rows] - self.first_offset_code, codes[rows, 1], uniform[rows],
+                                   reference[rows], self.n_levels)
+        # value protection: never beyond the column's own bins (a reference without a value: their middle)
+        values = np.where(np.isfinite(values), values, self.edges[len(self.edges) // 2])
+        numbers[rows] = np.clip(values, *self._protected_range())
 
     def _unbin(self, bins: np.ndarray, levels: np.ndarray, uniform: np.ndarray) -> np.ndarray:
         left, width = self.edges[bins], self.edges[bins + 1] - self.edges[bins]
@@ -230,6 +300,8 @@ class NumberEncoder(ColumnEncoder):
             "whole": self.whole,
             "decimals": self.decimals,
             "references": list(self.references),
+            **(self.offset.to_state() if self.offset else {}),
+            "rounding_units": self.rounding.units if self.rounding else np.zeros(0),
         }
 
     @classmethod
@@ -244,6 +316,8 @@ class NumberEncoder(ColumnEncoder):
             whole=bool(state["whole"]),
             decimals=int(state["decimals"]),
             references=list(state.get("references", [])),
+            offset=Offset.from_state(state),
+            rounding=Rounding.from_state(state),
         )
 
 

@@ -35,8 +35,8 @@ class Equality:
 
 
 def references_of(encoder: ColumnEncoder) -> list[str]:
-    """The columns ``encoder``'s column may be coded as equal to (none for non-number kinds)."""
-    return encoder.references if isinstance(encoder, NumberEncoder) else []
+    """The columns ``encoder``'s codes may refer to: "equal to" references, then its offset's (see :mod:`.offsets`)."""
+    return encoder.all_references if isinstance(encoder, NumberEncoder) else []
 
 
 def find_references(encoders: list[ColumnEncoder], training: pd.DataFrame, *, rare_threshold: int) -> None:

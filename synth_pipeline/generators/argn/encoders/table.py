@@ -12,6 +12,7 @@ from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderS
 from synth_pipeline.generators.argn.encoders.kinds import encoder_from_state, fit_column
 from synth_pipeline.generators.argn.encoders.number import NumberEncoder
 from synth_pipeline.generators.argn.encoders.references import Equality, find_references, references_of
+from synth_pipeline.generators.argn.encoders.relations import find_offsets
 
 
 class TableEncoder:
@@ -30,10 +31,13 @@ class TableEncoder:
 
     @classmethod
     def fit(cls, training: pd.DataFrame, kinds: dict[str, ColumnKind], settings: EncoderSettings) -> TableEncoder:
-        """Learn every column's encoding, then the "equal to an earlier column" references."""
+        """Learn every column's encoding, then the "equal to an earlier column" references and offsets."""
         encoders = [fit_column(name, kinds[name], training[name], settings) for name in training.columns]
         if settings.private is None:  # under privacy the search would be one more statistic: not made
             find_references(encoders, training, rare_threshold=settings.rare_threshold)
+            if settings.offsets:  # so are the offsets' ratios; half as many bins (narrow; measured better, faster)
+                n_bins = max(1, settings.n_bins // 2)
+                find_offsets(encoders, training, rare_threshold=settings.rare_threshold, n_bins=n_bins)
         return cls(encoders)
 
     def fit_in_context(self, training: pd.DataFrame, codes: np.ndarray, rng: np.random.Generator) -> None:
@@ -51,17 +55,26 @@ class TableEncoder:
         return [e.name for e in self.encoders]
 
     def equalities(self) -> list[Equality]:
-        """The columns with references, for training and sampling."""
+        """The columns with references ("equal to" or offset codes), for training and sampling."""
         return [
             Equality(
                 column=c,
                 first_sub=int(self.first_sub[c]),
                 n_subs=len(e.sub_columns()),
-                codes=[(e.first_equal_code + j, r) for j, r in enumerate(self.reference_columns[c])],
+                codes=self._reference_codes(c, e),
             )
             for c, e in enumerate(self.encoders)
-            if isinstance(e, NumberEncoder) and e.references
+            if isinstance(e, NumberEncoder) and e.all_references
         ]
+
+    def _reference_codes(self, c: int, encoder: NumberEncoder) -> list[tuple[int, int]]:
+        """(code, reference column) of every code of column ``c`` that needs a reference sampled before it."""
+        references = self.reference_columns[c]
+        codes = [(encoder.first_equal_code + j, references[j]) for j in range(len(encoder.references))]
+        if encoder.offset is not None:
+            first = encoder.first_offset_code
+            codes += [(first + b, references[-1]) for b in range(encoder.offset.n_bins)]
+        return codes
 
     def encode(self, data: pd.DataFrame, *, known: np.ndarray | None = None, equalities: bool = True) -> np.ndarray:
         """(n, n_sub_columns) int64 codes; columns absent from ``data`` get zeros.
@@ -102,7 +115,8 @@ class TableEncoder:
         open_rows = (part[:, 0] >= int(encoder.has_missing) + len(encoder.atoms)) & ~np.isnan(x)
         if known is not None:
             open_rows &= known[:, c]
-        for j, r in enumerate(self.reference_columns[c]):
+        not_equal = ~np.isnan(x) if known is None else ~np.isnan(x) & known[:, c]
+        for j, r in enumerate(self.reference_columns[c][: len(encoder.references)]):
             reference = self.encoders[r]
             if reference.name not in data.columns:
                 continue
@@ -110,9 +124,27 @@ class TableEncoder:
             if known is not None:
                 same &= known[:, r]
             part[same, 0] = encoder.first_equal_code + j
-            if part.shape[1] > 1:
-                part[same, 1] = 0
+            part[same, 1:] = 0
             open_rows &= ~same
+            not_equal &= ~same
+        if encoder.offset is not None:
+            self._code_offsets(c, part, data, x, not_equal & ~np.isin(x, encoder.offset.exact), known)
+
+    def _code_offsets(
+        self, c: int, part: np.ndarray, data: pd.DataFrame, x: np.ndarray, rows: np.ndarray, known: np.ndarray | None
+    ) -> None:
+        """Code the ``rows`` of column ``c`` whose offset from its reference exists by the offset's bins."""
+        encoder = self.encoders[c]
+        assert isinstance(encoder, NumberEncoder) and encoder.offset is not None
+        r = self.reference_columns[c][-1]
+        reference = self.encoders[r]
+        if reference.name not in data.columns:
+            return
+        offset = encoder.offset.offsets(x, reference.to_numbers(data[reference.name]))
+        rows = rows & np.isfinite(offset) if known is None else rows & np.isfinite(offset) & known[:, r]
+        bins, levels = encoder.offset.code(offset[rows], encoder.n_levels)
+        part[rows, 0] = encoder.first_offset_code + bins
+        part[rows, 1] = levels
 
     def decode(self, codes: np.ndarray, rng: np.random.Generator, *, temperature: float = 1.0) -> pd.DataFrame:
         """The table of ``codes`` ((n, n_sub_columns) ints); ``rng`` places numbers inside their slices.
