@@ -209,6 +209,8 @@ def score(training: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
         "discriminator_auc_holdout": similarity.discriminator_auc_training_holdout if similarity else None,
         "tstr_auc": utility.tstr_auc if utility else None,
         "trtr_auc": utility.trtr_auc if utility else None,
+        "mia_auc": report.attacks.mia_auc if report.attacks else None,
+        "attribute_inference_gain": report.attacks.attribute_inference_gain if report.attacks else None,
     }
 
 

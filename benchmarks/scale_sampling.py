@@ -45,12 +45,13 @@ def train(workdir: Path, rows: int, seconds: float) -> tuple[str, str]:
     from synth_pipeline.simulate import simulate
 
     table = simulate(wide_spec(), rows, random_state=0)
-    generator = make_generator("argn", random_state=0, max_training_seconds=seconds, show_progress=False)
+    # 2 threads for the local engine (the benchmark's 2 cores); Ray workers use one per reserved CPU
+    generator = make_generator("argn", random_state=0, max_training_seconds=seconds, show_progress=False, n_threads=2)
     store = ModelStore(workdir / "models")
     return str(store.root), store.save("wide", generator.fit(table)).model_id
 
 
-def measure(store_root: str, model_id: str, engine_name: str, rows: int, workdir: Path) -> dict:
+def measure(store_root: str, model_id: str, engine_name: str, rows: int, shard_rows: int, workdir: Path) -> dict:
     """One engine, in this (fresh) process: sample ``rows`` rows as shards, publish them, report."""
     from synth_pipeline.model_store import ModelStore
     from synth_pipeline.shard_engines import make_engine, run_shards
@@ -61,7 +62,7 @@ def measure(store_root: str, model_id: str, engine_name: str, rows: int, workdir
     engine = ENGINES[engine_name]
     models = ModelStore(store_root)
     info = models.info("wide", model_id)
-    plan = plan_shards(model_id, 12345, rows, DEFAULT_SHARD_ROWS, chunk_rows=DEFAULT_CHUNK_ROWS)
+    plan = plan_shards(model_id, 12345, rows, shard_rows, chunk_rows=min(DEFAULT_CHUNK_ROWS, shard_rows))
     runner = make_engine(engine, load_generator=lambda: models.load("wide", model_id)[0], model_dir=info.path)
     result: dict = {"engine": engine_name, "rows": rows, "shards": len(plan.shards)}
     started = time.perf_counter()
@@ -86,16 +87,25 @@ def measure(store_root: str, model_id: str, engine_name: str, rows: int, workdir
         publish_seconds=round(published - sampled, 2),
         publish_rows_per_second=round(rows / (published - sampled)),
         total_rows_per_second=round(rows / (published - started)),
-        driver_peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        driver_peak_mb=round(peak_rss_kb() / 1024),
         shard_mb=round(sum(p.stat().st_size for p in snapshot.paths) / 2**20),
         content_hash=snapshot.content_hash,
     )
     return result
 
 
+def peak_rss_kb() -> int:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss it starts afresh at exec, not at the
+    parent's peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def child(engine: str, args: argparse.Namespace, store_root: str, model_id: str, workdir: Path) -> dict:
     command = [sys.executable, __file__, "--child", engine, "--rows", str(args.rows), "--store", store_root,
-               "--model-id", model_id, "--workdir", str(workdir)]
+               "--model-id", model_id, "--workdir", str(workdir), "--shard-rows", str(args.shard_rows)]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE", "RAY_AUTH_MODE": "disabled"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
@@ -106,6 +116,7 @@ def child(engine: str, args: argparse.Namespace, store_root: str, model_id: str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--shard-rows", type=int, default=DEFAULT_SHARD_ROWS)
     parser.add_argument("--train-rows", type=int, default=100_000)
     parser.add_argument("--train-seconds", type=float, default=120.0)
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
@@ -115,7 +126,8 @@ def main() -> None:
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.store, args.model_id, args.child, args.rows, Path(args.workdir))))
+        measured = measure(args.store, args.model_id, args.child, args.rows, args.shard_rows, Path(args.workdir))
+        print(json.dumps(measured))
         return
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="scale-sampling-") as tmp:
@@ -129,18 +141,19 @@ def main() -> None:
     report = {
         "rows": args.rows,
         "columns": 32,
-        "shard_rows": DEFAULT_SHARD_ROWS,
+        "shard_rows": args.shard_rows,
         "train_rows": args.train_rows,
         "train_seconds": round(train_seconds, 1),
         "results": results,
         "ray2_over_ray1_sampling": scaling,
         "same_snapshot_on_every_engine": len({r["content_hash"] for r in results}) == 1,
+        "train_settings": {"generator": "argn", "max_training_seconds": args.train_seconds, "n_threads": 2},
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "cpu_count": os.cpu_count(),
         "machine": platform.platform(),
     }
-    print(f"{args.rows:,} rows x 32 columns, shards of {DEFAULT_SHARD_ROWS:,}; load before {load_before}")
+    print(f"{args.rows:,} rows x 32 columns, shards of {args.shard_rows:,}; load before {load_before}")
     print(f"{'engine':8} {'sample s':>9} {'rows/s':>9} {'publish s':>10} {'rows/s':>10} {'driver MB':>10} "
           f"{'worker MB':>10}")
     for r in results:

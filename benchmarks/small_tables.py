@@ -44,7 +44,7 @@ from synth_pipeline.simulate import simulate_churn  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "small_tables.json"
-METRICS = {"accuracy", "distances"}
+METRICS = {"accuracy", "distances", "attacks"}
 
 
 def load(dataset: str) -> pd.DataFrame | None:

@@ -217,6 +217,11 @@ class DatasetConfig(_Strict):
         description="column kind overrides: `name: kind`, or `name: {kind: datetime, format: '%d/%m/%Y'}`",
     )
     target: str | None = Field(None, description="label column for utility metrics (TSTR)")
+    sensitive_columns: list[str] | None = Field(
+        None,
+        description="columns the QA report's attribute-inference attack tries to guess (default: the target, "
+        "else the 3 label columns whose most frequent value is rarest)",
+    )
     gates: Gates = Field(default_factory=Gates)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     schedules: SchedulesConfig = Field(default_factory=SchedulesConfig)
@@ -236,6 +241,13 @@ class DatasetConfig(_Strict):
             )
         return self
 
+    @field_validator("sensitive_columns")
+    @classmethod
+    def _sensitive(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or len(set(value)) < len(value)):
+            raise ValueError("list each sensitive column once, at least one (or null for the default rule)")
+        return value
+
     @field_validator("engine", mode="before")
     @classmethod
     def _engine_name(cls, value: Any) -> Any:
@@ -252,10 +264,13 @@ class DatasetConfig(_Strict):
         return value
 
     def config_hash(self) -> str:
-        """A stable hash of everything that shapes the model and its output."""
+        """A stable hash of everything that shapes the model and its output (not what only the QA report reads)."""
         # where shards run never changes the rows: the engine is not part of the hash
         text = json.dumps(
-            self.model_dump(mode="json", exclude={"source": {"allowed_paths"}, "engine": True}), sort_keys=True
+            self.model_dump(
+                mode="json", exclude={"source": {"allowed_paths"}, "engine": True, "sensitive_columns": True}
+            ),
+            sort_keys=True,
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -266,6 +281,8 @@ class DatasetConfig(_Strict):
             named["target"] = self.target
         if self.holdout.stratify:
             named["holdout.stratify"] = self.holdout.stratify
+        for number, column in enumerate(self.sensitive_columns or [], start=1):
+            named[f"sensitive_columns[{number}]"] = column
         for number, rule in enumerate(self.rules, start=1):
             for column in rule.columns():
                 named[f"rules[{number}] ({rule.describe()}), column {column}"] = column

@@ -259,6 +259,7 @@ def assess(
         max_rows=dataset.quality_max_rows,
         random_state=dataset.seed,
         rules=rules,
+        sensitive_columns=dataset.sensitive_columns,
     )
     snapshot_rows = synthetic.num_rows if isinstance(synthetic, SnapshotShards) else len(synthetic)
     html, json_path = _write_reports(report, dataset, model, version, warehouse, snapshot_rows)

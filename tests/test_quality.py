@@ -22,7 +22,7 @@ from synth_pipeline.quality import (
 from synth_pipeline.quality.accuracy import sample_triples
 from synth_pipeline.schema import infer_schema
 
-FAST = {"accuracy", "distances"}
+FAST = {"accuracy", "distances", "attacks"}
 
 
 def make_table(n: int, seed: int) -> pd.DataFrame:
@@ -223,7 +223,7 @@ def test_gates_pass_and_fail(tables):
     assert results["min_accuracy_ratio"].passed
     assert not results["max_dcr_share"].passed and results["max_dcr_share"].blocking
     assert not results["max_ims_training"].passed and results["max_ims_training"].severity == "warn"
-    assert [r.name for r in blocking_failures(list(results.values()))] == ["max_dcr_share"]
+    assert [r.name for r in blocking_failures(list(results.values()))] == ["max_dcr_share", "max_mia_auc"]
 
     fresh = evaluate(training, holdout, tables["fresh"], metrics=FAST)
     assert blocking_failures(check_gates(fresh, Gates())) == []
@@ -240,13 +240,16 @@ def test_gate_config_is_strict_and_convenient():
     gates = Gates.model_validate({"max_dcr_share": 0.55, "max_ims_training": {"threshold": 0.0, "blocking": False}})
     assert gates.max_dcr_share == GateSpec(threshold=0.55, blocking=True)
     assert gates.min_accuracy_ratio == GateSpec(threshold=0.9)
-    assert set(gates.active()) == {"min_accuracy_ratio", "max_dcr_share", "max_ims_training"}
+    assert set(gates.active()) == {"min_accuracy_ratio", "max_dcr_share", "max_ims_training", "max_mia_auc",
+                                   "max_attribute_inference_gain"}
     with pytest.raises(ValidationError, match="max_dcr_shar"):
         Gates.model_validate({"max_dcr_shar": 0.5})
     with pytest.raises(ValidationError):
         Gates(max_dcr_share={"threshold": float("nan")})
-    assert set(Gates(min_accuracy_ratio=None, max_dcr_share=None).active()) == {"max_ims_training"}
-    assert Gates(min_accuracy_ratio=None, max_dcr_share=None, max_ims_training=None).active() == {}
+    assert set(Gates(min_accuracy_ratio=None, max_dcr_share=None).active()) == {
+        "max_ims_training", "max_mia_auc", "max_attribute_inference_gain"}
+    assert Gates(min_accuracy_ratio=None, max_dcr_share=None, max_ims_training=None, max_mia_auc=None,
+                 max_attribute_inference_gain=None).active() == {}
 
 
 @pytest.mark.integration
@@ -285,11 +288,11 @@ def test_partial_copies_raise_dcr_share_and_trip_the_gate(tables):
     leaky = fresh.copy()
     leaky.iloc[:360] = training.iloc[:360].to_numpy()  # 30% of the rows are training rows
     leaky = leaky.astype(fresh.dtypes.to_dict())
-    report = evaluate(training, tables["holdout"], leaky, metrics={"distances"})
+    report = evaluate(training, tables["holdout"], leaky, metrics={"distances", "attacks"})
     assert report.distances.ims_training == pytest.approx(0.3)
     assert 0.6 < report.distances.dcr_share < 0.72
     failed = blocking_failures(check_gates(report, Gates(min_accuracy_ratio=None)))
-    assert [r.name for r in failed] == ["max_dcr_share", "max_ims_training"]
+    assert [r.name for r in failed] == ["max_dcr_share", "max_ims_training", "max_mia_auc"]
 
 
 def test_a_leak_confined_to_few_columns_shows_in_the_worst_subset(tables):
@@ -307,7 +310,7 @@ def test_a_leak_confined_to_few_columns_shows_in_the_worst_subset(tables):
 
 
 def test_nearest_neighbour_search_is_exact():
-    from synth_pipeline.quality.privacy import _search, dcr_share
+    from synth_pipeline.quality.privacy import closest_distances, dcr_share
 
     rng = np.random.default_rng(3)
     reference = np.hstack([rng.random((700, 3)), np.eye(4)[rng.integers(0, 4, 700)] / np.sqrt(2)])
@@ -316,7 +319,7 @@ def test_nearest_neighbour_search_is_exact():
     query[50:60, :3] = reference[60:70, :3] + 1e-7  # near duplicates
     exact = np.sqrt(((query[:, None, :] - reference[None, :, :]) ** 2).sum(axis=2))
     exact.sort(axis=1)
-    closest, second = _search(query, reference, second=True)
+    closest, second = closest_distances(query, reference, second=True)
     np.testing.assert_allclose(closest, exact[:, 0], rtol=0, atol=1e-12)
     np.testing.assert_allclose(second, exact[:, 1], rtol=0, atol=1e-12)
     assert (closest[:50] == 0).all()

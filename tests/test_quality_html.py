@@ -13,7 +13,7 @@ from synth_pipeline.quality.html import page
 from synth_pipeline.quality.report import ColumnNotLearned, ReportHeader, RuleAdherence
 from synth_pipeline.simulate import simulate_churn
 
-FAST = {"accuracy", "distances"}
+FAST = {"accuracy", "distances", "attacks"}
 MAX_BYTES = 1_500_000
 
 
@@ -39,10 +39,11 @@ def test_page_has_banner_navigation_sections_and_stays_small(fresh_report, tmp_p
     text = path.read_text(encoding="utf-8")
     assert 20_000 < path.stat().st_size < MAX_BYTES
     assert "<script" not in text and "<link" not in text and not re.search(r'(src|href)="(https?:|//)', text)
-    assert 'class="banner pass"' in text and "PASS: all 3 gates passed" in text
+    assert 'class="banner pass"' in text and "PASS: all 5 gates passed" in text
     assert text.index('id="verdict"') < text.index('id="gates"')  # the verdict comes first
     nav = text[text.index("<nav>") : text.index("</nav>")]
-    for anchor in ("verdict", "gates", "summary", "accuracy", "pairs", "correlations", "privacy", "glossary"):
+    for anchor in ("verdict", "gates", "summary", "accuracy", "pairs", "correlations", "privacy", "attacks",
+                   "glossary"):
         assert f'href="#{anchor}"' in nav and f'id="{anchor}"' in text
     assert 'href="#rules"' not in nav  # nothing to show there
     # evaluate lists the id column it left out, so the page has a "Not learned" section for it
@@ -59,6 +60,12 @@ def test_page_has_banner_navigation_sections_and_stays_small(fresh_report, tmp_p
     n_maps = 3 * len(fresh_report.plots.bivariate) + 1 + 3
     assert text.count("<svg") >= len(fresh_report.plots.univariate) + n_maps
     assert "What the numbers mean" in text and "what is good" in text
+    # the attacks, each number with its reading in words
+    attacks = text[text.index('id="attacks"') :]
+    assert "membership inference AUC" in attacks and "coin toss" in attacks
+    assert "singling-out risk (Anonymeter)" in attacks and "linkability risk (Anonymeter)" in attacks
+    assert "attribute inference gain: churn" not in attacks  # no target given: the stated rule chose
+    assert all(f"attribute inference gain: {c}" in attacks for c in fresh_report.attacks.sensitive_columns)
 
 
 def test_datetime_bin_labels_are_shown_whole(fresh_report):
@@ -139,6 +146,7 @@ def test_columns_not_learned_are_listed_and_escaped(fresh_report):
 
 
 def test_no_gates_is_said_plainly(fresh_report):
-    gates = Gates(min_accuracy_ratio=None, max_dcr_share=None, max_ims_training=None)
+    gates = Gates(min_accuracy_ratio=None, max_dcr_share=None, max_ims_training=None, max_mia_auc=None,
+                  max_attribute_inference_gain=None)
     text = page(fresh_report, check_gates(fresh_report, gates))
     assert "NO GATES: nothing was checked" in text and "No gates configured." in text

@@ -16,6 +16,7 @@ from synth_pipeline.columns import LABEL_KINDS, UNTABULATED_KINDS, ColumnKind, d
 from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.profile import column_values
 from synth_pipeline.quality.accuracy import association, column_pair_means, compute_accuracy, correlation_matrices
+from synth_pipeline.quality.attacks import MIA_ROWS, compute_attacks
 from synth_pipeline.quality.binning import bin_tables
 from synth_pipeline.quality.privacy import compute_distances, distinct_share
 from synth_pipeline.quality.report import (
@@ -37,7 +38,7 @@ from synth_pipeline.version import __version__
 # Distances compare every synthetic row with every training and holdout row: 25,000 rows per table keep
 # that to seconds on a laptop and the DCR share's standard error near 0.3 pp.
 DEFAULT_MAX_DISTANCE_ROWS = 25_000
-METRICS = ("accuracy", "similarity", "distances", "utility", "diversity", "text")
+METRICS = ("accuracy", "similarity", "distances", "attacks", "utility", "diversity", "text")
 
 
 def evaluate(
@@ -52,18 +53,18 @@ def evaluate(
     random_state: int | None = 0,
     rules: Any = None,
     metrics: Collection[str] | None = None,
+    sensitive_columns: list[str] | None = None,
 ) -> QualityReport:
     """Measure how faithful and how private ``synthetic`` is, against ``training`` and ``holdout``.
 
     Every metric compares synthetic with training, and holdout with training as the reference a fresh
     real sample reaches. ``schema`` (the model's, with the config's column-kind overrides) decides how
     every column is read, binned and measured; without it the kinds are inferred from ``training``.
-    Tables are sampled to at most ``max_rows`` rows; holdout and synthetic are
-    compared on equal-sized samples, and the distances on equal-sized samples of all three of at most
-    ``max_distance_rows`` rows (nearest-neighbour search grows with the square of it). Id columns
-    are left out. ``metrics`` picks sections (``{"accuracy", "distances"}`` is fast); the others are None.
+    Tables are sampled to at most ``max_rows`` rows; holdout and synthetic are compared on equal-sized
+    samples, the distances on equal-sized samples of all three of at most ``max_distance_rows`` rows
+    (search grows with its square). Id columns are left out. ``metrics`` picks sections (the others are None).
     ``utility`` needs ``target``. ``rules``: objects (or one object) with ``adherence(df) -> list[dict]``;
-    their reports on synthetic and training fill ``rule_adherence``. Deterministic for a given ``random_state``.
+    their reports fill ``rule_adherence``. ``sensitive_columns``: what attribute inference guesses. Deterministic.
 
     >>> report = evaluate(training, holdout, synthetic, target="income")  # doctest: +SKIP
     >>> report.accuracy.overall, report.distances.dcr_share  # doctest: +SKIP
@@ -74,12 +75,12 @@ def evaluate(
     schema = schema if schema is not None else infer_schema(training, what="training")
     columns, excluded = _evaluated_columns(schema, training, target)
     kinds = {c: schema.kind(c) for c in columns}
-    seeds = np.random.SeedSequence(random_state).spawn(8)
+    seeds = np.random.SeedSequence(random_state).spawn(9)
     rngs = [np.random.default_rng(s) for s in seeds]
     model_seed = int(seeds[7].generate_state(1)[0] % (2**31 - 1))
     samples = _Samples.draw(tables, Schema([schema[c] for c in columns]), rngs[:3], max_rows, max_distance_rows)
     timings = {"prepare": time.perf_counter() - started}
-    parts, plots, univariate = _sections(wanted, kinds, samples, rngs, model_seed, target, timings)
+    parts, plots, univariate = _sections(wanted, kinds, samples, rngs, model_seed, (target, sensitive_columns), timings)
     parts.update(_text_and_rules(wanted, tables, schema, seeds[5], max_rows, rules, timings))
     metadata = Metadata(
         **samples.row_counts(distances="distances" in wanted),
@@ -132,6 +133,7 @@ class _Samples:
     n_training: int
     n_compare: int
     n_distance: int
+    n_distance_cap: int
 
     @classmethod
     def draw(
@@ -143,7 +145,7 @@ class _Samples:
         n_compare = min(len(full["holdout"]), len(full["synthetic"]), max_rows)
         # one generator per table, in the order training, holdout, synthetic
         order = {name: rng.permutation(len(table)) for rng, (name, table) in zip(rngs, full.items(), strict=True)}
-        return cls(full, order, n_training, n_compare, min(n_training, n_compare, max_distance_rows))
+        return cls(full, order, n_training, n_compare, min(n_training, n_compare, max_distance_rows), max_distance_rows)
 
     def row_counts(self, *, distances: bool) -> dict[str, int | None]:
         """The metadata's row counts: given, and used by each section."""
@@ -164,6 +166,13 @@ class _Samples:
         return {"training": self.take("training", self.n_training), "holdout": self.take("holdout", self.n_compare),
                 "synthetic": self.take("synthetic", self.n_compare)}
 
+    def attacked(self) -> dict[str, pd.DataFrame]:
+        """The attacks' samples: members (training rows), holdout (its first rows the non-members), synthetic."""
+        n_holdout = min(len(self.full["holdout"]), self.n_distance_cap)
+        n_members = min(self.n_training, n_holdout, MIA_ROWS)
+        return {"members": self.take("training", n_members), "holdout": self.take("holdout", n_holdout),
+                "synthetic": self.take("synthetic", min(len(self.full["synthetic"]), self.n_distance_cap))}
+
     def equal(self) -> dict[str, pd.DataFrame]:
         """All three tables sampled to one size, for the distances."""
         return {name: self.take(name, self.n_distance) for name in ("training", "holdout", "synthetic")}
@@ -182,11 +191,15 @@ def _sections(
     samples: _Samples,
     rngs: list[np.random.Generator],
     model_seed: int,
-    target: str | None,
+    columns_of_note: tuple[str | None, list[str] | None],
     timings: dict[str, float],
 ) -> tuple[dict[str, Any], PlotData, tuple[list[float], list[float]] | None]:
-    """The wanted sections (by name), the plot data, and the univariate accuracy and ceiling per column."""
+    """The wanted sections (by name), the plot data, and the univariate accuracy and ceiling per column.
+
+    ``columns_of_note``: the target and the sensitive columns (None: the default rule).
+    """
     columns, sample = list(kinds), samples.compare
+    target, sensitive = columns_of_note
     parts: dict[str, Any] = {}
     plots = PlotData()
     bins = codes = result = None
@@ -213,6 +226,11 @@ def _sections(
             parts["distances"], plots.distances = compute_distances(
                 columns, kinds, samples.equal(), training_association, rngs[4],
                 identity_reference=samples.full["training"],
+            )
+    if "attacks" in wanted:
+        with _timed(timings, "attacks"):
+            parts["attacks"] = compute_attacks(
+                columns, kinds, samples.attacked(), rngs[8], target=target, sensitive=sensitive
             )
     if "utility" in wanted:
         with _timed(timings, "utility"):

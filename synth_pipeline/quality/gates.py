@@ -60,7 +60,12 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "max_ims_training": (0.0, 1.0, False),
     "max_discriminator_auc": (0.5, 1.0, False),
     "min_accuracy": (0.0, 1.0, True),
+    "max_mia_auc": (0.5, 1.0, False),
+    "max_attribute_inference_gain": (0.0, 1.0, False),
 }
+
+#: an attack's number within this many standard deviations (of a perfect generator's) of no leak is noise
+NOISE_SDS = 4.0
 
 
 def _in_range(spec: GateSpec | None, info: ValidationInfo) -> GateSpec | None:
@@ -87,7 +92,8 @@ class Gates(BaseModel):
     meaningful range (``max_dcr_share: 1.5`` could never fail, ``min_accuracy_ratio: -1``
     neither): a gate is switched off only by setting it to ``None`` (YAML ``null``).
     Ranges: ``min_accuracy_ratio`` and ``min_accuracy`` in (0, 1]; ``max_dcr_share`` and
-    ``max_discriminator_auc`` in [0.5, 1); ``max_ims_training`` in [0, 1).
+    ``max_discriminator_auc`` and ``max_mia_auc`` in [0.5, 1); ``max_ims_training`` and
+    ``max_attribute_inference_gain`` in [0, 1).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -110,14 +116,21 @@ class Gates(BaseModel):
         None, description="Maximum cross-validated AUC of a classifier telling synthetic from training rows."
     )
     min_accuracy: GateSpec | None = Field(None, description="Minimum absolute overall accuracy (accuracy.overall).")
+    max_mia_auc: GateSpec | None = Field(
+        GateSpec(threshold=0.55),
+        description="Maximum AUC of the membership-inference attack (attacks.mia_auc; 0.5 is ideal). An AUC within "
+        "4 standard deviations of 0.5 (attacks.mia_auc_null_sd: sampling noise on small tables) always passes. "
+        "Blocking by default.",
+    )
+    max_attribute_inference_gain: GateSpec | None = Field(
+        GateSpec(threshold=0.03, blocking=False),
+        description="Maximum gain of the attribute-inference attack (attacks.attribute_inference_gain: how much "
+        "more often the sensitive value of a training row is guessed right than that of a holdout row). A gain "
+        "within 4 standard deviations of 0 (sampling noise) always passes. A warning by default.",
+    )
 
-    _to_spec = field_validator(
-        "min_accuracy_ratio", "max_dcr_share", "max_ims_training", "max_discriminator_auc", "min_accuracy",
-        mode="before",
-    )(_as_spec)
-    _check_range = field_validator(
-        "min_accuracy_ratio", "max_dcr_share", "max_ims_training", "max_discriminator_auc", "min_accuracy",
-    )(_in_range)
+    _to_spec = field_validator(*_RANGES, mode="before")(_as_spec)
+    _check_range = field_validator(*_RANGES)(_in_range)
 
     def active(self) -> dict[str, GateSpec]:
         """The gates that are switched on, by name, in declaration order."""
@@ -179,7 +192,27 @@ _GATE_METRICS: dict[str, tuple[str, Callable[[QualityReport], float | None], Lit
         "max",
     ),
     "min_accuracy": ("accuracy.overall", lambda r: _section_value(r, "accuracy", "overall"), "min"),
+    "max_mia_auc": ("attacks.mia_auc", lambda r: _section_value(r, "attacks", "mia_auc"), "max"),
+    "max_attribute_inference_gain": (
+        "attacks.attribute_inference_gain",
+        lambda r: _section_value(r, "attacks", "attribute_inference_gain"),
+        "max",
+    ),
 }
+
+# gate -> (the value meaning no leak, how to read its sampling noise): a value within NOISE_SDS of it passes
+_NOISE: dict[str, tuple[float, Callable[[QualityReport], float | None]]] = {
+    "max_mia_auc": (0.5, lambda r: _section_value(r, "attacks", "mia_auc_null_sd")),
+    "max_attribute_inference_gain": (0.0, lambda r: _section_value(r, "attacks", "attribute_inference_gain_null_sd")),
+}
+
+
+def _noise_floor(name: str, report: QualityReport) -> float | None:
+    if name not in _NOISE:
+        return None
+    ideal, read = _NOISE[name]
+    sd = read(report)
+    return None if sd is None else ideal + NOISE_SDS * sd
 assert set(_GATE_METRICS) == set(Gates.model_fields), "every gate needs a metric"
 
 
@@ -201,10 +234,16 @@ def check_gates(report: QualityReport, gates: Gates | None = None) -> list[GateR
             message = f"{name} ({kind}): {label} was not computed, so the gate cannot pass"
             value = None
         else:
-            passed = value >= spec.threshold if direction == "min" else value <= spec.threshold
+            limit, floor = spec.threshold, _noise_floor(name, report)
+            if floor is not None and floor > limit:
+                limit = floor
+            passed = value >= limit if direction == "min" else value <= limit
             relation = ">=" if direction == "min" else "<="
             verdict = "passed" if passed else ("FAILED" if spec.blocking else "warning")
-            message = f"{name} ({kind}): {label} = {value:.4f}, required {relation} {spec.threshold:g}: {verdict}"
+            required = f"{spec.threshold:g}" if limit == spec.threshold else (
+                f"{spec.threshold:g} (raised to {limit:.4f}, the sampling noise of this sample size)"
+            )
+            message = f"{name} ({kind}): {label} = {value:.4f}, required {relation} {required}: {verdict}"
         results.append(
             GateResult(
                 name=name, value=value, threshold=spec.threshold, blocking=spec.blocking, passed=passed, message=message

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from synth_pipeline.io import write_text
 from synth_pipeline.quality.gates import GateResult, Gates, check_gates
+from synth_pipeline.quality.html_attacks import attack_section
 from synth_pipeline.quality.html_charts import esc
 from synth_pipeline.quality.html_details import (
     columns_table,
@@ -108,6 +109,7 @@ def _sections(report: QualityReport, gate_results: list[GateResult]) -> list[tup
         ("pairs", "Pairs", "Pairs of columns", pairs),
         ("correlations", "Correlations", "Correlations", correlation_cards(report.plots.correlations)),
         ("privacy", "Privacy", "Privacy: distances to the closest record", distance_section(report)),
+        ("attacks", "Attacks", "Privacy: attacks on the synthetic table", attack_section(report)),
         ("text", "Free text", "Free-text columns", text_table(report)),
         ("rules", "Rules", "Rule adherence (synthetic)", rules_table(report)),
         ("not-learned", "Not learned", "Columns not learned", not_learned_table(report)),

@@ -27,6 +27,11 @@ SECTION_NOTES: dict[str, str] = {
     "privacy": "Distances from each synthetic row to its closest training row and to its closest holdout row. If "
     "synthetic rows were copied or memorised they sit closer to training than to holdout. The DCR share (share "
     "closer to training) should be near 50%; the worst column subset catches leaks confined to a few columns.",
+    "attacks": "Two attacks an adversary could run with the published table, scored on training rows (people "
+    "the generator learned from) against holdout rows (people it never saw). Membership inference asks whether "
+    "a given person was in the training data; attribute inference guesses a sensitive value of a person from "
+    "the rest of their row. Where training and holdout rows fare alike, the table reveals nothing about the "
+    "people it was trained on beyond what it reveals about anyone.",
     "rules": "Declared business rules checked on the synthetic rows (training as reference). A blocking rule "
     "with violations stops publishing.",
     "not-learned": "Source columns the generator does not model: they are absent from (or regenerated in) the "
@@ -54,6 +59,16 @@ GLOSSARY: tuple[tuple[str, str, str], ...] = (
      "No higher than the share of holdout rows identical to a training row (real data has duplicates)."),
     ("NNDR 5th percentile", "Closest / second-closest distance among training rows; small values flag rows "
      "sitting on one training row.", "Similar to the holdout reference."),
+    ("membership inference AUC", "How well an attacker with the synthetic table and real rows of the population "
+     "tells training rows from holdout rows, by how much closer a row sits to the synthetic rows than to the "
+     "real ones.", "0.5 (a coin toss); the gate max_mia_auc blocks above its threshold."),
+    ("TPR at 1% FPR", "Share of training rows the membership attack flags while wrongly flagging 1% of holdout "
+     "rows.", "About 1%; much more means some people are exposed with confidence."),
+    ("attribute inference gain", "How much more often a sensitive value is guessed right from the closest "
+     "synthetic rows for training rows than for holdout rows.", "About 0 (gate max_attribute_inference_gain)."),
+    ("singling-out / linkability risk", "Anonymeter's risks: how much more often statements written from the "
+     "synthetic table single out a training row than a holdout row, or join two halves of a training row.",
+     "About 0; 1 means every attack on a training row succeeds."),
     ("TSTR / TRTR", "A model trained on synthetic (TSTR) or on training (TRTR) predicts the target on holdout.",
      "TSTR close to TRTR: the synthetic table is as useful for this prediction as the real one."),
     ("distinct rows", "Share of distinct rows in the synthetic sample.", "Close to the holdout's share."),

@@ -18,6 +18,8 @@ WHERE_TO_LOOK: dict[str, tuple[str, str]] = {
     "min_accuracy": ("accuracy", "Accuracy: the columns furthest below their ceiling"),
     "max_dcr_share": ("privacy", "Privacy: DCR share per column subset"),
     "max_ims_training": ("privacy", "Privacy: rows identical to a training row"),
+    "max_mia_auc": ("attacks", "Privacy: membership inference"),
+    "max_attribute_inference_gain": ("attacks", "Privacy: attribute inference per sensitive column"),
     "max_discriminator_auc": ("summary", "Summary: discriminator AUC, then Accuracy for what differs"),
 }
 
@@ -164,6 +166,8 @@ def _headline_numbers(report: QualityReport) -> str:
         cards.append(("DCR share", pct(d.dcr_share), "ideal 50%", "#privacy"))
         cards.append(("identical to training", pct(d.ims_training), f"holdout: {pct(d.ims_holdout_training)}",
                       "#privacy"))
+    if report.attacks is not None and report.attacks.mia_auc is not None:
+        cards.append(("membership attack AUC", num(report.attacks.mia_auc), "ideal 0.5", "#attacks"))
     s = report.similarity
     if s is not None and s.discriminator_auc_training_synthetic is not None:
         cards.append(("discriminator AUC", num(s.discriminator_auc_training_synthetic), "ideal 0.5", "#summary"))

@@ -16,6 +16,7 @@ distances recomputed exactly in float64, so identical rows are at distance 0 and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,9 +37,17 @@ _FLOAT32_ERROR = 4e-6  # relative error bound of a float32 squared distance (gen
 
 
 def encode_tables(
-    columns: list[str], kinds: dict[str, ColumnKind], tables: dict[str, pd.DataFrame], rng: np.random.Generator
+    columns: list[str],
+    kinds: dict[str, ColumnKind],
+    tables: dict[str, pd.DataFrame],
+    rng: np.random.Generator,
+    *,
+    scale: tuple[str, ...] = ("training",),
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-    """Encode every table on the training scale; return the matrices and each column's dimension indices."""
+    """Encode every table on one scale; return the matrices and each column's dimension indices.
+
+    The number scale (quantile ranks) is fitted on the pooled values of the ``scale`` tables.
+    """
     blocks: dict[str, list[np.ndarray]] = {name: [] for name in tables}
     dims: list[np.ndarray] = []
     start = 0
@@ -46,7 +55,7 @@ def encode_tables(
         kind = kinds[column]
         values = {name: column_values(table[column], kind) for name, table in tables.items()}
         if kind in ORDERED_KINDS:
-            encoded = _encode_number(values)
+            encoded = _encode_number(values, np.concatenate([values[name] for name in scale]))
         else:
             encoded = _encode_labels(values, rng)
         width = next(iter(encoded.values())).shape[1]
@@ -58,9 +67,8 @@ def encode_tables(
     return matrices, dims
 
 
-def _encode_number(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    training = values["training"]
-    observed = training[~np.isnan(training)]
+def _encode_number(values: dict[str, np.ndarray], fitted_on: np.ndarray) -> dict[str, np.ndarray]:
+    observed = fitted_on[~np.isnan(fitted_on)]
     distinct = np.unique(observed)
     if len(distinct) > 1:
         probabilities = np.linspace(0.0, 1.0, 101)
@@ -102,15 +110,14 @@ class Neighbours:
     second: np.ndarray  # (n_query,) second closest on group 0 (all columns); NaN when not asked for
 
 
-def _search(query: np.ndarray, reference: np.ndarray, *, second: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def _candidate_batches(query: np.ndarray, reference: np.ndarray) -> Iterator[_Batch]:
+    """Per batch of query rows: every reference row that may be the closest, with its exact distance.
+
+    |q - r|^2 = [q, |q|^2, 1] . [-2r, 1, |r|^2]: one float32 matrix product per batch. Centring on the
+    reference mean keeps the norms, hence the cancellation error, small; every candidate within that
+    error of the batch minimum is then re-measured exactly in float64, so the result is exact.
+    """
     n_query, n_ref = len(query), len(reference)
-    closest = np.empty(n_query)
-    runner_up = np.full(n_query, np.nan) if second else None
-    if n_ref < 2:
-        second = False
-    # |q - r|^2 = [q, |q|^2, 1] . [-2r, 1, |r|^2]: one float32 matrix product per batch. Centring on the
-    # reference mean keeps the norms, hence the cancellation error, small; every candidate within that
-    # error of the batch minimum is then re-measured exactly in float64, so the result is exact.
     centre = reference.mean(axis=0) if n_ref else np.zeros(reference.shape[1])
     centred = reference - centre
     ref_norms = (centred**2).sum(axis=1)
@@ -133,19 +140,59 @@ def _search(query: np.ndarray, reference: np.ndarray, *, second: bool) -> tuple[
         order = np.lexsort((exact, rows))
         rows, cols, exact = rows[order], cols[order], exact[order]
         first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        closest[start : start + len(q)] = np.sqrt(exact[first])
+        yield _Batch(start, q, squared, rows, cols, exact, first)
+
+
+@dataclass
+class _Batch:
+    """Candidates of one batch, sorted by query row then exact squared distance; ``first``: each row's best."""
+
+    start: int
+    query: np.ndarray
+    squared: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    exact: np.ndarray
+    first: np.ndarray
+
+
+def closest_distances(
+    query: np.ndarray, reference: np.ndarray, *, second: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Exact distance of every query row to its closest reference row, and (``second``) to the runner-up."""
+    n_query, n_ref = len(query), len(reference)
+    closest = np.empty(n_query)
+    runner_up = np.full(n_query, np.nan) if second else None
+    if n_ref < 2:
+        second = False
+    for b in _candidate_batches(query, reference):
+        rows, cols, exact, first, q = b.rows, b.cols, b.exact, b.first, b.query
+        closest[b.start : b.start + len(q)] = np.sqrt(exact[first])
         if second:
             # second closest: the runner-up inside the band, or the best outside it
             has_two = np.r_[rows[first[:-1] + 1] == rows[first[:-1]], (len(rows) > first[-1] + 1)]
             in_band = np.where(has_two, exact[np.minimum(first + 1, len(exact) - 1)], np.inf)
-            squared[rows, cols] = np.inf
-            other = squared.argmin(axis=1)
+            b.squared[rows, cols] = np.inf
+            other = b.squared.argmin(axis=1)
             outside = ((q - reference[other]) ** 2).sum(axis=1)
-            runner_up[start : start + len(q)] = np.sqrt(np.minimum(in_band, outside))
+            runner_up[b.start : b.start + len(q)] = np.sqrt(np.minimum(in_band, outside))
     return closest, runner_up
 
 
-def _distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def closest_rows(query: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (query row, reference row) pair at the query row's exact smallest distance (ties all kept)."""
+    found_rows, found_cols = [], []
+    for b in _candidate_batches(query, reference):
+        best = np.repeat(b.exact[b.first], np.diff(np.r_[b.first, len(b.rows)]))
+        keep = b.exact <= best + _TIE
+        found_rows.append(b.rows[keep] + b.start)
+        found_cols.append(b.cols[keep])
+    if not found_rows:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(found_rows), np.concatenate(found_cols)
+
+
+def distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of ``x`` and the inverse map (``np.unique(axis=0)`` is slow on wide rows).
 
     Rows are keyed by a random linear hash of their bit patterns in wrapping 64-bit integer arithmetic:
@@ -170,12 +217,12 @@ def nearest(query: np.ndarray, reference: np.ndarray, groups: list[np.ndarray], 
     for g, dims in enumerate(groups):
         q, ref = query[:, dims], reference[:, dims]
         if g == 0:
-            closest[g], found = _search(q, ref, second=second)
+            closest[g], found = closest_distances(q, ref, second=second)
             if found is not None:
                 second_closest = found
             continue
-        distinct_query, inverse = _distinct_rows(q)
-        distances, _ = _search(distinct_query, _distinct_rows(ref)[0], second=False)
+        distinct_query, inverse = distinct_rows(q)
+        distances, _ = closest_distances(distinct_query, distinct_rows(ref)[0], second=False)
         closest[g] = distances[inverse]
     return Neighbours(closest, second_closest)
 

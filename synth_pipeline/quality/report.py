@@ -135,6 +135,76 @@ class Distances(_Model):
     )
 
 
+class AttributeInference(_Model):
+    """Attribute inference on one sensitive column: an attacker who knows every other column of a real row
+    guesses this one from the closest synthetic rows (numbers and datetimes: the right decile)."""
+
+    column: str = Field(description="The sensitive column.")
+    success_training: float = Field(description="Share of training rows whose value the attacker guesses right.")
+    success_holdout: float = Field(
+        description="The same on holdout rows, which the generator never saw: what the synthetic table teaches "
+        "about anyone, not about its training rows."
+    )
+    base_rate: float = Field(description="Share of holdout rows a guess of the most frequent training value gets.")
+    gain: float = Field(description="success_training - success_holdout: the leak about training rows (0 is ideal).")
+    gain_null_sd: float = Field(
+        description="Standard deviation of the gain for a perfect generator at these sample sizes (sampling noise)."
+    )
+
+
+class Reidentification(_Model):
+    """Anonymeter's singling out (univariate) and linkability, training rows against holdout rows as control.
+
+    Risk = (rate on training - rate on holdout) / (1 - rate on holdout): 0 is ideal, 1 means every attack on a
+    training row succeeds where attacks on fresh rows fail."""
+
+    singling_out_rate_training: float = Field(
+        description="Share of the attacks (predicates written from the synthetic table that match exactly one "
+        "synthetic row) that match exactly one training row."
+    )
+    singling_out_rate_holdout: float = Field(description="The same on as many holdout rows (the control).")
+    singling_out_risk: float = Field(description="Anonymeter's singling-out risk (0 is ideal).")
+    singling_out_predicates: int = Field(description="Predicates the synthetic table yielded (at most 2,000).")
+    linkability_rate_training: float = Field(
+        description="Share of training rows whose two column halves have the same closest synthetic row."
+    )
+    linkability_rate_holdout: float = Field(description="The same for holdout rows (the control).")
+    linkability_risk: float = Field(description="Anonymeter's linkability risk (0 is ideal).")
+    linkability_columns: tuple[list[str], list[str]] = Field(description="The two halves of the columns.")
+
+
+class Attacks(_Model):
+    """Attacks on the synthetic table, with the holdout as the non-members (see synth_pipeline.quality.attacks)."""
+
+    mia_auc: float | None = Field(
+        description="ROC AUC of a membership-inference attack (the ratio of a row's distance to the closest "
+        "holdout row and to the closest synthetic row) telling training rows from holdout rows. 0.5 is ideal: "
+        "the synthetic table does not reveal who was in the training data."
+    )
+    mia_tpr_at_1pct_fpr: float | None = Field(
+        description="Share of training rows the attack flags when it may wrongly flag 1% of holdout rows "
+        "(0.01 is ideal)."
+    )
+    mia_auc_null_sd: float | None = Field(
+        description="Standard deviation of the AUC for a perfect generator at these sample sizes (sampling noise): "
+        "an AUC within 4 of them of 0.5 is no evidence of a leak (the gate max_mia_auc passes it)."
+    )
+    mia_rows: int = Field(description="Training rows (members) and holdout rows (non-members) attacked, each.")
+    mia_reference_rows: int = Field(description="Holdout rows the attacker uses as the reference population.")
+    attribute_inference: list[AttributeInference] = Field(description="One entry per sensitive column.")
+    attribute_inference_gain: float | None = Field(
+        description="Largest gain over the sensitive columns (0 is ideal); None when no column could be attacked."
+    )
+    attribute_inference_gain_null_sd: float | None = Field(
+        description="gain_null_sd of the column with the largest gain."
+    )
+    sensitive_columns: list[str] = Field(description="The columns attribute inference attacked.")
+    sensitive_columns_rule: str = Field(description="How they were chosen.")
+    reidentification: Reidentification | None = Field(
+        None, description="Singling out and linkability; None for a table of one column."
+    )
+
+
 class Utility(_Model):
     """Train on synthetic, test on real (TSTR) beside train on real, test on real (TRTR), scored on holdout."""
 
@@ -301,6 +371,7 @@ class QualityReport(_Model):
     accuracy: Accuracy | None = None
     similarity: Similarity | None = None
     distances: Distances | None = None
+    attacks: Attacks | None = None
     utility: Utility | None = None
     diversity: Diversity | None = None
     columns: list[ColumnReport] = Field(default_factory=list)
@@ -363,6 +434,7 @@ _SUMMARY_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
                     "correlation_difference")),
     ("distances", ("dcr_share", "dcr_share_all_columns", "dcr_training", "dcr_holdout", "dcr_training_p5",
                    "dcr_holdout_p5", "nndr_training_p5", "nndr_holdout_p5", "ims_training", "ims_holdout")),
+    ("attacks", ("mia_auc", "mia_tpr_at_1pct_fpr", "attribute_inference_gain")),
     ("utility", ("tstr_auc", "trtr_auc", "tstr_accuracy", "trtr_accuracy", "tstr_r2", "trtr_r2", "tstr_rmse",
                  "trtr_rmse")),
     ("diversity", ("distinct_rows_synthetic",)),
