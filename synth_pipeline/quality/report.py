@@ -322,6 +322,9 @@ class ReportHeader(_Model):
     model_id: str | None = Field(None, description="The id of the model that generated the synthetic table.")
     generator: str | None = Field(None, description="The generator's name (argn, copula).")
     generated_at: str | None = Field(None, description="When the report was made (ISO 8601, UTC).")
+    training_rows_seen: int | None = Field(
+        None, description="The training rows the model learned from (a sample when max_training_rows caps them)."
+    )
     snapshot_rows: int | None = Field(
         None, description="Rows of the whole snapshot; QA judged a reproducible subsample of them (rows_synthetic)."
     )

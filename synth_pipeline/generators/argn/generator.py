@@ -20,6 +20,7 @@ from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.generators.argn.training import (
     TrainingPlan,
+    compact_codes,
     default_threads,
     show_progress_default,
     torch_threads,
@@ -120,8 +121,13 @@ class ARGNGenerator(Generator):
         if self._statistics is not None:  # the seeding and rebalancing books keep noisy shares, not exact ones
             self.frequencies_ = released_frequencies(self.schema_, self._statistics)
             self.schema_ = private_schema(self.schema_, self._statistics)
-        plain_codes = self.encoder_.encode(training, equalities=False)
-        codes = self.encoder_.code_equalities(plain_codes, training)
+        # encoded once, into compact integer codes: training memory follows them, not the table
+        cardinalities = self.encoder_.cardinalities
+        plain = self.encoder_.encode(training, equalities=False)
+        equal = self.encoder_.code_equalities(plain, training)
+        codes = compact_codes(equal, cardinalities)
+        plain_codes = codes if equal is plain else compact_codes(plain, cardinalities)
+        del plain, equal
         n_rows, n_sub = codes.shape
         embedding_dim = settings.embedding_dim or 8
         hidden_size = settings.hidden_size or 64

@@ -100,6 +100,9 @@ def train(
 ) -> TrainingReport:
     """Fit ``network`` to ``codes`` ((n, S) ints) in place; the best weights on the validation split are kept.
 
+    The codes stay in the integer type they come in (:func:`compact_codes`: int16 for most tables) on the device;
+    each mini-batch is widened to int64 as it is drawn, so memory follows the compact codes.
+
     ``plain_codes`` are the codes without "equal to an earlier column" codes: in a
     training order where a column comes before its reference, it is coded by its bin.
     """
@@ -215,14 +218,14 @@ def _run_epoch(
     running = 0.0
     for step in range(data.steps_per_epoch):
         rows = order[step * data.batch_size : (step + 1) * data.batch_size]
-        batch = data.training[rows]
+        batch = data.training[rows].long()  # the codes are kept compact (int16/int32), a batch is widened
         positions = [
             column_positions(data.n_columns, rng.random() < settings.canonical_order_share, rng)
             for _ in range(plan.order_groups)
         ]
         masks = np.stack([order_mask(p, data.column_of_sub) for p in positions])
         if data.plain is not None:
-            batch = uncode_late_references(batch, data.plain[rows], positions, plan.equalities)
+            batch = uncode_late_references(batch, data.plain[rows].long(), positions, plan.equalities)
         masks_t = torch.as_tensor(masks, device=plan.device)
         weights = None
         if data.rare_cells is not None and data.rare_subs is not None:
@@ -360,9 +363,18 @@ def _evaluate(network: ARGNNetwork, codes: torch.Tensor, mask: torch.Tensor) -> 
     total = 0.0
     chunk = 8192
     for start in range(0, len(codes), chunk):
-        part = codes[start : start + chunk]
+        part = codes[start : start + chunk].long()
         total += float(network.loss(part, mask)) * len(part)
     return total / max(len(codes), 1)
+
+
+def compact_codes(codes: np.ndarray, cardinalities: np.ndarray) -> np.ndarray:
+    """``codes`` in the narrowest signed integer type that holds every code (int16 up to 32,767 codes)."""
+    largest = int(cardinalities.max()) if len(cardinalities) else 0
+    for kind in (np.int16, np.int32):
+        if largest <= np.iinfo(kind).max:
+            return codes.astype(kind, copy=False)
+    return codes
 
 
 def default_threads() -> int:
