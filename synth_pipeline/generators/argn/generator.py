@@ -15,6 +15,7 @@ from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
+from synth_pipeline.generators.argn.rare_contexts import rare_condition_strength, value_weights
 from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.generators.argn.training import (
@@ -143,6 +144,7 @@ class ARGNGenerator(Generator):
             device=self._torch_device(),
             show_progress=show_progress_default() if settings.show_progress is None else settings.show_progress,
             equalities=self.encoder_.equalities(),
+            rare_values=value_weights(plain_codes, self.encoder_, max_weight=settings.rare_value_weight),
         )
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         with torch_threads(self._threads()):
@@ -160,7 +162,7 @@ class ARGNGenerator(Generator):
     # -- sampling ------------------------------------------------------------------------
     def _sample(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
         encoder = self.encoder_
-        known_codes = known = None
+        known_codes = known = guidance = None
         if request.conditions is not None and request.fixed is not None:
             columns = [c for c in encoder.names if c in request.conditions.columns]
             if columns:
@@ -174,6 +176,10 @@ class ARGNGenerator(Generator):
                     representable = conditions[column.name].notna().to_numpy() | column.has_missing
                     known[:, c] = fixed & representable
                 known_codes = encoder.encode(conditions, known=known)
+                if not request.impute:
+                    guidance = rare_condition_strength(
+                        conditions, request.fixed, self.frequencies_, self._settings().rare_value_guidance
+                    )
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         with torch_threads(self._threads()):
             codes = sample_codes(
@@ -186,6 +192,7 @@ class ARGNGenerator(Generator):
                 temperature=request.temperature,
                 generator=generator,
                 progress=request.progress,
+                guidance=guidance,
             )
             return encoder.decode(codes, rng, temperature=request.temperature)
 

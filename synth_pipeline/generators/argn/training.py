@@ -16,6 +16,7 @@ import torch
 
 from synth_pipeline.generators.argn.encoders import Equality
 from synth_pipeline.generators.argn.model import ARGNNetwork, group_bounds
+from synth_pipeline.generators.argn.rare_contexts import head_weights
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.progress import LiveProgress, stderr_is_terminal
 
@@ -31,6 +32,8 @@ class TrainingPlan:
     device: torch.device
     show_progress: bool
     equalities: list[Equality] = field(default_factory=list)
+    #: rare categorical values' weights as context: (sub-columns, (n, those) weights), see rare_contexts
+    rare_values: tuple[np.ndarray, np.ndarray] | None = None
     #: groups of rows per batch, each trained in its own column order
     order_groups: int = 4
 
@@ -155,6 +158,8 @@ class _TrainingData:
     validation: torch.Tensor
     plain: torch.Tensor | None  # training rows without "equal to" codes (None: no equalities)
     canonical_mask: torch.Tensor  # (1, S, S) order mask of the table order, for validation
+    rare_subs: torch.Tensor | None  # sub-columns whose rare values weigh more as context (None: unweighted)
+    rare_cells: torch.Tensor | None  # (training rows, rare_subs) those cells' weights
     column_of_sub: np.ndarray
     n_columns: int
     batch_size: int
@@ -178,11 +183,17 @@ def _split(
     if plan.equalities and plain_codes is not None:
         plain = torch.as_tensor(plain_codes[permutation[n_validation:]], device=device)
     batch_size = max(1, min(plan.batch_size, len(training)))
+    rare_subs = rare_cells = None
+    if plan.rare_values is not None:
+        rare_subs = torch.as_tensor(plan.rare_values[0], device=device)
+        rare_cells = torch.as_tensor(plan.rare_values[1][permutation[n_validation:]], device=device)
     return _TrainingData(
         training=training,
         validation=torch.as_tensor(codes[permutation[:n_validation]], device=device),
         plain=plain,
         canonical_mask=torch.as_tensor(order_mask(np.arange(n_columns), column_of_sub), device=device)[None],
+        rare_subs=rare_subs,
+        rare_cells=rare_cells,
         column_of_sub=column_of_sub,
         n_columns=n_columns,
         batch_size=batch_size,
@@ -215,9 +226,11 @@ def _run_epoch(
         masks = np.stack([order_mask(p, data.column_of_sub) for p in positions])
         if data.plain is not None:
             batch = uncode_late_references(batch, data.plain[rows].long(), positions, plan.equalities)
-        loss = network.loss(
-            batch, torch.as_tensor(masks, device=plan.device), dropout=settings.dropout, generator=dropout_generator
-        )
+        masks_t = torch.as_tensor(masks, device=plan.device)
+        weights = None
+        if data.rare_cells is not None and data.rare_subs is not None:
+            weights = head_weights(data.rare_cells[rows], data.rare_subs, masks_t, group_bounds(len(rows), len(masks)))
+        loss = network.loss(batch, masks_t, dropout=settings.dropout, generator=dropout_generator, weights=weights)
         objective = loss
         if settings.input_sparsity:
             objective = loss + settings.input_sparsity * network.input_group_norms()
