@@ -12,7 +12,6 @@ warehouse, and the core's ``publish`` refuses a table that is not the one the
 
 from typing import Any
 
-import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetOut,
@@ -44,6 +43,7 @@ from synth_pipeline.config import DatasetConfig
 from synth_pipeline.lifecycle import Assessment, ModelRecord, PublishRefusedError
 from synth_pipeline.shards import SnapshotShards
 from synth_pipeline.sources import declared_kinds
+from synth_pipeline.table_files import TableFiles
 
 shards = SnapshotShards.from_record  # the synthetic asset's value: its shards' record
 
@@ -57,32 +57,34 @@ def lifecycle_asset(dataset: DatasetConfig, step: str, **settings: Any) -> Any:
 
 
 def source_asset(dataset: DatasetConfig) -> AssetsDefinition:
-    """The real table, read through the dataset's source resource and kept in the private store."""
+    """The real table, streamed from the dataset's source resource into the private store as compact Parquet."""
     source_key = source_resource_key(dataset.name)
 
     @lifecycle_asset(
         dataset,
         "source",
-        required_resource_keys={source_key},
-        description=f"The real table ({dataset.source.describe()}), kept in the private store.",
+        required_resource_keys={source_key, "private"},
+        description=f"The real table ({dataset.source.describe()}), kept in the private store as Parquet.",
     )
-    def source(context: AssetExecutionContext) -> pd.DataFrame:
+    def source(context: AssetExecutionContext) -> TableFiles:
+        run_dir = context.resources.private.run_dir(context.run.run_id, dataset.name)
         with forward_logs(context):
-            ingested = lifecycle.ingest(dataset, getattr(context.resources, source_key).reader())
+            ingested = lifecycle.ingest(dataset, getattr(context.resources, source_key).reader(), run_dir)
         context.add_output_metadata(ingested_metadata(ingested))
-        return ingested.table
+        return ingested.files
 
     return source
 
 
 def split_asset(dataset: DatasetConfig) -> AssetsDefinition:
-    """The training and holdout halves of the source."""
+    """The training and holdout halves of the source (Parquet files in the run's private directory)."""
     name = dataset.name
 
     @multi_asset(
         name=f"{name}__split",
         group_name=name,
         ins=asset_inputs(name, "source"),
+        required_resource_keys={"private"},
         outs={
             "training": AssetOut(
                 key=asset_key(name, "training"),
@@ -96,8 +98,8 @@ def split_asset(dataset: DatasetConfig) -> AssetsDefinition:
             ),
         },
     )
-    def split(context: AssetExecutionContext, source: pd.DataFrame):
-        halves = lifecycle.split(dataset, source)
+    def split(context: AssetExecutionContext, source: TableFiles):
+        halves = lifecycle.split(dataset, source, context.resources.private.run_dir(context.run.run_id, name))
         context.log.info(f"{name}: {len(halves.training)} training rows, {len(halves.holdout)} holdout rows")
         yield Output(halves.training, "training", metadata=table_metadata(halves.training))
         yield Output(halves.holdout, "holdout", metadata=table_metadata(halves.holdout))
@@ -106,7 +108,7 @@ def split_asset(dataset: DatasetConfig) -> AssetsDefinition:
 
 
 def generator_model_asset(dataset: DatasetConfig) -> AssetsDefinition:
-    """The generator trained on the training rows and saved in the model store (its record travels as JSON)."""
+    """The generator trained on (at most max_training_rows of) the training rows, saved in the model store."""
     name = dataset.name
     source_key = source_resource_key(name)
 
@@ -118,11 +120,11 @@ def generator_model_asset(dataset: DatasetConfig) -> AssetsDefinition:
         required_resource_keys={source_key, "private"},
         description=f"The {dataset.generator.name} generator trained on the training rows, in the model store.",
     )
-    def generator_model(context: AssetExecutionContext, training: pd.DataFrame, source: pd.DataFrame) -> dict:
-        reader = getattr(context.resources, source_key).reader()
-        models, probe, kinds = context.resources.private.models(), reader.probe(), declared_kinds(reader)
+    def generator_model(context: AssetExecutionContext, training: TableFiles, source: TableFiles) -> dict:
+        # the source's fingerprint and probe are the ones taken at ingest (stored with its files)
+        kinds = declared_kinds(getattr(context.resources, source_key).reader())
         with forward_logs(context):
-            trained = lifecycle.train(dataset, training, source, models, source_probe=probe, source_kinds=kinds)
+            trained = lifecycle.train(dataset, training, source, context.resources.private.models(), source_kinds=kinds)
         context.add_output_metadata(model_metadata(trained, len(training)))
         return trained.model.model_dump()
 
@@ -171,8 +173,8 @@ def quality_report_asset(dataset: DatasetConfig) -> AssetsDefinition:
     def quality_report(
         context: AssetExecutionContext,
         synthetic: dict,
-        training: pd.DataFrame,
-        holdout: pd.DataFrame,
+        training: TableFiles,  # handles: assess reads a seeded subsample of quality_max_rows rows
+        holdout: TableFiles,
         generator_model: dict,
         private: PrivateStoreResource,
         warehouse: WarehouseResource,

@@ -21,6 +21,7 @@ from dagster import (
 from synth_pipeline.lifecycle import Assessment, Ingested, ModelRecord, Published, Sampled, TrainResult
 from synth_pipeline.schema import Schema
 from synth_pipeline.secrets import redact_dsn
+from synth_pipeline.table_files import TableFiles
 
 IO_MANAGER = "private_io"
 #: the QA numbers the published snapshot shows on its own (the rest are on quality_report)
@@ -59,15 +60,17 @@ def attempt_id(context: Any) -> str:
     return str(run.root_run_id or run.run_id)
 
 
-def table_metadata(table: pd.DataFrame) -> dict[str, Any]:
-    """Rows and columns of a table."""
+def table_metadata(table: pd.DataFrame | TableFiles) -> dict[str, Any]:
+    """Rows and columns of a table (in memory, or in Parquet files: then their size on disk too)."""
+    if isinstance(table, TableFiles):
+        return {"rows": table.rows, "columns": len(table.columns), "parquet_mb": round(table.bytes / 2**20, 1)}
     return {"rows": len(table), "columns": table.shape[1]}
 
 
 def ingested_metadata(ingested: Ingested) -> dict[str, Any]:
     """The source asset's metadata."""
     return {
-        **table_metadata(ingested.table),
+        **table_metadata(ingested.files),
         "seconds": round(ingested.seconds, 3),
         "content_hash": ingested.fingerprint["content_hash"],
         "probe": MetadataValue.json(ingested.probe),
@@ -83,6 +86,7 @@ def model_metadata(trained: TrainResult, training_rows: int) -> dict[str, Any]:
         "fit_seconds": round(trained.generator.fit_seconds_, 2),
         "rules": len(trained.generator.rules_),
         "training_rows": training_rows,
+        "training_rows_seen": trained.model.training_rows_seen,  # max_training_rows caps them
         "path": MetadataValue.path(str(trained.info.path)),
     }
     privacy = getattr(trained.generator, "privacy_", None)
@@ -129,6 +133,8 @@ def assessment_metadata(assessment: Assessment) -> dict[str, Any]:
         "version": assessment.version,
         "failed_blocking": MetadataValue.json(assessment.failed_blocking),
         "synthetic_hash": assessment.synthetic_hash,
+        # the training rows the model learned from (max_training_rows caps them); unknown for older models
+        "training_rows_seen": assessment.report.header.training_rows_seen or 0,
         **gate_metadata(assessment),
         # regenerated, not learned: `synth-pipeline run` lists them so nobody takes them for faithful copies
         "columns_not_learned": MetadataValue.json(

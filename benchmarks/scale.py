@@ -1,14 +1,17 @@
 """End-to-end scale: the whole lifecycle on a wide simulated table, like MOSTLY AI's 1.47M x 32 reference.
 
 Simulates a table of ``--rows`` rows x 32 columns (numbers, integers, categories
-with up to 500 labels, booleans, dates, missing values), writes it as Parquet,
-and runs ``synth-pipeline run`` on it (ingest -> split -> train -> sample ->
-QA gates -> publish) in a fresh process per generator, measuring wall time and
-peak memory (max RSS of the child). Prints a table and writes
-``benchmarks/results/scale.json``.
+with up to 500 labels, booleans, dates, missing values) in chunks written straight
+to Parquet (so generating 10M rows is bounded too), and runs ``synth-pipeline run``
+on it (ingest -> split -> train -> sample -> QA gates -> publish) in a fresh process
+per generator, measuring wall time and peak memory (max RSS of the child), argn's
+training time, the rows the model learned from (``max_training_rows``) and the QA
+accuracy against the holdout ceiling. Prints a table and writes
+``benchmarks/results/scale.json`` (results merged by generator, rows and cap).
 
     python benchmarks/scale.py                      # 1,470,000 rows, copula and argn
-    python benchmarks/scale.py --rows 200000 --generators copula
+    python benchmarks/scale.py --rows 10000000 --generators copula
+    python benchmarks/scale.py --rows 200000 --generators argn --max-training-rows 50000,100000
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -24,9 +28,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from synth_pipeline.simulate import simulate
+
+CHUNK_ROWS = 250_000
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Runs a command and reports its peak memory: one fresh process per measurement.
@@ -72,70 +80,157 @@ def wide_spec() -> dict:
     return {"columns": columns, "correlations": correlations, "missing": missing}
 
 
-def run_one(generator: str, source: Path, workdir: Path) -> dict:
+def write_source(path: Path, rows: int) -> None:
+    """The simulated wide table, ``CHUNK_ROWS`` at a time (chunk i drawn with seed i), straight to Parquet."""
+    writer = None
+    try:
+        for index, start in enumerate(range(0, rows, CHUNK_ROWS)):
+            chunk = simulate(wide_spec(), min(CHUNK_ROWS, rows - start), random_state=index)
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def run_one(generator: str, source: Path, workdir: Path, cap: int | None, first_steps: bool = False) -> dict:
+    run_dir = workdir / f"{generator}-{cap}"
+    run_dir.mkdir()
+    dataset = {"source": {"path": str(source)}, "generator": {"name": generator}, "seed": 0, "max_training_rows": cap}
     config = {
-        "warehouse": str(workdir / "warehouse.duckdb"),
-        "private_dir": str(workdir / "private"),
-        "datasets": {"wide": {"source": {"path": str(source)}, "generator": {"name": generator}, "seed": 0}},
+        "warehouse": str(run_dir / "warehouse.duckdb"),
+        "private_dir": str(run_dir / "private"),
+        "datasets": {"wide": dataset},
     }
-    config_path = workdir / f"{generator}.yaml"
+    config_path = run_dir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "GX_ANALYTICS_ENABLED": "false"}
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "GX_ANALYTICS_ENABLED": "false", "DAGSTER_HOME": str(run_dir)}
     started = time.perf_counter()
     command = [sys.executable, "-c", _PEAK, sys.executable, "-m", "assets.cli", "run", str(config_path)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if first_steps:
+        command = [sys.executable, "-c", _PEAK, sys.executable, "-c", _FIRST_STEPS, str(config_path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     seconds = time.perf_counter() - started
     peak_lines = [line for line in done.stderr.splitlines() if line.startswith("MAXRSS_KB=")]
     peak_mb = int(peak_lines[-1].split("=")[1]) / 1024 if peak_lines else None
     if done.returncode != 0:
         print(done.stdout[-3000:], done.stderr[-3000:], file=sys.stderr)
-    log = done.stderr
+    fit_line = next((line for line in done.stderr.splitlines() if "fitted in" in line), "")
+    fit = re.search(r"fitted in ([0-9.]+) s", fit_line)
+    steps = next((json.loads(line[6:]) for line in done.stdout.splitlines() if line.startswith("STEPS=")), None)
+    if first_steps:
+        return {"generator": generator, "max_training_rows": cap, "ok": done.returncode == 0,
+                "part": "ingest-split-train", "wall_seconds": round(seconds, 1),
+                "peak_rss_mb": round(peak_mb) if peak_mb else None, **(steps or {})}
     return {
         "generator": generator,
+        "max_training_rows": cap,
         "ok": done.returncode == 0,
         "end_to_end_seconds": round(seconds, 1),
         "peak_rss_mb": round(peak_mb) if peak_mb else None,
+        "fit_seconds": float(fit.group(1)) if fit else None,
+        **report_numbers(run_dir / "reports" / "wide"),
         "output": done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "",
-        "fit_line": next((line for line in log.splitlines() if "fitted in" in line), ""),
     }
+
+
+# The ingest -> split -> train half of the lifecycle through the core (no sampling, QA or publishing): what a
+# larger-than-memory source costs before the snapshot is drawn.
+_FIRST_STEPS = """
+import json, sys, time
+from pathlib import Path
+import yaml
+from synth_pipeline import lifecycle
+from synth_pipeline.config import load_config
+from synth_pipeline.model_store import ModelStore
+from synth_pipeline.sources import ConfiguredSource
+config = load_config(sys.argv[1]); dataset = config.datasets["wide"]; run_dir = Path(config.private_dir) / "run"
+seconds = {}
+started = time.perf_counter(); source = lifecycle.ingest(dataset, ConfiguredSource(dataset.source), run_dir)
+seconds["ingest"] = time.perf_counter() - started
+started = time.perf_counter(); halves = lifecycle.split(dataset, source.files)
+seconds["split"] = time.perf_counter() - started
+started = time.perf_counter()
+trained = lifecycle.train(dataset, halves.training, source.files, ModelStore(Path(config.private_dir) / "models"))
+seconds["train"] = time.perf_counter() - started
+print("STEPS=" + json.dumps({"seconds": {k: round(v, 1) for k, v in seconds.items()},
+      "fit_seconds": round(trained.generator.fit_seconds_, 1), "training_rows_seen": trained.model.training_rows_seen}))
+"""
+
+
+def report_numbers(reports: Path) -> dict:
+    """Rows the model saw and accuracy vs the holdout ceiling, from the QA report's JSON."""
+    found = sorted(reports.glob("wide-v*.json"))
+    if not found:
+        return {"training_rows_seen": None, "accuracy": None, "accuracy_ceiling": None, "accuracy_gap_pp": None}
+    report = json.loads(found[-1].read_text())
+    accuracy = report.get("accuracy") or {}
+    overall, ceiling = accuracy.get("overall"), accuracy.get("overall_max")
+    return {
+        "training_rows_seen": (report.get("header") or {}).get("training_rows_seen"),
+        "accuracy": overall,
+        "accuracy_ceiling": ceiling,
+        "accuracy_gap_pp": round(100 * (ceiling - overall), 2) if overall is not None and ceiling else None,
+    }
+
+
+def print_table(results: list[dict], rows: int) -> None:
+    print(f"{'generator':10s} {'rows':>11s} {'cap':>9s} {'seen':>9s} {'end-to-end s':>13s} {'fit s':>7s} "
+          f"{'peak MB':>8s} {'accuracy':>9s} {'ceiling':>8s} {'gap pp':>7s}")
+    for r in results:
+        print(
+            f"{r['generator']:10s} {rows:>11,d} {r['max_training_rows']!s:>9s} {r['training_rows_seen']!s:>9s} "
+            f"{r['end_to_end_seconds']:>13.1f} {r['fit_seconds']!s:>7s} {r['peak_rss_mb']!s:>8s} "
+            f"{r['accuracy']!s:>9.7s} {r['accuracy_ceiling']!s:>8.6s} {r['accuracy_gap_pp']!s:>7s}"
+        )
+
+
+def _cap(text: str) -> int | None:
+    return None if text in ("none", "null", "all") else int(text)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_470_000)
     parser.add_argument("--generators", default="copula,argn")
+    parser.add_argument("--max-training-rows", default="default", help="comma-separated caps ('none': all rows)")
+    parser.add_argument("--first-steps", action="store_true", help="only ingest, split and train (through the core)")
     args = parser.parse_args()
+    from synth_pipeline.config import DEFAULT_MAX_TRAINING_ROWS
+
+    caps = [DEFAULT_MAX_TRAINING_ROWS] if args.max_training_rows == "default" else [
+        _cap(c) for c in args.max_training_rows.split(",")
+    ]
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         started = time.perf_counter()
-        table = simulate(wide_spec(), args.rows, random_state=0)
         source = workdir / "wide.parquet"
-        table.to_parquet(source, index=False)
-        print(f"simulated {len(table):,} rows x {table.shape[1]} columns in {time.perf_counter() - started:.0f} s")
-        del table
+        write_source(source, args.rows)
+        print(f"simulated {args.rows:,} rows x 32 columns in {time.perf_counter() - started:.0f} s "
+              f"({source.stat().st_size / 2**20:.0f} MB of Parquet)")
         results = []
         for generator in args.generators.split(","):
-            result = run_one(generator, source, workdir)
-            results.append(result)
-            print(
-                f"{generator:8s} ok={result['ok']} end-to-end {result['end_to_end_seconds']:8.1f} s  "
-                f"peak {result['peak_rss_mb']} MB  {result['fit_line']}"
-            )
+            for cap in caps:
+                result = run_one(generator, source, workdir, cap, args.first_steps)
+                results.append(result)
+                print(json.dumps(result))
     print()
-    print(f"{'generator':10s} {'rows':>10s} {'cols':>5s} {'end-to-end s':>13s} {'peak MB':>8s}")
-    for r in results:
-        print(
-            f"{r['generator']:10s} {args.rows:>10,d} {32:>5d} {r['end_to_end_seconds']:>13.1f} {r['peak_rss_mb']!s:>8s}"
-        )
-    # merge by (generator, rows), so generators can be measured in separate runs
+    if not args.first_steps:
+        print_table(results, args.rows)
+    load_after = os.getloadavg()
+    print(f"load average (1/5/15 min) before: {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}, "
+          f"after: {load_after[0]:.1f}/{load_after[1]:.1f}/{load_after[2]:.1f}")
+    # merge by (generator, rows, cap), so runs can be measured separately
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "scale.json"
     previous = json.loads(path.read_text()).get("results", []) if path.is_file() else []
-    measured = {(r["generator"], args.rows) for r in results}
-    kept = [r for r in previous if (r.get("generator"), r.get("rows")) not in measured]
-    merged = kept + [{**r, "rows": args.rows, "columns": 32} for r in results]
+    key = lambda r: (r.get("generator"), r.get("rows"), r.get("max_training_rows"), r.get("part"))  # noqa: E731
+    merged_new = [{**r, "rows": args.rows, "columns": 32, "load_average": [load, load_after]} for r in results]
+    kept = [r for r in previous if key(r) not in {key(m) for m in merged_new}]
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
-    path.write_text(json.dumps({"machine": machine, "results": merged}, indent=2))
+    path.write_text(json.dumps({"machine": machine, "results": kept + merged_new}, indent=2))
 
 
 if __name__ == "__main__":

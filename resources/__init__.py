@@ -30,6 +30,7 @@ from synth_pipeline.config import DEFAULT_PRIVATE_DIR, DEFAULT_WAREHOUSE
 from synth_pipeline.errors import ConfigError, StoreError
 from synth_pipeline.io import write_table, write_text
 from synth_pipeline.model_store import ModelStore
+from synth_pipeline.table_files import TableFiles
 from synth_pipeline.warehouse import SnapshotStore
 from synth_pipeline.warehouse_config import WarehouseConfig
 
@@ -84,6 +85,10 @@ class PrivateStoreResource(ConfigurableResource):
         """The core's model store."""
         return ModelStore(Path(self.root) / "models")
 
+    def run_dir(self, run_id: str, dataset: str) -> Path:
+        """Where run ``run_id`` keeps the tables of ``dataset`` (the IO manager's per-run directory)."""
+        return Path(self.root, "runs", run_id, dataset)
+
 
 def latest_value_path(root: str | Path, dataset: str, step: str) -> Path | None:
     """The newest stored value of one lifecycle asset (``tables/<dataset>/<step>.parquet|json``), or None."""
@@ -92,7 +97,11 @@ def latest_value_path(root: str | Path, dataset: str, step: str) -> Path | None:
 
 
 class PrivateParquetIOManager(ConfigurableIOManager):
-    """Stores asset values in the private area, per run: DataFrames as Parquet, dicts as JSON.
+    """Stores asset values in the private area, per run: DataFrames as Parquet, dicts as JSON, and a
+    :class:`~synth_pipeline.table_files.TableFiles` handle as its (single) Parquet file, linked into place.
+
+    An input annotated ``TableFiles`` gets a handle on the stored file (nothing is read); a ``DataFrame``
+    input reads it whole.
 
     A run writes ``<root>/runs/<run_id>/<dataset>/<asset>.parquet|json`` and then links it
     as the newest value, ``<root>/tables/<dataset>/<asset>...``. A step reads what its own
@@ -112,6 +121,8 @@ class PrivateParquetIOManager(ConfigurableIOManager):
         base = self._run_base(context.run_id, key_path)
         if isinstance(obj, pd.DataFrame):
             written = write_table(obj, base.with_suffix(".parquet"))
+        elif isinstance(obj, TableFiles):
+            written = _place_files(obj, base.with_suffix(".parquet"))
         elif isinstance(obj, dict):
             written = write_text(base.with_suffix(".json"), json.dumps(obj, indent=1, default=str))
         elif obj is None:
@@ -131,7 +142,19 @@ class PrivateParquetIOManager(ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()} has not been materialized yet under {self.root!r}; "
                 "run the dataset's full lifecycle job first"
             )
-        return pd.read_parquet(path) if path.suffix == ".parquet" else json.loads(path.read_text())
+        if path.suffix != ".parquet":
+            return json.loads(path.read_text())
+        wants_files = getattr(context.dagster_type, "typing_type", None) is TableFiles
+        return TableFiles.of(path) if wants_files else pd.read_parquet(path)
+
+
+def _place_files(files: TableFiles, target: Path) -> Path:
+    """``files`` (one Parquet file) at ``target``: where it is already, else linked (or copied) there."""
+    if len(files.paths) != 1:
+        raise TypeError(f"the private IO manager stores a table of one Parquet file, not {len(files.paths)}")
+    if files.paths[0].resolve() != target.resolve():
+        publish_latest(files.paths[0], target)
+    return target
 
 
 def publish_latest(written: Path, latest: Path) -> None:

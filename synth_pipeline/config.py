@@ -51,6 +51,8 @@ DEFAULT_PRIVATE_DIR = ".synth/private"
 DEFAULT_GENERATOR = "argn"
 #: below this many training rows a dataset is refused (measured: benchmarks/small_tables.py, README)
 DEFAULT_MIN_TRAINING_ROWS = 200
+#: rows a generator learns from at most (a stratified sample of the training half): benchmarks/scale.py
+DEFAULT_MAX_TRAINING_ROWS = 500_000
 
 
 class _Strict(BaseModel):
@@ -204,6 +206,12 @@ class DatasetConfig(_Strict):
         description="refuse to train on fewer training rows (below it the gates cannot tell a copy from a "
         "faithful table; benchmarks/small_tables.py)",
     )
+    max_training_rows: int | None = Field(
+        DEFAULT_MAX_TRAINING_ROWS, gt=0,
+        description="learn from at most this many training rows, a stratified reproducible sample (by "
+        "holdout.stratify, else target); null: every row (benchmarks/scale.py measured where more rows stop "
+        "buying accuracy)",
+    )
     columns: dict[str, ColumnOverride] = Field(
         default_factory=dict,
         description="column kind overrides: `name: kind`, or `name: {kind: datetime, format: '%d/%m/%Y'}`",
@@ -223,6 +231,15 @@ class DatasetConfig(_Strict):
         default_factory=list, description="business rules the synthetic table must follow (synth_pipeline.constraints)"
     )
     infer_rules: bool = Field(False, description="also enforce and check the rules that hold exactly in training")
+
+    @model_validator(mode="after")
+    def _training_row_bounds(self) -> DatasetConfig:
+        if self.max_training_rows is not None and self.max_training_rows < self.min_training_rows:
+            raise ValueError(
+                f"max_training_rows ({self.max_training_rows}) is below min_training_rows ({self.min_training_rows}): "
+                "no training table could satisfy both"
+            )
+        return self
 
     @field_validator("sensitive_columns")
     @classmethod

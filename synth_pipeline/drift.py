@@ -17,6 +17,7 @@ shift, above 0.25 a large shift.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -163,36 +164,49 @@ def measure_drift(profile: TrainingProfile, current: pd.DataFrame) -> DriftRepor
     """
     if not isinstance(current, pd.DataFrame):
         raise InvalidDataError(f"measure_drift expects a DataFrame, got {type(current).__name__}")
-    if len(current) == 0:
+    return measure_drift_batches(profile, [current])
+
+
+def measure_drift_batches(profile: TrainingProfile, batches: Iterable[pd.DataFrame]) -> DriftReport:
+    """:func:`measure_drift` of the table that consecutive ``batches`` make up, holding one batch at a time.
+
+    Bin counts add up over the batches; a column is retyped when any batch's values no longer fit its kind.
+    """
+    counts: dict[str, np.ndarray] = {}
+    retyped: dict[str, RetypedColumn] = {}
+    current_names: list[str] | None = None
+    n_rows = 0
+    for batch in batches:
+        if current_names is None:
+            current_names = [str(c) for c in batch.columns]
+        n_rows += len(batch)
+        for column in profile.columns:
+            if column.name in current_names and column.name not in retyped and len(batch):
+                change = _add_counts(column, batch[column.name], counts)
+                if change is not None:
+                    retyped[column.name] = change
+    if not n_rows or current_names is None:
         raise InvalidDataError("the current table is empty (0 rows); drift cannot be measured")
-    current_names = [str(c) for c in current.columns]
     changes = SchemaChanges(
         added=[n for n in current_names if n not in profile.names],
         removed=[n for n in profile.names if n not in current_names],
+        retyped=[retyped[c.name] for c in profile.columns if c.name in retyped],
     )
-    results = []
-    for column in profile.columns:
-        if column.name not in current_names:
-            results.append(ColumnDrift(name=column.name, kind=column.kind, note="removed"))
-            continue
-        retyped, drift = _column_drift(column, current[column.name])
-        if retyped is not None:
-            changes.retyped.append(retyped)
-        results.append(drift)
+    results = [_column_result(column, current_names, retyped, counts, n_rows) for column in profile.columns]
     measured = [r for r in results if r.psi is not None]
     worst = max(measured, key=lambda r: r.psi, default=None)
     return DriftReport(
         columns=results,
         schema_changes=changes,
         n_rows_training=profile.n_rows,
-        n_rows_current=len(current),
+        n_rows_current=n_rows,
         max_psi=worst.psi if worst else 0.0,
         max_psi_column=worst.name if worst else None,
     )
 
 
-def _column_drift(column: ColumnProfile, raw: pd.Series) -> tuple[RetypedColumn | None, ColumnDrift]:
-    """The drift of one present column, or why it was not measured (with the retyping, if that is why)."""
+def _add_counts(column: ColumnProfile, raw: pd.Series, counts: dict[str, np.ndarray]) -> RetypedColumn | None:
+    """Add one batch's bin counts of a present column to ``counts``; the retyping when its values do not fit."""
     family = dtype_family(raw.dtype)
     detail = None
     try:
@@ -203,15 +217,29 @@ def _column_drift(column: ColumnProfile, raw: pd.Series) -> tuple[RetypedColumn 
         if column.kind is ColumnKind.CATEGORICAL and {family, column.dtype_family} == {"number", "text"}:
             detail = f"read as {family} now, as {column.dtype_family} in training"
     if detail is not None:
-        retyped = RetypedColumn(name=column.name, expected=column.kind, found=_inferred_kind(raw), detail=detail)
-        return retyped, ColumnDrift(name=column.name, kind=column.kind, note="retyped")
+        return RetypedColumn(name=column.name, expected=column.kind, found=_inferred_kind(raw), detail=detail)
+    if column.binned:
+        codes = column.codes(column_values(values, column.kind))
+        counts[column.name] = counts.get(column.name, 0) + np.bincount(codes, minlength=column.size)
+    return None
+
+
+def _column_result(
+    column: ColumnProfile, names: list[str], retyped: dict[str, RetypedColumn], counts: dict[str, np.ndarray],
+    n_rows: int,
+) -> ColumnDrift:
+    """The drift of one column, or why it was not measured."""
+    if column.name not in names:
+        return ColumnDrift(name=column.name, kind=column.kind, note="removed")
+    if column.name in retyped:
+        return ColumnDrift(name=column.name, kind=column.kind, note="retyped")
     if not column.binned:
-        return None, ColumnDrift(name=column.name, kind=column.kind, note="id column: not measured")
+        return ColumnDrift(name=column.name, kind=column.kind, note="id column: not measured")
     expected = np.asarray(column.frequencies, dtype="float64")
-    actual = column.frequencies_of(column_values(values, column.kind))
+    actual = counts[column.name] / n_rows
     # Bins empty in both tables (below/above the training range, missing where nothing is missing)
     # say nothing about a shift; leaving them out keeps the PSI independent of how many there are.
     seen = (expected > 0) | (actual > 0)
     psi = population_stability_index(expected[seen], actual[seen])
     tvd = float(0.5 * np.abs(actual - expected).sum())
-    return None, ColumnDrift(name=column.name, kind=column.kind, psi=psi, tvd=tvd)
+    return ColumnDrift(name=column.name, kind=column.kind, psi=psi, tvd=tvd)

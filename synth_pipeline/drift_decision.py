@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,11 +32,13 @@ from typing import Any
 import pandas as pd
 
 from synth_pipeline.config import DatasetConfig
-from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftReport, measure_drift
+from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftReport, measure_drift_batches
 from synth_pipeline.errors import ConfigError, StoreError
+from synth_pipeline.ingest_files import fingerprint_parquet, parquet_source, read_batches
 from synth_pipeline.model_store import ModelStore
 from synth_pipeline.profile import TrainingProfile, fingerprint_table
 from synth_pipeline.sources import ConfiguredSource, SourceReader
+from synth_pipeline.table_files import TableFiles
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +141,17 @@ def check_source(
             run_key=f"{dataset}:initial",
             tags={f"{TAG_PREFIX}/trigger": "no_model"},
         )
-    table = source.read()
-    fingerprint = fingerprint_table(table)
+    path = parquet_source(source)  # a Parquet file streams: fingerprinted, then measured, a batch at a time
+    table = source.read() if path is None else None
+    fingerprint = fingerprint_table(table) if table is not None else fingerprint_parquet(path)
     base.update(content_hash=fingerprint["content_hash"], row_count=fingerprint["row_count"])
     metadata = model_store.info(dataset, model_id).metadata
     unchanged = _content_unchanged(dataset, model_id, metadata, cursor, base)
     if unchanged is not None:
         return unchanged
-    return _measure(dataset_cfg, model_id, metadata, table, base)
+    if table is not None:
+        return _measure(dataset_cfg, model_id, metadata, ([table], [str(c) for c in table.columns]), base)
+    return _measure(dataset_cfg, model_id, metadata, (read_batches(path), TableFiles.of(path).columns), base)
 
 
 def _probe_unchanged(dataset: str, cursor: dict[str, Any], now: str) -> DriftDecision:
@@ -180,17 +186,22 @@ def _content_unchanged(
 
 
 def _measure(
-    dataset_cfg: DatasetConfig, model_id: str, metadata: dict[str, Any], table: pd.DataFrame, base: dict[str, Any]
+    dataset_cfg: DatasetConfig,
+    model_id: str,
+    metadata: dict[str, Any],
+    current: tuple[Iterable[pd.DataFrame], list[str]],
+    base: dict[str, Any],
 ) -> DriftDecision:
-    """Score the source against the model's drift profile and decide."""
+    """Score the source (its batches and column names) against the model's drift profile and decide."""
     dataset, threshold = dataset_cfg.name, dataset_cfg.drift.threshold
     if DRIFT_PROFILE_KEY not in metadata:
         raise StoreError(
             f"dataset {dataset!r}: model {model_id} has no drift profile in its metadata, so drift cannot be "
             "measured; retrain it with the pipeline (which stores one)"
         )
-    report = measure_drift(TrainingProfile.from_dict(metadata[DRIFT_PROFILE_KEY]), table)
-    check_schema_absorbable(dataset_cfg, report, [str(c) for c in table.columns])
+    batches, columns = current
+    report = measure_drift_batches(TrainingProfile.from_dict(metadata[DRIFT_PROFILE_KEY]), batches)
+    check_schema_absorbable(dataset_cfg, report, columns)
     cursor_out = {**base, "summary": report.summary, "max_psi": report.max_psi}
     if not report.needs_retraining(threshold):
         message = f"{dataset}: drift below the threshold {threshold:g}: {report.summary}"

@@ -4,9 +4,9 @@ Each step is a plain function over plain values and returns a typed result;
 the Dagster assets call exactly one step each, a notebook can call them in
 order::
 
-    source = ingest(dataset, ConfiguredSource(dataset.source))
-    halves = split(dataset, source.table)
-    trained = train(dataset, halves.training, source.table, models, source_probe=source.probe)
+    source = ingest(dataset, ConfiguredSource(dataset.source), run_dir)   # run_dir/source.parquet
+    halves = split(dataset, source.files)                                  # training/holdout.parquet beside it
+    trained = train(dataset, halves.training, source.files, models)       # fingerprint and probe from ingest
     sampled = sample_snapshot(dataset, trained.model, models, warehouse)     # claims the version, writes shards
     assessment = assess(dataset, halves.training, halves.holdout, sampled.snapshot, trained.model, models,
                         warehouse, run_id=sampled.run_id)
@@ -22,7 +22,6 @@ The catalog records every attempt: the claim (``running``), a blocked verdict
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,20 +32,32 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.constraints import RuleResult, RuleSet
-from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftReport, measure_drift
-from synth_pipeline.errors import InvalidDataError, StoreError, SynthPipelineError
+from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftReport, measure_drift_batches
+from synth_pipeline.errors import StoreError, SynthPipelineError
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.registry import make_generator
+from synth_pipeline.lifecycle_ingest import (
+    Halves,
+    Ingested,
+    check_training_size,
+    column_kinds,
+    ingest,
+    qa_rows,
+    rows_of,
+    source_batches,
+    source_identity,
+    split,
+    training_sample,
+)
 from synth_pipeline.model_store import ModelInfo, ModelStore
 from synth_pipeline.profile import TrainingProfile, fingerprint_table
 from synth_pipeline.quality import GateResult, QualityReport, check_gates, evaluate, render_html
 from synth_pipeline.quality.report import ReportHeader
-from synth_pipeline.schema import Schema, infer_schema
+from synth_pipeline.schema import Schema
 from synth_pipeline.secrets import scrub_any
 from synth_pipeline.shards import SnapshotShards
 from synth_pipeline.snapshot_sampling import Sampled, run_shard_dir, sample_snapshot, snapshot_seed
-from synth_pipeline.sources import SourceReader, declared_kinds, read_and_probe
-from synth_pipeline.split import split_holdout
+from synth_pipeline.table_files import TableFiles
 from synth_pipeline.warehouse import SnapshotInfo, SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -61,58 +72,6 @@ def content_hash(table: pd.DataFrame | SnapshotShards) -> str:
     if isinstance(table, SnapshotShards):
         return table.content_hash
     return fingerprint_table(table)["content_hash"]
-
-
-# -- ingest ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Ingested:
-    """The real table as read, with its inferred schema, fingerprint and cheap probe."""
-
-    table: pd.DataFrame
-    schema: Schema
-    fingerprint: dict[str, Any]
-    probe: dict[str, Any]
-    seconds: float
-
-
-def ingest(dataset: DatasetConfig, source: SourceReader) -> Ingested:
-    """Read a dataset's source and check it against the config (column names, kinds)."""
-    started = time.perf_counter()
-    table, probe = read_and_probe(source)
-    dataset.check_columns([str(c) for c in table.columns])
-    kinds = _column_kinds(dataset, declared_kinds(source))
-    schema = infer_schema(table, kinds, what=f"source of {dataset.name!r} ({dataset.source.describe()})")
-    fingerprint = fingerprint_table(table)
-    return Ingested(table, schema, fingerprint, probe, time.perf_counter() - started)
-
-
-# -- split ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Halves:
-    """The rows a generator learns from, and the rows it never sees."""
-
-    training: pd.DataFrame
-    holdout: pd.DataFrame
-
-
-def split(dataset: DatasetConfig, source: pd.DataFrame) -> Halves:
-    """The reproducible training/holdout split the dataset's ``holdout`` settings ask for."""
-    training, holdout = split_holdout(
-        source, fraction=dataset.holdout.fraction, random_state=dataset.holdout.seed, stratify=dataset.holdout.stratify
-    )
-    check_training_size(dataset, len(training), source_rows=len(source))
-    return Halves(training, holdout)
-
-
-def check_training_size(dataset: DatasetConfig, rows: int, *, source_rows: int | None = None) -> None:
-    """Refuse a training table smaller than ``min_training_rows``: on so few rows the gates cannot tell a copy
-    of the real rows from a faithful table (``benchmarks/small_tables.py``)."""
-    if rows < dataset.min_training_rows:
-        of = f" of the source's {source_rows}" if source_rows is not None else ""
-        raise InvalidDataError(
-            f"datasets.{dataset.name}.min_training_rows: the training half has {rows} rows{of}, fewer than the "
-            f"minimum {dataset.min_training_rows}; give the source more rows (or, knowingly, lower min_training_rows)"
-        )
 
 
 # -- train ----------------------------------------------------------------------------------
@@ -131,8 +90,13 @@ class ModelRecord(BaseModel):
     column_schema: dict[str, Any] | None = Field(
         None, description="the model's schema (Schema.to_dict); absent in records written before version 0.2"
     )
+<<<<<<< HEAD
     privacy: dict[str, Any] | None = Field(
         None, description="what the model spent of its privacy budget (generator.privacy_); None: trained without DP"
+=======
+    training_rows_seen: int | None = Field(
+        None, description="the training rows the model learned from (max_training_rows caps them)"
+>>>>>>> main
     )
 
     def rule_set(self, dataset: DatasetConfig) -> RuleSet | None:
@@ -162,7 +126,7 @@ def make_dataset_generator(dataset: DatasetConfig, source_kinds: dict[str, str] 
     return make_generator(
         dataset.generator.name,
         random_state=dataset.seed,
-        column_kinds=_column_kinds(dataset, source_kinds),
+        column_kinds=column_kinds(dataset, source_kinds),
         rules=[rule.to_dict() for rule in dataset.rules],
         infer_rules=dataset.infer_rules,
         **dataset.generator.settings,
@@ -171,44 +135,59 @@ def make_dataset_generator(dataset: DatasetConfig, source_kinds: dict[str, str] 
 
 def train(
     dataset: DatasetConfig,
-    training: pd.DataFrame,
-    source: pd.DataFrame,
+    training: pd.DataFrame | TableFiles,
+    source: pd.DataFrame | TableFiles,
     model_store: ModelStore,
     *,
-    source_probe: dict[str, Any],
+    source_probe: dict[str, Any] | None = None,
     source_kinds: dict[str, str] | None = None,
+    source_fingerprint: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Fit the configured generator on ``training``, measure the source's drift from the previous model, save it.
+    """Fit the configured generator on ``training`` (at most ``max_training_rows`` of it), measure the source's
+    drift from the previous model, save it.
 
-    ``source`` (the whole real table) is fingerprinted and scored against the
-    previous model's profile; ``source_probe`` is stored for the record;
+    ``source`` (the whole real table, in memory or in files) is scored against the previous model's profile
+    batch by batch. Its fingerprint and probe are the ones taken at ingest (stored in the ingested files) unless
+    ``source_fingerprint`` / ``source_probe`` are given; a DataFrame is fingerprinted here.
     ``source_kinds`` are the column kinds the source declares (see :func:`make_dataset_generator`).
     """
-    check_training_size(dataset, len(training))
-    generator = make_dataset_generator(dataset, source_kinds).fit(training)
-    profile = TrainingProfile.from_table(training, generator.schema_)
-    fingerprint = fingerprint_table(source)
+    check_training_size(dataset, rows_of(training))
+    learned = training_sample(dataset, training)
+    generator = make_dataset_generator(dataset, source_kinds).fit(learned)
+    profile = TrainingProfile.from_table(learned, generator.schema_)
+    fingerprint, probe = source_identity(source, source_fingerprint, source_probe)
     previous_id = model_store.latest_id(dataset.name)
     previous = model_store.info(dataset.name, previous_id).metadata.get(DRIFT_PROFILE_KEY) if previous_id else None
-    drift = measure_drift(TrainingProfile.from_dict(previous), source) if previous is not None else None
+    drift = measure_drift_batches(TrainingProfile.from_dict(previous), source_batches(source)) if previous else None
     metadata = {
         "config_hash": dataset.config_hash(),
         SOURCE_FINGERPRINT_KEY: fingerprint,
         DRIFT_PROFILE_KEY: profile.to_dict(),
+<<<<<<< HEAD
         "source_probe": source_probe,
         "training_rows": len(training),
         "source_rows": len(source),
         "privacy": getattr(generator, "privacy_", None),
+=======
+        "source_probe": probe,
+        "training_rows": rows_of(training),
+        "training_rows_seen": len(learned),
+        "source_rows": rows_of(source),
+>>>>>>> main
     }
     info = model_store.save(dataset.name, generator, metadata)
     record = ModelRecord(
         model_id=info.model_id,
         generator=generator.name,
-        source_rows=len(source),
+        source_rows=rows_of(source),
         source_fingerprint=fingerprint["content_hash"],
         rules=generator.rules_.to_dicts(),
         column_schema=generator.schema_.to_dict(),
+<<<<<<< HEAD
         privacy=getattr(generator, "privacy_", None),
+=======
+        training_rows_seen=len(learned),
+>>>>>>> main
     )
     return TrainResult(record, generator, info, profile, fingerprint, previous_id, drift)
 
@@ -260,8 +239,8 @@ class Assessment(BaseModel):
 
 def assess(
     dataset: DatasetConfig,
-    training: pd.DataFrame,
-    holdout: pd.DataFrame,
+    training: pd.DataFrame | TableFiles,
+    holdout: pd.DataFrame | TableFiles,
     synthetic: pd.DataFrame | SnapshotShards,
     model: ModelRecord,
     model_store: ModelStore,
@@ -281,6 +260,7 @@ def assess(
     from synth_pipeline.constraints.expectations import validate_rules  # Great Expectations is heavy
 
     version = warehouse.claimed_version(dataset.name, run_id)
+    training, holdout = (qa_rows(t, dataset.quality_max_rows, seed=dataset.seed) for t in (training, holdout))
     if model.column_schema is not None:
         schema = Schema.from_dict(model.column_schema)
     else:  # a record from before the schema travelled with it: read it from the model
@@ -340,8 +320,12 @@ def _write_reports(
         model_id=model.model_id,
         generator=model.generator,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+<<<<<<< HEAD
         epsilon=model.privacy["epsilon"] if model.privacy else None,
         delta=model.privacy["delta"] if model.privacy else None,
+=======
+        training_rows_seen=model.training_rows_seen,
+>>>>>>> main
     )
     base = warehouse.reports_dir(dataset.name) / f"{dataset.name}-v{version}"
     title = f"{dataset.name} v{version}: synthetic data quality"
@@ -439,13 +423,6 @@ def record_failure(
     except SynthPipelineError as store_error:
         log.warning("%s: the failure of %s could not be recorded in the warehouse: %s", dataset.name, step, store_error)
         return None
-
-
-def _column_kinds(
-    dataset: DatasetConfig, source_kinds: dict[str, str] | None = None
-) -> dict[str, str | dict[str, str]]:
-    """The source's declared kinds (a database's column types), then the config's overrides, which win."""
-    return {**(source_kinds or {}), **{column: override.to_setting() for column, override in dataset.columns.items()}}
 
 
 __all__ = [

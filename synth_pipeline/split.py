@@ -1,13 +1,68 @@
-"""The holdout protocol: a reproducible split of the source into training and holdout."""
+"""The holdout protocol: a reproducible split of the source into training and holdout, and the training-row cap.
+
+One rule decides which rows go where (:func:`holdout_order`), from the row count and (with ``stratify``) the
+stratifying column's labels only; :func:`split_holdout` applies it to a table in memory, :func:`split_files` to
+a table in Parquet files, streaming the rows through DuckDB (an external sort under a memory limit): the same
+rows in the same order either way. :func:`capped_positions` draws the stratified, reproducible sample of at most
+``max_training_rows`` rows a generator learns from.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from synth_pipeline.columns import did_you_mean
 from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.schema import check_table
+from synth_pipeline.table_files import DEFAULT_BATCH_ROWS, TableFiles, write_table_files
+
+#: DuckDB's memory for the split's sort (it spills to disk beyond it)
+SPLIT_MEMORY_LIMIT = "256MB"
+
+
+def _groups(labels: pd.Series | None, n_rows: int) -> list[np.ndarray]:
+    """Row positions per stratum (labels as text, in sorted order); one stratum without ``labels``."""
+    if labels is None:
+        return [np.arange(n_rows)]
+    codes = pd.factorize(labels.astype(str), sort=True)[0]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    return np.split(order, bounds)
+
+
+def holdout_order(
+    n_rows: int, labels: pd.Series | None, *, fraction: float, random_state: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of (training, holdout), each in the order its half lists them.
+
+    ``fraction`` of the rows (of each stratum of ``labels``) go to holdout; the same inputs always give the
+    same positions.
+    """
+    if not 0 < fraction < 1:
+        raise ConfigError(f"holdout fraction must be between 0 and 1 (exclusive), got {fraction}")
+    if n_rows < 2:
+        raise InvalidDataError(f"the source has {n_rows} row(s); a training/holdout split needs at least 2")
+    rng = np.random.default_rng(random_state)
+    holdout_mask = np.zeros(n_rows, dtype=bool)
+    for positions in _groups(labels, n_rows):
+        shuffled = rng.permutation(positions)
+        holdout_mask[shuffled[: int(round(fraction * len(shuffled)))]] = True
+    if holdout_mask.all() or not holdout_mask.any():
+        raise InvalidDataError(f"a holdout fraction of {fraction} leaves one half of the {n_rows} source rows empty")
+    order = rng.permutation(n_rows)
+    return order[~holdout_mask[order]], order[holdout_mask[order]]
+
+
+def _check_stratify(stratify: str | None, columns: list[str]) -> None:
+    if stratify is not None and stratify not in columns:
+        raise ConfigError(
+            f"holdout.stratify: column {stratify!r} is not in the source{did_you_mean(stratify, columns)}; "
+            f"its columns are: {', '.join(map(str, columns))}"
+        )
 
 
 def split_holdout(
@@ -24,32 +79,73 @@ def split_holdout(
     Both halves get a fresh 0..n-1 index.
     """
     check_table(source, what="source")
-    if not 0 < fraction < 1:
-        raise ConfigError(f"holdout fraction must be between 0 and 1 (exclusive), got {fraction}")
-    if len(source) < 2:
-        raise InvalidDataError(f"the source has {len(source)} row(s); a training/holdout split needs at least 2")
+    _check_stratify(stratify, [str(c) for c in source.columns])
+    labels = source[stratify] if stratify is not None else None
+    training, holdout = holdout_order(len(source), labels, fraction=fraction, random_state=random_state)
+    return source.iloc[training].reset_index(drop=True), source.iloc[holdout].reset_index(drop=True)
+
+
+def split_files(
+    source: TableFiles,
+    directory: str | Path,
+    *,
+    fraction: float = 0.5,
+    random_state: int = 0,
+    stratify: str | None = None,
+) -> tuple[TableFiles, TableFiles]:
+    """:func:`split_holdout` of a single Parquet file: ``training.parquet`` and ``holdout.parquet`` in ``directory``.
+
+    Reads only the stratifying column into memory; the rows stream through DuckDB.
+    """
+    if not source.columns:
+        raise InvalidDataError("source has no columns")
+    if source.rows == 0:
+        raise InvalidDataError("source is empty (0 rows); a generator needs rows to learn from")
+    _check_stratify(stratify, source.columns)
+    labels = source.read([stratify]).column(0).to_pandas() if stratify is not None else None
+    training, holdout = holdout_order(source.rows, labels, fraction=fraction, random_state=random_state)
+    directory = Path(directory)
+    return (
+        write_rows(source, training, directory / "training.parquet"),
+        write_rows(source, holdout, directory / "holdout.parquet"),
+    )
+
+
+def write_rows(source: TableFiles, positions: np.ndarray, target: Path) -> TableFiles:
+    """The rows of a single-file ``source`` at ``positions``, in that order, as a Parquet file (via DuckDB)."""
+    import duckdb
+
+    if len(source.paths) != 1:
+        raise InvalidDataError("write_rows takes a table stored as one Parquet file")
+    key = np.full(source.rows, -1, dtype=np.int64)  # each source row's place in the output (-1: not wanted)
+    key[positions] = np.arange(len(positions))
+    wanted = pa.table({"__key": key})
+    schema = source.schema
+    names = ", ".join('"' + name.replace('"', '""') + '"' for name in schema.names)
+    # rows and keys line up (a positional join, no hash table); the sort spills to disk beyond the memory limit
+    query = f"SELECT {names} FROM read_parquet(?) POSITIONAL JOIN wanted WHERE __key >= 0 ORDER BY __key"
+    spill = str(target.parent / ".duckdb-tmp").replace("'", "''")
+    with duckdb.connect() as connection:
+        connection.execute(f"SET threads = 2; SET memory_limit = '{SPLIT_MEMORY_LIMIT}'")
+        connection.execute(f"SET enable_progress_bar = false; SET temp_directory = '{spill}'")
+        connection.register("wanted", wanted)
+        reader = connection.sql(query, params=[str(source.paths[0])]).to_arrow_reader(DEFAULT_BATCH_ROWS)
+        batches = (pa.Table.from_batches([batch]).cast(schema) for batch in reader)
+        return write_table_files(batches, target, schema=schema)
+
+
+def capped_positions(
+    n_rows: int, cap: int | None, labels: pd.Series | None, *, random_state: int
+) -> np.ndarray | None:
+    """Sorted positions of a stratified, reproducible sample of about ``cap`` of ``n_rows`` rows (None: keep all).
+
+    Each stratum of ``labels`` keeps its share of the rows (at least one row each), so rare classes stay.
+    """
+    if cap is None or n_rows <= cap:
+        return None
     rng = np.random.default_rng(random_state)
-    if stratify is None:
-        groups = [np.arange(len(source))]
-    else:
-        if stratify not in source.columns:
-            raise ConfigError(
-                f"holdout.stratify: column {stratify!r} is not in the source{did_you_mean(stratify, source.columns)}; "
-                f"its columns are: {', '.join(map(str, source.columns))}"
-            )
-        codes = pd.factorize(source[stratify].astype(str), sort=True)[0]
-        groups = [np.flatnonzero(codes == code) for code in np.unique(codes)]
-    holdout_rows = []
-    for positions in groups:
-        shuffled = rng.permutation(positions)
-        holdout_rows.append(shuffled[: int(round(fraction * len(shuffled)))])
-    holdout_mask = np.zeros(len(source), dtype=bool)
-    holdout_mask[np.concatenate(holdout_rows)] = True
-    if holdout_mask.all() or not holdout_mask.any():
-        raise InvalidDataError(
-            f"a holdout fraction of {fraction} leaves one half of the {len(source)} source rows empty"
-        )
-    order = rng.permutation(len(source))
-    training = source.iloc[order[~holdout_mask[order]]].reset_index(drop=True)
-    holdout = source.iloc[order[holdout_mask[order]]].reset_index(drop=True)
-    return training, holdout
+    kept = []
+    for positions in _groups(labels, n_rows):
+        take = max(1, int(round(cap * len(positions) / n_rows)))
+        kept.append(rng.choice(positions, size=min(take, len(positions)), replace=False))
+    return np.sort(np.concatenate(kept))

@@ -14,7 +14,7 @@ A handle travels between steps as a plain dict (:meth:`TableFiles.to_record`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -61,15 +61,24 @@ class TableFiles:
     # -- metadata (footers only) -----------------------------------------------------------
     @cached_property
     def _files(self) -> list[pq.ParquetFile]:
-        try:
-            return [pq.ParquetFile(path) for path in self.paths]
-        except (pa.ArrowInvalid, OSError) as error:
-            raise InvalidDataError(f"cannot read Parquet files {[str(p) for p in self.paths]}: {error}") from None
+        opened = []
+        for path in self.paths:
+            try:
+                # pre_buffer=False: with it, pyarrow keeps every row group it read buffered until the file is closed
+                opened.append(pq.ParquetFile(path, pre_buffer=False))
+            except (pa.ArrowInvalid, OSError) as error:
+                first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise InvalidDataError(f"cannot read parquet file {str(path)!r}: {first_line}") from None
+        return opened
 
     @property
     def rows(self) -> int:
         """Number of rows, from the files' footers."""
         return sum(f.metadata.num_rows for f in self._files)
+
+    def __len__(self) -> int:
+        """Number of rows (as for a DataFrame)."""
+        return self.rows
 
     @property
     def file_rows(self) -> list[int]:
@@ -96,6 +105,11 @@ class TableFiles:
     def bytes(self) -> int:
         """Size of the files on disk."""
         return sum(path.stat().st_size for path in self.paths)
+
+    def key_value(self, key: str) -> str | None:
+        """The first file's key-value metadata entry ``key`` (see ``write_table_files(key_value=...)``), or None."""
+        raw = (self._files[0].metadata.metadata or {}).get(key.encode())
+        return raw.decode() if raw is not None else None
 
     def null_counts(self) -> dict[str, int]:
         """Missing values per column, from the row-group statistics (read from the data where a file has none)."""
@@ -135,7 +149,7 @@ class TableFiles:
         self._check_columns(columns)
         cols = list(columns) if columns is not None else None
         for file in self._files:
-            yield from file.iter_batches(batch_size=batch_rows, columns=cols)
+            yield from file.iter_batches(batch_size=batch_rows, columns=cols, use_threads=False)
 
     def pandas_batches(
         self, batch_rows: int = DEFAULT_BATCH_ROWS, columns: Sequence[str] | None = None
@@ -221,12 +235,14 @@ def write_table_files(
     *,
     schema: pa.Schema | None = None,
     row_group_rows: int = ROW_GROUP_ROWS,
+    key_value: Callable[[], Mapping[str, str]] | None = None,
 ) -> TableFiles:
     """Write batches (Arrow or pandas, same columns) as one Parquet file at ``path``, atomically.
 
     The file's schema is ``schema`` or the first batch's; later batches are cast to it. Nothing is
     held beyond one batch; a failure leaves no file. Without any batch, ``schema`` is required
-    and an empty file is written.
+    and an empty file is written. ``key_value`` is called once every batch is written; its entries go into the
+    file's key-value metadata (say, a fingerprint computed while the batches streamed by).
     """
     writer: pq.ParquetWriter | None = None
     with atomic_path(path) as tmp:
@@ -243,7 +259,10 @@ def write_table_files(
             if writer is None:
                 if schema is None:
                     raise InvalidDataError(f"no rows to write to {str(path)!r} and no schema to write an empty file")
-                pq.write_table(schema.empty_table(), tmp)
+                writer = pq.ParquetWriter(tmp, schema)
+                writer.write_table(schema.empty_table())
+            if key_value is not None:
+                writer.add_key_value_metadata(dict(key_value()))
         finally:
             if writer is not None:
                 writer.close()

@@ -24,9 +24,9 @@ class LifecycleRun:
 def run_lifecycle(tmp_path: Path, dataset: DatasetConfig) -> LifecycleRun:
     """Every step up to the verdict, with a model store and a DuckDB warehouse in ``tmp_path``."""
     models, warehouse = ModelStore(tmp_path / "models"), SnapshotStore(tmp_path / "warehouse.duckdb")
-    source = lifecycle.ingest(dataset, ConfiguredSource(dataset.source))
-    halves = lifecycle.split(dataset, source.table)
-    trained = lifecycle.train(dataset, halves.training, source.table, models, source_probe=source.probe)
+    source = lifecycle.ingest(dataset, ConfiguredSource(dataset.source), tmp_path / "run")
+    halves = lifecycle.split(dataset, source.files)
+    trained = lifecycle.train(dataset, halves.training, source.files, models)
     sampled = lifecycle.sample_snapshot(dataset, trained.model, models, warehouse)
     assessment = lifecycle.assess(
         dataset, halves.training, halves.holdout, sampled.snapshot, trained.model, models, warehouse,

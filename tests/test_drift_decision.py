@@ -118,7 +118,7 @@ def test_touched_but_identical_file_skips_without_statistics(setup, monkeypatch)
     def no_profile(*args, **kwargs):
         raise AssertionError("drift was measured although the content is unchanged")
 
-    monkeypatch.setattr(drift_decision, "measure_drift", no_profile)
+    monkeypatch.setattr(drift_decision, "measure_drift_batches", no_profile)
     second = check_source(cfg, models, again(first))
     assert not second.run and "identical" in second.message
 

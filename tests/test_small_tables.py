@@ -65,7 +65,7 @@ def test_a_tiny_table_publishes_no_copies(tmp_path):
     dataset = _dataset(tmp_path, 40, "copula", min_training_rows=1)
     halves, sampled, assessment, trained, warehouse = _run(tmp_path, dataset)
     columns = assessment.report.metadata.columns
-    copies = identical_share(sampled.snapshot.to_pandas()[columns], halves.training[columns])
+    copies = identical_share(sampled.snapshot.to_pandas()[columns], halves.training.to_pandas()[columns])
     if assessment.passed:
         lifecycle.publish(dataset, assessment, sampled.snapshot, trained.model, warehouse)
         natural = assessment.report.distances.ims_holdout_training

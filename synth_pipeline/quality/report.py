@@ -326,6 +326,9 @@ class ReportHeader(_Model):
         None, description="The differential-privacy ε the model spent (None: no DP, or no model named)."
     )
     delta: float | None = Field(None, description="The differential-privacy δ the model spent.")
+    training_rows_seen: int | None = Field(
+        None, description="The training rows the model learned from (a sample when max_training_rows caps them)."
+    )
     snapshot_rows: int | None = Field(
         None, description="Rows of the whole snapshot; QA judged a reproducible subsample of them (rows_synthetic)."
     )

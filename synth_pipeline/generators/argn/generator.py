@@ -15,11 +15,16 @@ from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
+<<<<<<< HEAD
 from synth_pipeline.generators.argn.private_training import DP_HIDDEN_SIZE, plan_for, privacy_record, train_private
+=======
+from synth_pipeline.generators.argn.rare_contexts import rare_condition_strength, value_weights
+>>>>>>> main
 from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.generators.argn.training import (
     TrainingPlan,
+    compact_codes,
     default_threads,
     show_progress_default,
     torch_threads,
@@ -133,8 +138,13 @@ class ARGNGenerator(Generator):
         if self._statistics is not None:  # the seeding and rebalancing books keep noisy shares, not exact ones
             self.frequencies_ = released_frequencies(self.schema_, self._statistics)
             self.schema_ = private_schema(self.schema_, self._statistics)
-        plain_codes = self.encoder_.encode(training, equalities=False)
-        codes = self.encoder_.code_equalities(plain_codes, training)
+        # encoded once, into compact integer codes: training memory follows them, not the table
+        cardinalities = self.encoder_.cardinalities
+        plain = self.encoder_.encode(training, equalities=False)
+        equal = self.encoder_.code_equalities(plain, training)
+        codes = compact_codes(equal, cardinalities)
+        plain_codes = codes if equal is plain else compact_codes(plain, cardinalities)
+        del plain, equal
         n_rows, n_sub = codes.shape
         private = self._private_plan  # planned (and a too-small ε refused) before the statistics
         embedding_dim, hidden_size, batch_size = self._sizes(settings, n_rows)
@@ -150,6 +160,7 @@ class ARGNGenerator(Generator):
             device=self._torch_device(),
             show_progress=show_progress_default() if settings.show_progress is None else settings.show_progress,
             equalities=self.encoder_.equalities(),
+            rare_values=value_weights(plain_codes, self.encoder_, max_weight=settings.rare_value_weight),
         )
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         with torch_threads(self._threads()):
@@ -173,7 +184,7 @@ class ARGNGenerator(Generator):
     # -- sampling ------------------------------------------------------------------------
     def _sample(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
         encoder = self.encoder_
-        known_codes = known = None
+        known_codes = known = guidance = None
         if request.conditions is not None and request.fixed is not None:
             columns = [c for c in encoder.names if c in request.conditions.columns]
             if columns:
@@ -187,6 +198,10 @@ class ARGNGenerator(Generator):
                     representable = conditions[column.name].notna().to_numpy() | column.has_missing
                     known[:, c] = fixed & representable
                 known_codes = encoder.encode(conditions, known=known)
+                if not request.impute:
+                    guidance = rare_condition_strength(
+                        conditions, request.fixed, self.frequencies_, self._settings().rare_value_guidance
+                    )
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         with torch_threads(self._threads()):
             codes = sample_codes(
@@ -199,6 +214,7 @@ class ARGNGenerator(Generator):
                 temperature=request.temperature,
                 generator=generator,
                 progress=request.progress,
+                guidance=guidance,
             )
             return encoder.decode(codes, rng, temperature=request.temperature)
 

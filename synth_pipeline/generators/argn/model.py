@@ -133,8 +133,12 @@ class ARGNNetwork(nn.Module):
         *,
         dropout: float = 0.0,
         generator: torch.Generator | None = None,
+        weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Mean over rows of the summed negative log-likelihood of all sub-columns.
+
+        ``weights`` (n, S), when given, weigh each row's term of each head (see
+        :mod:`synth_pipeline.generators.argn.rare_contexts`).
 
         ``masks`` is (G, S, S): for group ``g`` of rows (the batch split into G
         equal consecutive parts), ``masks[g, t, s]`` is 1 when sub-column ``s``
@@ -163,8 +167,10 @@ class ARGNNetwork(nn.Module):
             targets = getattr(self, f"targets_{b}")
             logits = torch.einsum("bth,thc->btc", hidden[:, targets], self.w2[b])
             logits = logits + self.b2[b] + getattr(self, f"pad_{b}")
-            log_probs = torch.log_softmax(logits, dim=-1)
-            total = total - log_probs.gather(2, codes[:, targets].unsqueeze(2)).sum()
+            log_probs = torch.log_softmax(logits, dim=-1).gather(2, codes[:, targets].unsqueeze(2)).squeeze(2)
+            if weights is not None:
+                log_probs = log_probs * weights[:, targets]
+            total = total - log_probs.sum()
         return total / n
 
     def input_group_norms(self) -> torch.Tensor:

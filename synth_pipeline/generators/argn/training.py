@@ -16,6 +16,7 @@ import torch
 
 from synth_pipeline.generators.argn.encoders import Equality
 from synth_pipeline.generators.argn.model import ARGNNetwork, group_bounds
+from synth_pipeline.generators.argn.rare_contexts import head_weights
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.progress import LiveProgress, stderr_is_terminal
 
@@ -31,6 +32,8 @@ class TrainingPlan:
     device: torch.device
     show_progress: bool
     equalities: list[Equality] = field(default_factory=list)
+    #: rare categorical values' weights as context: (sub-columns, (n, those) weights), see rare_contexts
+    rare_values: tuple[np.ndarray, np.ndarray] | None = None
     #: groups of rows per batch, each trained in its own column order
     order_groups: int = 4
 
@@ -97,6 +100,9 @@ def train(
 ) -> TrainingReport:
     """Fit ``network`` to ``codes`` ((n, S) ints) in place; the best weights on the validation split are kept.
 
+    The codes stay in the integer type they come in (:func:`compact_codes`: int16 for most tables) on the device;
+    each mini-batch is widened to int64 as it is drawn, so memory follows the compact codes.
+
     ``plain_codes`` are the codes without "equal to an earlier column" codes: in a
     training order where a column comes before its reference, it is coded by its bin.
     """
@@ -152,6 +158,8 @@ class _TrainingData:
     validation: torch.Tensor
     plain: torch.Tensor | None  # training rows without "equal to" codes (None: no equalities)
     canonical_mask: torch.Tensor  # (1, S, S) order mask of the table order, for validation
+    rare_subs: torch.Tensor | None  # sub-columns whose rare values weigh more as context (None: unweighted)
+    rare_cells: torch.Tensor | None  # (training rows, rare_subs) those cells' weights
     column_of_sub: np.ndarray
     n_columns: int
     batch_size: int
@@ -175,11 +183,17 @@ def _split(
     if plan.equalities and plain_codes is not None:
         plain = torch.as_tensor(plain_codes[permutation[n_validation:]], device=device)
     batch_size = max(1, min(plan.batch_size, len(training)))
+    rare_subs = rare_cells = None
+    if plan.rare_values is not None:
+        rare_subs = torch.as_tensor(plan.rare_values[0], device=device)
+        rare_cells = torch.as_tensor(plan.rare_values[1][permutation[n_validation:]], device=device)
     return _TrainingData(
         training=training,
         validation=torch.as_tensor(codes[permutation[:n_validation]], device=device),
         plain=plain,
         canonical_mask=torch.as_tensor(order_mask(np.arange(n_columns), column_of_sub), device=device)[None],
+        rare_subs=rare_subs,
+        rare_cells=rare_cells,
         column_of_sub=column_of_sub,
         n_columns=n_columns,
         batch_size=batch_size,
@@ -204,17 +218,19 @@ def _run_epoch(
     running = 0.0
     for step in range(data.steps_per_epoch):
         rows = order[step * data.batch_size : (step + 1) * data.batch_size]
-        batch = data.training[rows]
+        batch = data.training[rows].long()  # the codes are kept compact (int16/int32), a batch is widened
         positions = [
             column_positions(data.n_columns, rng.random() < settings.canonical_order_share, rng)
             for _ in range(plan.order_groups)
         ]
         masks = np.stack([order_mask(p, data.column_of_sub) for p in positions])
         if data.plain is not None:
-            batch = uncode_late_references(batch, data.plain[rows], positions, plan.equalities)
-        loss = network.loss(
-            batch, torch.as_tensor(masks, device=plan.device), dropout=settings.dropout, generator=dropout_generator
-        )
+            batch = uncode_late_references(batch, data.plain[rows].long(), positions, plan.equalities)
+        masks_t = torch.as_tensor(masks, device=plan.device)
+        weights = None
+        if data.rare_cells is not None and data.rare_subs is not None:
+            weights = head_weights(data.rare_cells[rows], data.rare_subs, masks_t, group_bounds(len(rows), len(masks)))
+        loss = network.loss(batch, masks_t, dropout=settings.dropout, generator=dropout_generator, weights=weights)
         objective = loss
         if settings.input_sparsity:
             objective = loss + settings.input_sparsity * network.input_group_norms()
@@ -347,9 +363,18 @@ def _evaluate(network: ARGNNetwork, codes: torch.Tensor, mask: torch.Tensor) -> 
     total = 0.0
     chunk = 8192
     for start in range(0, len(codes), chunk):
-        part = codes[start : start + chunk]
+        part = codes[start : start + chunk].long()
         total += float(network.loss(part, mask)) * len(part)
     return total / max(len(codes), 1)
+
+
+def compact_codes(codes: np.ndarray, cardinalities: np.ndarray) -> np.ndarray:
+    """``codes`` in the narrowest signed integer type that holds every code (int16 up to 32,767 codes)."""
+    largest = int(cardinalities.max()) if len(cardinalities) else 0
+    for kind in (np.int16, np.int32):
+        if largest <= np.iinfo(kind).max:
+            return codes.astype(kind, copy=False)
+    return codes
 
 
 def default_threads() -> int:
