@@ -90,13 +90,11 @@ class ModelRecord(BaseModel):
     column_schema: dict[str, Any] | None = Field(
         None, description="the model's schema (Schema.to_dict); absent in records written before version 0.2"
     )
-<<<<<<< HEAD
     privacy: dict[str, Any] | None = Field(
         None, description="what the model spent of its privacy budget (generator.privacy_); None: trained without DP"
-=======
+    )
     training_rows_seen: int | None = Field(
         None, description="the training rows the model learned from (max_training_rows caps them)"
->>>>>>> main
     )
 
     def rule_set(self, dataset: DatasetConfig) -> RuleSet | None:
@@ -163,17 +161,11 @@ def train(
         "config_hash": dataset.config_hash(),
         SOURCE_FINGERPRINT_KEY: fingerprint,
         DRIFT_PROFILE_KEY: profile.to_dict(),
-<<<<<<< HEAD
-        "source_probe": source_probe,
-        "training_rows": len(training),
-        "source_rows": len(source),
         "privacy": getattr(generator, "privacy_", None),
-=======
         "source_probe": probe,
         "training_rows": rows_of(training),
         "training_rows_seen": len(learned),
         "source_rows": rows_of(source),
->>>>>>> main
     }
     info = model_store.save(dataset.name, generator, metadata)
     record = ModelRecord(
@@ -183,11 +175,8 @@ def train(
         source_fingerprint=fingerprint["content_hash"],
         rules=generator.rules_.to_dicts(),
         column_schema=generator.schema_.to_dict(),
-<<<<<<< HEAD
         privacy=getattr(generator, "privacy_", None),
-=======
         training_rows_seen=len(learned),
->>>>>>> main
     )
     return TrainResult(record, generator, info, profile, fingerprint, previous_id, drift)
 
@@ -320,12 +309,9 @@ def _write_reports(
         model_id=model.model_id,
         generator=model.generator,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-<<<<<<< HEAD
         epsilon=model.privacy["epsilon"] if model.privacy else None,
         delta=model.privacy["delta"] if model.privacy else None,
-=======
         training_rows_seen=model.training_rows_seen,
->>>>>>> main
     )
     base = warehouse.reports_dir(dataset.name) / f"{dataset.name}-v{version}"
     title = f"{dataset.name} v{version}: synthetic data quality"

@@ -45,11 +45,8 @@ def header(report: QualityReport, title: str) -> str:
     facts = [
         ("dataset", h.dataset), ("snapshot version", h.version), ("model id", h.model_id),
         ("generator", h.generator), ("generated", h.generated_at),
-<<<<<<< HEAD
         ("differential privacy", f"ε = {h.epsilon:.3g}, δ = {h.delta:.2g}" if h.epsilon is not None else None),
-=======
         ("rows the model learned from", f"{h.training_rows_seen:,}" if h.training_rows_seen is not None else None),
->>>>>>> main
     ]
     if h.snapshot_rows is not None and h.snapshot_rows > m.rows_synthetic:
         facts.append(("QA subsample", f"{m.rows_synthetic:,} of {h.snapshot_rows:,} snapshot rows (reproducible)"))

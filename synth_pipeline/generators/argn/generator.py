@@ -15,11 +15,8 @@ from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
-<<<<<<< HEAD
 from synth_pipeline.generators.argn.private_training import DP_HIDDEN_SIZE, plan_for, privacy_record, train_private
-=======
 from synth_pipeline.generators.argn.rare_contexts import rare_condition_strength, value_weights
->>>>>>> main
 from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.generators.argn.training import (
