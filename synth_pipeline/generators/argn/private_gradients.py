@@ -45,6 +45,7 @@ def check_parameters(network: ARGNNetwork) -> None:
 
 def row_losses_and_norms(network: ARGNNetwork, codes: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """(per-row losses, per-row gradient norms); the losses keep their graph for the clipped backward pass."""
+    codes = codes.long()  # training keeps compact integer codes
     n, n_sub = codes.shape
     d = network.embedding_dim
     embedded = network.embed(codes)  # (n, S, d)
