@@ -102,6 +102,17 @@ class ARGNGenerator(Generator):
         """The model's rare-value threshold: drawn from the seed above ``rare_category_threshold``."""
         return protection_k(self.random_state, base=self._settings().rare_category_threshold)
 
+    def _train(self, codes: np.ndarray, plain_codes: np.ndarray, plan: TrainingPlan, rng: np.random.Generator) -> Any:
+        """Train the network, with DP-SGD under privacy (then ``privacy_`` records what was spent)."""
+        private, self.privacy_ = self._private_plan, None
+        if private is None:
+            return train(self.network_, codes, self.encoder_.column_of_sub, plan, rng, plain_codes=plain_codes)
+        report, books = train_private(
+            self.network_, codes, self.encoder_.column_of_sub, plan, private[1], rng, plain_codes=plain_codes
+        )
+        self.privacy_ = privacy_record(*private, books, self.private_statistics_)
+        return report
+
     def _sizes(self, settings: ARGNSettings, n_rows: int) -> tuple[int, int, int]:
         """Embedding width, hidden width and batch size; under privacy DP-SGD's smaller network and its batch."""
         private = self._private_plan
@@ -143,7 +154,6 @@ class ARGNGenerator(Generator):
         plain_codes = codes if equal is plain else compact_codes(plain, cardinalities)
         del plain, equal
         n_rows, n_sub = codes.shape
-        private = self._private_plan  # planned (and a too-small ε refused) before the statistics
         embedding_dim, hidden_size, batch_size = self._sizes(settings, n_rows)
         log.info(
             "argn: %d columns -> %d sub-columns (%d codes); embedding %d, hidden %d, batch %d; "
@@ -168,15 +178,9 @@ class ARGNGenerator(Generator):
                 generator=generator,
                 code_positions=self.encoder_.code_positions(),
             )
-            if private is None:
-                report = train(self.network_, codes, self.encoder_.column_of_sub, plan, rng, plain_codes=plain_codes)
-            else:
-                report, books = train_private(
-                    self.network_, codes, self.encoder_.column_of_sub, plan, private[1], rng, plain_codes=plain_codes
-                )
+            report = self._train(codes, plain_codes, plan, rng)
             self.encoder_.fit_in_context(training, codes, rng)  # free text: the words, given the row
         self.training_report_ = asdict(report)
-        self.privacy_ = privacy_record(*private, books, self.private_statistics_) if private else None
 
     # -- sampling ------------------------------------------------------------------------
     def _sample(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
