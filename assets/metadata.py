@@ -89,6 +89,10 @@ def model_metadata(trained: TrainResult, training_rows: int) -> dict[str, Any]:
         "training_rows_seen": trained.model.training_rows_seen,  # max_training_rows caps them
         "path": MetadataValue.path(str(trained.info.path)),
     }
+    privacy = getattr(trained.generator, "privacy_", None)
+    if privacy is not None:  # what the model spent of its differential-privacy budget, and how
+        metadata.update({"epsilon": round(privacy["epsilon"], 4), "delta": privacy["delta"],
+                         "privacy": MetadataValue.json(privacy)})
     if trained.drift is not None:
         metadata.update(
             {
@@ -215,6 +219,8 @@ def published_metadata(
         "warehouse": MetadataValue.text(_shown_location(info.warehouse)),
         "model_id": model.model_id,
         "generator": model.generator,
+        # differential privacy: the ε the model spent (∞: trained without privacy)
+        "epsilon": round(model.privacy["epsilon"], 4) if model.privacy else "inf (no differential privacy)",
         **headline,
         "gates": MetadataValue.json(
             {r.name: {"value": r.value, "threshold": r.threshold, "blocking": r.blocking, "passed": r.passed}

@@ -30,6 +30,7 @@ from synth_pipeline.constraints.expectations import validate_rules
 from synth_pipeline.constraints.inference import infer_rules
 from synth_pipeline.errors import ConfigError, SynthPipelineError
 from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.privacy_budget import describe_privacy
 from synth_pipeline.generators.registry import make_generator
 from synth_pipeline.io import read_table, write_batches, write_table, write_text
 from synth_pipeline.progress import terminal_logging
@@ -109,6 +110,8 @@ def _fit(args: argparse.Namespace) -> int:
         f"in {generator.fit_seconds_:.1f} s; saved to {path}"
         + (f"; it honours {len(generator.rules_)} rules" if len(generator.rules_) else "")
     )
+    if getattr(generator, "privacy_", None) is not None:
+        print(describe_privacy(generator.privacy_))
     return 0
 
 

@@ -90,6 +90,9 @@ class ModelRecord(BaseModel):
     column_schema: dict[str, Any] | None = Field(
         None, description="the model's schema (Schema.to_dict); absent in records written before version 0.2"
     )
+    privacy: dict[str, Any] | None = Field(
+        None, description="what the model spent of its privacy budget (generator.privacy_); None: trained without DP"
+    )
     training_rows_seen: int | None = Field(
         None, description="the training rows the model learned from (max_training_rows caps them)"
     )
@@ -158,6 +161,7 @@ def train(
         "config_hash": dataset.config_hash(),
         SOURCE_FINGERPRINT_KEY: fingerprint,
         DRIFT_PROFILE_KEY: profile.to_dict(),
+        "privacy": getattr(generator, "privacy_", None),
         "source_probe": probe,
         "training_rows": rows_of(training),
         "training_rows_seen": len(learned),
@@ -171,6 +175,7 @@ def train(
         source_fingerprint=fingerprint["content_hash"],
         rules=generator.rules_.to_dicts(),
         column_schema=generator.schema_.to_dict(),
+        privacy=getattr(generator, "privacy_", None),
         training_rows_seen=len(learned),
     )
     return TrainResult(record, generator, info, profile, fingerprint, previous_id, drift)
@@ -196,6 +201,7 @@ class Assessment(BaseModel):
     report_path: str = Field(description="the HTML report (absolute path)")
     report_json_path: str
     report: QualityReport
+    privacy: dict[str, Any] | None = Field(None, description="what the model spent of its privacy budget")
 
     @computed_field
     @property
@@ -273,6 +279,7 @@ def assess(
         report_path=str(html.resolve()),
         report_json_path=str(json_path.resolve()),
         report=report,
+        privacy=model.privacy,
     )
     if not assessment.passed:
         warehouse.record_blocked(dataset.name, version, _verdict_lineage(assessment), blocked_reason(assessment))
@@ -302,6 +309,8 @@ def _write_reports(
         model_id=model.model_id,
         generator=model.generator,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        epsilon=model.privacy["epsilon"] if model.privacy else None,
+        delta=model.privacy["delta"] if model.privacy else None,
         training_rows_seen=model.training_rows_seen,
     )
     base = warehouse.reports_dir(dataset.name) / f"{dataset.name}-v{version}"
@@ -322,7 +331,8 @@ def _verdict_lineage(assessment: Assessment) -> dict[str, Any]:
         "accuracy": assessment.qa_summary.get("accuracy_overall"),
         "dcr_share": assessment.qa_summary.get("dcr_share"),
         "gate_results": [r.model_dump() for r in assessment.gate_results],
-        "qa_summary": assessment.qa_summary,
+        # the model's privacy record travels in the catalog's qa_summary JSON (qa_summary->'privacy'->'epsilon')
+        "qa_summary": {**assessment.qa_summary, **({"privacy": assessment.privacy} if assessment.privacy else {})},
         "report_path": assessment.report_path,
     }
 

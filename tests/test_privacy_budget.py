@@ -64,3 +64,14 @@ def test_parse_privacy():
     assert parse_privacy({"epsilon": 2}).epsilon == 2.0
     with pytest.raises(ValueError, match="mapping"):
         parse_privacy(3.0)
+
+
+def test_describe_privacy():
+    from synth_pipeline.generators.privacy_budget import describe_privacy
+
+    assert "no differential privacy" in describe_privacy(None)
+    record = {"epsilon": 2.95, "delta": 1e-5, "epsilon_budget": 3.0, "noise_multiplier": 2.2, "max_grad_norm": 1.0,
+              "sampling_rate": 0.08, "steps": 250, "accountant": "prv", "statistics_private": True}
+    line = describe_privacy(record)
+    assert "ε = 2.95 spent of 3" in line and "noise multiplier 2.2" in line and "WARNING" not in line
+    assert "WARNING" in describe_privacy({**record, "statistics_private": False})

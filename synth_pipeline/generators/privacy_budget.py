@@ -17,6 +17,12 @@ statistics and the rest to SGD; one that learns only statistics (the copula) giv
 them everything. The neighbouring relation is add/remove one row (what Poisson
 sampling and opacus' accountants assume); the number of rows is treated as public.
 
+A generator fitted under ``privacy`` keeps what it spent as ``privacy_`` (``None`` without
+privacy): a JSON-ready dict with at least ``epsilon`` and ``delta`` (the totals spent) and
+``epsilon_budget`` / ``delta_budget``; argn adds how DP-SGD ran (``noise_multiplier``,
+``max_grad_norm``, ``sampling_rate``, ``steps``, ``accountant``). The lifecycle stores it with
+the model, in asset metadata and in the snapshot catalog, and the ``max_epsilon`` gate reads it.
+
 δ defaults to ``min(1e-5, 1 / (10 n))`` for ``n`` training rows: well below ``1/n``,
 the probability at which a mechanism could publish one whole row outright.
 
@@ -132,12 +138,29 @@ def split_budget(
     return BudgetSplit(epsilon, delta, statistics, statistics_delta, epsilon - statistics, delta - statistics_delta)
 
 
+def describe_privacy(record: dict[str, Any] | None) -> str:
+    """One line for people about a model's ``privacy_`` record (what ``fit`` prints)."""
+    if not record:
+        return "no differential privacy (trained without privacy: {epsilon, delta})"
+    text = f"differential privacy: ε = {record['epsilon']:.3g} spent of {record.get('epsilon_budget', math.nan):.3g}"
+    text += f", δ = {record['delta']:.2g}"
+    if record.get("noise_multiplier") is not None:
+        text += (
+            f"; DP-SGD: noise multiplier {record['noise_multiplier']:.3g}, clipping norm {record['max_grad_norm']:g}, "
+            f"sampling rate {record['sampling_rate']:.3g}, {record['steps']} steps, {record['accountant']} accountant"
+        )
+    if record.get("statistics_private") is False:
+        text += "; WARNING: the statistics learned outside SGD (categories, bins) are not differentially private"
+    return text
+
+
 __all__ = [
     "MAX_DEFAULT_DELTA",
     "STATISTICS_SHARE",
     "BudgetSplit",
     "PrivacySettings",
     "default_delta",
+    "describe_privacy",
     "parse_privacy",
     "split_budget",
 ]

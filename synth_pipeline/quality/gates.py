@@ -62,6 +62,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "min_accuracy": (0.0, 1.0, True),
     "max_mia_auc": (0.5, 1.0, False),
     "max_attribute_inference_gain": (0.0, 1.0, False),
+    "max_epsilon": (0.0, math.inf, False),
 }
 
 #: an attack's number within this many standard deviations (of a perfect generator's) of no leak is noise
@@ -73,7 +74,8 @@ def _in_range(spec: GateSpec | None, info: ValidationInfo) -> GateSpec | None:
         return None
     low, high, high_allowed = _RANGES[info.field_name]
     x = spec.threshold
-    if x < low or x > high or (x == high and not high_allowed) or (x == low and info.field_name.startswith("min")):
+    never_passes = x == low and (info.field_name.startswith("min") or info.field_name == "max_epsilon")
+    if x < low or x > high or (x == high and not high_allowed) or never_passes:
         left = "<" if info.field_name.startswith("min") else "<="
         right = "<=" if high_allowed else "<"
         raise ValueError(
@@ -128,6 +130,11 @@ class Gates(BaseModel):
         "more often the sensitive value of a training row is guessed right than that of a holdout row). A gain "
         "within 4 standard deviations of 0 (sampling noise) always passes. A warning by default.",
     )
+    max_epsilon: GateSpec | None = Field(
+        None,
+        description="Maximum differential-privacy ε the model spent (header.epsilon, from the model's privacy "
+        "record): a model trained without privacy has ε = ∞ and fails it.",
+    )
 
     _to_spec = field_validator(*_RANGES, mode="before")(_as_spec)
     _check_range = field_validator(*_RANGES)(_in_range)
@@ -181,6 +188,14 @@ def _accuracy_ratio(report: QualityReport) -> float | None:
     return overall / ceiling
 
 
+def _model_epsilon(report: QualityReport) -> float | None:
+    """The ε the report's model spent; ∞ for a named model trained without privacy; None when no model is named."""
+    header = report.header
+    if header.model_id is None and header.epsilon is None:
+        return None
+    return math.inf if header.epsilon is None else float(header.epsilon)
+
+
 # name -> (what the metric is, how to read it from a report, direction)
 _GATE_METRICS: dict[str, tuple[str, Callable[[QualityReport], float | None], Literal["min", "max"]]] = {
     "min_accuracy_ratio": ("accuracy.overall / accuracy.overall_max", _accuracy_ratio, "min"),
@@ -198,6 +213,7 @@ _GATE_METRICS: dict[str, tuple[str, Callable[[QualityReport], float | None], Lit
         lambda r: _section_value(r, "attacks", "attribute_inference_gain"),
         "max",
     ),
+    "max_epsilon": ("the model's differential-privacy ε", _model_epsilon, "max"),
 }
 
 # gate -> (the value meaning no leak, how to read its sampling noise): a value within NOISE_SDS of it passes
@@ -229,7 +245,13 @@ def check_gates(report: QualityReport, gates: Gates | None = None) -> list[GateR
         label, read, direction = _GATE_METRICS[name]
         value = read(report)
         kind = "blocking" if spec.blocking else "warning"
-        if value is None or not math.isfinite(value):
+        if name == "max_epsilon" and value == math.inf:
+            passed, value = False, None
+            message = (
+                f"{name} ({kind}): the model was trained without differential privacy (ε = ∞), required <= "
+                f"{spec.threshold:g}: {'FAILED' if spec.blocking else 'warning'}"
+            )
+        elif value is None or not math.isfinite(value):
             passed = False
             message = f"{name} ({kind}): {label} was not computed, so the gate cannot pass"
             value = None

@@ -21,6 +21,7 @@ WHERE_TO_LOOK: dict[str, tuple[str, str]] = {
     "max_mia_auc": ("attacks", "Privacy: membership inference"),
     "max_attribute_inference_gain": ("attacks", "Privacy: attribute inference per sensitive column"),
     "max_discriminator_auc": ("summary", "Summary: discriminator AUC, then Accuracy for what differs"),
+    "max_epsilon": ("gates", "the model's ε in the header (no ε: trained without generator privacy)"),
 }
 
 
@@ -44,6 +45,7 @@ def header(report: QualityReport, title: str) -> str:
     facts = [
         ("dataset", h.dataset), ("snapshot version", h.version), ("model id", h.model_id),
         ("generator", h.generator), ("generated", h.generated_at),
+        ("differential privacy", f"ε = {h.epsilon:.3g}, δ = {h.delta:.2g}" if h.epsilon is not None else None),
         ("rows the model learned from", f"{h.training_rows_seen:,}" if h.training_rows_seen is not None else None),
     ]
     if h.snapshot_rows is not None and h.snapshot_rows > m.rows_synthetic:

@@ -322,6 +322,10 @@ class ReportHeader(_Model):
     model_id: str | None = Field(None, description="The id of the model that generated the synthetic table.")
     generator: str | None = Field(None, description="The generator's name (argn, copula).")
     generated_at: str | None = Field(None, description="When the report was made (ISO 8601, UTC).")
+    epsilon: float | None = Field(
+        None, description="The differential-privacy ε the model spent (None: no DP, or no model named)."
+    )
+    delta: float | None = Field(None, description="The differential-privacy δ the model spent.")
     training_rows_seen: int | None = Field(
         None, description="The training rows the model learned from (a sample when max_training_rows caps them)."
     )

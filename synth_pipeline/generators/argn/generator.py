@@ -15,6 +15,7 @@ from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
+from synth_pipeline.generators.argn.private_training import DP_HIDDEN_SIZE, plan_for, privacy_record, train_private
 from synth_pipeline.generators.argn.rare_contexts import rare_condition_strength, value_weights
 from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.settings import ARGNSettings
@@ -79,6 +80,9 @@ class ARGNGenerator(Generator):
         # A categorical column whose every value is rare has nothing argn may draw (rare values are
         # never generated): it is regenerated as ids instead of being published as a placeholder.
         # Under privacy "rare" is decided by the DP vocabulary, the first of the fit's DP statistics.
+        # DP-SGD's plan comes first: a budget too small for it is refused before anything is learned.
+        privacy = self._settings().privacy
+        self._private_plan = plan_for(self._settings(), len(training)) if privacy is not None else None
         self._statistics = fit_statistics(self._statistics_privacy(), self.random_state, training, schema,
                                           trains_with_sgd=True)
         if self._statistics is None:
@@ -97,6 +101,27 @@ class ARGNGenerator(Generator):
     def _protection_k(self) -> int:
         """The model's rare-value threshold: drawn from the seed above ``rare_category_threshold``."""
         return protection_k(self.random_state, base=self._settings().rare_category_threshold)
+
+    def _train(self, codes: np.ndarray, plain_codes: np.ndarray, plan: TrainingPlan, rng: np.random.Generator) -> Any:
+        """Train the network, with DP-SGD under privacy (then ``privacy_`` records what was spent)."""
+        private, self.privacy_ = self._private_plan, None
+        if private is None:
+            return train(self.network_, codes, self.encoder_.column_of_sub, plan, rng, plain_codes=plain_codes)
+        report, books = train_private(
+            self.network_, codes, self.encoder_.column_of_sub, plan, private[1], rng, plain_codes=plain_codes
+        )
+        self.privacy_ = privacy_record(*private, books, self.private_statistics_)
+        return report
+
+    def _sizes(self, settings: ARGNSettings, n_rows: int) -> tuple[int, int, int]:
+        """Embedding width, hidden width and batch size; under privacy DP-SGD's smaller network and its batch."""
+        private = self._private_plan
+        batch_size = settings.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 50)), 32, 512))
+        return (
+            settings.embedding_dim or 8,
+            settings.hidden_size or (DP_HIDDEN_SIZE if private else 64),
+            private[1].expected_batch_size if private else batch_size,
+        )
 
     def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
         settings = self._settings()
@@ -129,9 +154,7 @@ class ARGNGenerator(Generator):
         plain_codes = codes if equal is plain else compact_codes(plain, cardinalities)
         del plain, equal
         n_rows, n_sub = codes.shape
-        embedding_dim = settings.embedding_dim or 8
-        hidden_size = settings.hidden_size or 64
-        batch_size = settings.batch_size or int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 50)), 32, 512))
+        embedding_dim, hidden_size, batch_size = self._sizes(settings, n_rows)
         log.info(
             "argn: %d columns -> %d sub-columns (%d codes); embedding %d, hidden %d, batch %d; "
             "stops early, after %d epochs or %g s at the latest",
@@ -155,7 +178,7 @@ class ARGNGenerator(Generator):
                 generator=generator,
                 code_positions=self.encoder_.code_positions(),
             )
-            report = train(self.network_, codes, self.encoder_.column_of_sub, plan, rng, plain_codes=plain_codes)
+            report = self._train(codes, plain_codes, plan, rng)
             self.encoder_.fit_in_context(training, codes, rng)  # free text: the words, given the row
         self.training_report_ = asdict(report)
 
@@ -203,6 +226,7 @@ class ARGNGenerator(Generator):
             "network": {"config": self.network_.config(), "arrays": self.network_.numpy_state()},
             "training_report": self.training_report_,
             "private_statistics": self.private_statistics_,
+            "privacy": self.privacy_,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -214,3 +238,4 @@ class ARGNGenerator(Generator):
         self.network_.eval()
         self.training_report_ = state["training_report"]
         self.private_statistics_ = state.get("private_statistics")
+        self.privacy_ = state.get("privacy")  # None: trained without differential privacy

@@ -101,4 +101,4 @@ class ARGNSettings(GeneratorSettings):
     n_threads: Integer | None = Field(None, ge=1, le=256, description="CPU threads for torch (None: cores up to 4)")
 
     #: ``privacy: {epsilon, delta}`` trains with DP-SGD (see :mod:`synth_pipeline.generators.argn.private_training`)
-    supports_privacy: ClassVar[bool] = False  # True once DP-SGD is wired in
+    supports_privacy: ClassVar[bool] = True
