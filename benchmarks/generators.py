@@ -96,23 +96,28 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_worker(generator: str, training_path: Path, n_rows: int, synthetic_path: Path) -> dict[str, Any]:
-    """Fit and sample one of our generators in a fresh process (so its peak memory is its own)."""
-    command = [sys.executable, __file__, "--worker", generator, str(training_path), str(n_rows), str(synthetic_path)]
+def run_worker(
+    generator: str, training_path: Path, n_rows: int, synthetic_path: Path, variant: str = "{}"
+) -> dict[str, Any]:
+    """Fit and sample one of our generators in a fresh process (so its peak memory is its own).
+
+    ``variant`` is a JSON object of settings for the generator (``random_state`` included; default 0)."""
+    command = [sys.executable, __file__, "--worker", generator, str(training_path), str(n_rows), str(synthetic_path),
+               variant]
     done = subprocess.run(command, capture_output=True, text=True, env=_env(), check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{generator} worker failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def worker(generator: str, training_path: str, n_rows: int, synthetic_path: str) -> None:
+def worker(generator: str, training_path: str, n_rows: int, synthetic_path: str, variant: str = "{}") -> None:
     """The subprocess side of :func:`run_worker`: prints one JSON line."""
     import resource
 
     from synth_pipeline.generators.registry import make_generator
 
     training = pd.read_parquet(training_path)
-    model = make_generator(generator, random_state=0)
+    model = make_generator(generator, **{"random_state": 0, **json.loads(variant)})
     started = time.perf_counter()
     model.fit(training)
     fit_seconds = time.perf_counter() - started
@@ -190,7 +195,11 @@ def score(training: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame
     except ImportError:  # the quality package may not re-export it yet
         from synth_pipeline.quality.evaluate import evaluate
 
-    report = evaluate(training, holdout, synthetic, target=target)
+    return report_scores(evaluate(training, holdout, synthetic, target=target))
+
+
+def report_scores(report: Any) -> dict[str, Any]:
+    """The numbers the benchmarks keep of one QA report (``synth_pipeline.quality`` ``QualityReport``)."""
     accuracy, distances, similarity, utility = report.accuracy, report.distances, report.similarity, report.utility
     return {
         "overall": accuracy.overall,
@@ -275,7 +284,14 @@ def print_table(dataset: str, result: dict[str, Any]) -> None:
             print(f"  {name} targets: {'all met' if not failed else 'NOT met: ' + '; '.join(failed)}")
 
 
-def benchmark(dataset: str, generators: list[str], with_reference: bool, with_qa: bool) -> dict[str, Any]:
+def variant_label(name: str, variant: dict[str, Any]) -> str:
+    """The results key of a generator run with non-default settings, e.g. ``argn {"random_state": 1}``."""
+    return f"{name} {json.dumps(variant, sort_keys=True)}" if variant else name
+
+
+def benchmark(
+    dataset: str, generators: list[str], with_reference: bool, with_qa: bool, variant: dict[str, Any] | None = None
+) -> dict[str, Any]:
     training, holdout = load_split(dataset)
     target = TARGETS[dataset]
     result: dict[str, Any] = {
@@ -287,11 +303,13 @@ def benchmark(dataset: str, generators: list[str], with_reference: bool, with_qa
         training.to_parquet(training_path, index=False)
         holdout.to_parquet(holdout_path, index=False)
         runs: list[tuple[str, dict[str, Any], Path]] = []
-        for name in generators:
-            synthetic_path = workdir / f"synthetic-{name}.parquet"
+        for generator in generators:
+            name = variant_label(generator, variant or {})
+            synthetic_path = workdir / f"synthetic-{generator}.parquet"
             print(f"  {dataset}: fitting and sampling {name} ...", flush=True)
-            runs.append((name, run_worker(name, training_path, len(holdout), synthetic_path), synthetic_path))
-        if dataset in SIMULATED:
+            measured = run_worker(generator, training_path, len(holdout), synthetic_path, json.dumps(variant or {}))
+            runs.append((name, measured, synthetic_path))
+        if dataset in SIMULATED and not variant:
             synthetic_path = workdir / "synthetic-fresh.parquet"
             runs.append((FRESH_NAME, fresh_draw(dataset, len(holdout), synthetic_path), synthetic_path))
         if with_reference:
@@ -329,12 +347,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--with-qa", action="store_true", help="also score with mostlyai-qa")
     parser.add_argument("--out", default=str(RESULTS), help="JSON file to merge results into")
     parser.add_argument(
-        "--worker", nargs=4, metavar=("GENERATOR", "TRAINING", "N_ROWS", "SYNTHETIC"), help=argparse.SUPPRESS
+        "--settings", default="{}",
+        help='JSON settings for our generators, e.g. \'{"random_state": 1}\' (results keyed "argn {...}")',
+    )
+    parser.add_argument(
+        "--worker", nargs=5, metavar=("GENERATOR", "TRAINING", "N_ROWS", "SYNTHETIC", "VARIANT"),
+        help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)
     if args.worker:
-        name, training_path, n_rows, synthetic_path = args.worker
-        worker(name, training_path, int(n_rows), synthetic_path)
+        name, training_path, n_rows, synthetic_path, variant = args.worker
+        worker(name, training_path, int(n_rows), synthetic_path, variant)
         return
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     unknown = [d for d in datasets if d not in TARGETS]
@@ -346,7 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     results.setdefault("datasets", {})
     for dataset in datasets:
         started = time.perf_counter()
-        result = benchmark(dataset, generators, args.with_reference, args.with_qa)
+        result = benchmark(dataset, generators, args.with_reference, args.with_qa, json.loads(args.settings))
         result["benchmark_seconds"] = time.perf_counter() - started
         result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         for entry in result["generators"].values():

@@ -37,7 +37,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from generators import TARGETS, load_split  # noqa: E402  (benchmarks/generators.py, this directory)
+from generators import TARGETS, load_split, report_scores  # noqa: E402  (benchmarks/generators.py, this directory)
 
 RESULTS = REPO / "benchmarks" / "results" / "privacy.json"
 DATASETS = ("census", "creditcard_default")
@@ -46,37 +46,6 @@ TARGET_OVERALL = {3.0: 0.955, 1.0: 0.93}
 MAX_TIME_RATIO = 4.0
 #: MOSTLY AI's published anchor (TabularARGN on adult): accuracy 0.94 at ε ≈ 2.39, 0.98 without DP
 ANCHOR = "MOSTLY AI TabularARGN on adult: overall accuracy 0.94 at ε ≈ 2.39 (δ = 1e-5), 0.98 without DP"
-
-
-def _attack_numbers(report: Any) -> dict[str, Any]:
-    """MIA AUC and attribute-inference gain from the QA report, where the attacks section exists."""
-    found: dict[str, Any] = {"mia_auc": None, "attribute_inference_gain": None}
-    for section_name in ("attacks", "privacy", "membership"):
-        section = getattr(report, section_name, None)
-        if section is None:
-            continue
-        for key in ("mia_auc", "membership_auc"):
-            if getattr(section, key, None) is not None:
-                found["mia_auc"] = float(getattr(section, key))
-        for key in ("attribute_inference_gain", "attribute_gain"):
-            if getattr(section, key, None) is not None:
-                found["attribute_inference_gain"] = float(getattr(section, key))
-    return found
-
-
-def _scores(report: Any) -> dict[str, Any]:
-    accuracy, distances, utility = report.accuracy, report.distances, report.utility
-    return {
-        "overall": accuracy.overall,
-        "univariate": accuracy.univariate,
-        "bivariate": accuracy.bivariate,
-        "trivariate": accuracy.trivariate,
-        "overall_max": accuracy.overall_max,
-        "dcr_share": distances.dcr_share,
-        "tstr_auc": utility.tstr_auc if utility else None,
-        "trtr_auc": utility.trtr_auc if utility else None,
-        **_attack_numbers(report),
-    }
 
 
 def run_one(
@@ -99,7 +68,7 @@ def run_one(
         keep.mkdir(parents=True, exist_ok=True)
         synthetic.to_parquet(keep / f"{dataset}-{_key(epsilon)}.parquet", index=False)
     report = evaluate(training, holdout, synthetic, target=TARGETS[dataset])
-    row = _scores(report)
+    row = report_scores(report)
     spent = model.privacy_ or {}
     row.update(
         {
@@ -176,7 +145,7 @@ def rescore(dataset: str, result: dict[str, Any], keep: Path) -> None:
         training = training.iloc[: result["rows_limit"]].reset_index(drop=True)
     for key, row in result["runs"].items():
         synthetic = pd.read_parquet(keep / f"{dataset}-{key}.parquet")
-        row.update(_scores(evaluate(training, holdout, synthetic, target=TARGETS[dataset])))
+        row.update(report_scores(evaluate(training, holdout, synthetic, target=TARGETS[dataset])))
     result["targets"] = check_targets(dataset, result)
     result["rescored_at"] = datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -53,7 +53,10 @@ def test_success_prints_a_summary_with_the_version_this_run_wrote(workdir, capsy
         )
         assert lines[1].startswith("  rows 600; overall accuracy 0.") and "(holdout ceiling 0." in lines[1]
         assert "DCR share 0." in lines[1]
-        assert lines[2] == "  gates passed: min_accuracy_ratio, max_dcr_share, max_ims_training"
+        assert lines[2] == (
+            "  gates passed: min_accuracy_ratio, max_dcr_share, max_ims_training, max_mia_auc, "
+            "max_attribute_inference_gain"
+        )
         assert lines[-1].startswith("  report: ") and lines[-1].endswith(".html")
         report = lines[-1].removeprefix("  report: ")
         assert (Path(report) if Path(report).is_absolute() else workdir / report).is_file()

@@ -115,8 +115,14 @@ def test_runs_started_at_once_in_a_fresh_home_share_one_working_instance(tmp_pat
     import multiprocessing
 
     homes = [str(tmp_path / f"home{i}") for i in range(2)]
-    with multiprocessing.get_context("spawn").Pool(3) as pool:
-        for home in homes:
-            assert pool.map(_open_instance, [home] * 3) == [0, 0, 0]
+    # close + join, not the context manager's terminate(): a worker started where SIGTERM is ignored (Dagster
+    # copies an ignored SIGINT to SIGTERM in this process) would never end, and terminate() would wait forever.
+    pool = multiprocessing.get_context("spawn").Pool(3)
+    try:
+        counts = [pool.map(_open_instance, [home] * 3) for home in homes]
+    finally:
+        pool.close()
+        pool.join()
+    assert counts == [[0, 0, 0], [0, 0, 0]]
     for home in homes:
         assert persistent_instance(Path(home)).get_runs_count() == 0
