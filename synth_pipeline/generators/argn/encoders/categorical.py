@@ -7,7 +7,7 @@ as a *stand-in*: a frequent value drawn uniformly at random. So a rare training 
 can never be reproduced, no artificial label appears in the output, and the rare
 rows' share is not added to the common values in proportion (which inflated the
 most common values most and put synthetic rows on the values training holds most
-often: on a listings table with 30-45% rare streets and hosts, that cost 5-7 pp of
+often: on a listings table whose streets and hosts are largely rare, that cost
 accuracy and raised the DCR share). A column with no frequent value at all is not
 learned (argn regenerates it as ids, see ``ARGNGenerator._columns_not_to_learn``);
 the encoder refuses it. Booleans have no rare pooling.
