@@ -112,9 +112,8 @@ def train(
     settings = plan.settings
     data = _split(codes, plain_codes, column_of_sub, plan, rng)
     network.to(plan.device)
-    optimizer = torch.optim.AdamW(
-        network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay * plan.decay_factor
-    )
+    decay = settings.weight_decay * plan.decay_factor  # few rows per category code: stronger (see regularization)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=decay)
     stopping = EarlyStopping(settings.patience, network.state_dict())
     # An exponential moving average of the weights is what gets validated and kept:
     # it smooths the last steps' noise, which shows as better-calibrated samples.
