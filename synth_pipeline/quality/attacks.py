@@ -29,7 +29,13 @@ from synth_pipeline.errors import ConfigError
 from synth_pipeline.profile import column_values
 from synth_pipeline.quality.privacy import closest_distances, closest_rows, distinct_rows, encode_tables
 from synth_pipeline.quality.report import Attacks, AttributeInference, Reidentification
-from synth_pipeline.quality.singling_out import linkability, residual_risk, singling_out
+from synth_pipeline.quality.singling_out import (
+    MULTIVARIATE_COLUMNS,
+    linkability,
+    multivariate_singling_out,
+    residual_risk,
+    singling_out,
+)
 
 MIA_ROWS = 5_000
 #: without a target: at most this many label columns, each with at most MAX_SENSITIVE_LABELS values
@@ -122,6 +128,7 @@ def _reidentification(
 ) -> Reidentification:
     """Anonymeter's singling out and linkability (see :mod:`synth_pipeline.quality.singling_out`)."""
     single_training, single_holdout, n_predicates = singling_out(tables, kinds, n, rng)
+    multi_training, multi_holdout, n_conjunctions = multivariate_singling_out(tables, kinds, n, rng)
     middle = (len(columns) + 1) // 2
     halves = (np.concatenate(dims[:middle]), np.concatenate(dims[middle:]))
     link_training, link_holdout = linkability(encoded, halves, n)
@@ -130,6 +137,11 @@ def _reidentification(
         singling_out_rate_holdout=single_holdout,
         singling_out_risk=residual_risk(single_training, single_holdout),
         singling_out_predicates=n_predicates,
+        singling_out_multivariate_rate_training=multi_training,
+        singling_out_multivariate_rate_holdout=multi_holdout,
+        singling_out_multivariate_risk=residual_risk(multi_training, multi_holdout),
+        singling_out_multivariate_predicates=n_conjunctions,
+        singling_out_multivariate_columns=min(MULTIVARIATE_COLUMNS, len(columns)),
         linkability_rate_training=link_training,
         linkability_rate_holdout=link_holdout,
         linkability_risk=residual_risk(link_training, link_holdout),
