@@ -140,3 +140,15 @@ def test_sensitive_columns_are_checked_when_the_config_loads():
         dataset.check_columns(["contract", "tenure_months"])
     # the QA report's columns do not shape the model: the same config hash with or without them
     assert dataset.config_hash() == DatasetConfig.model_validate(base).config_hash()
+
+
+def test_a_member_whose_closest_reference_row_is_dropped_faces_the_runner_up():
+    holdout = np.array([[0.0, 0.0], [3.0, 4.0]])
+    members = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0], [3.0, 4.0]] * 4)
+    synthetic = np.array([[1.0, 0.0]])
+    dropped = np.random.default_rng(5).random(len(members)) < 1.0 / len(holdout)
+    assert dropped.any() and not dropped.all()  # the seed exercises both cases
+    inside, _ = membership_scores(members, holdout, synthetic, len(members), np.random.default_rng(5))
+    to_synthetic = np.linalg.norm(members - synthetic[0], axis=1)
+    reference = np.where(dropped, 5.0, 0.0)  # the other holdout row is at distance 5
+    assert np.allclose(inside, np.log(reference + 1e-6) - np.log(to_synthetic + 1e-6))

@@ -156,10 +156,12 @@ def membership_scores(
     queries = np.vstack([members, holdout[:n]])
     distinct, inverse = distinct_rows(queries)
     to_synthetic = closest_distances(distinct, distinct_rows(synthetic)[0], second=False)[0][inverse]
-    # members: the holdout without one random row (the closest one is dropped with probability 1/len(holdout))
-    closest, second = closest_distances(members, holdout, second=True)
+    # members: the holdout without one random row (the closest one is dropped with probability 1/len(holdout),
+    # so the runner-up is needed only for those few rows)
+    member_reference = closest_distances(members, holdout, second=False)[0]
     dropped = rng.random(len(members)) < 1.0 / len(holdout)
-    member_reference = np.where(dropped, second, closest)
+    if dropped.any():
+        member_reference[dropped] = closest_distances(members[dropped], holdout, second=True)[1]
     # non-members: the holdout without the row itself (its closest, at distance 0, is itself or a duplicate)
     _, others = closest_distances(holdout[:n], holdout, second=True)
     reference = np.concatenate([member_reference, others])
@@ -209,13 +211,13 @@ def attribute_inference(
     counts = sparse.csr_matrix(
         (np.ones(len(inverse)), (inverse, codes["synthetic"])), shape=(len(synthetic), n_codes)
     )
-    success = {}
-    for name in ("members", "holdout"):
-        queries, query_inverse = distinct_rows(encoded[name][:n, dims])
-        rows, cols = closest_rows(queries, synthetic)
-        ties = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(queries), len(synthetic)))
-        guess = np.asarray((ties @ counts).argmax(axis=1)).ravel()[query_inverse]
-        success[name] = float(np.mean(guess == codes[name][:n]))
+    # members and non-members in one search (distinct rows only: a repeated row gets the same guess)
+    queries, query_inverse = distinct_rows(np.vstack([encoded["members"][:n, dims], encoded["holdout"][:n, dims]]))
+    rows, cols = closest_rows(queries, synthetic)
+    ties = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(queries), len(synthetic)))
+    guess = np.asarray((ties @ counts).argmax(axis=1)).ravel()[query_inverse]
+    success = {name: float(np.mean(guess[k * n : (k + 1) * n] == codes[name][:n]))
+               for k, name in enumerate(("members", "holdout"))}
     pooled = (success["members"] + success["holdout"]) / 2
     most_common = np.bincount(codes["members"][:n], minlength=n_codes).argmax()
     return AttributeInference(

@@ -253,8 +253,7 @@ def first_closest(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 def linkability(encoded: dict[str, np.ndarray], halves: tuple[np.ndarray, np.ndarray], n: int) -> tuple[float, float]:
     """Share of ``n`` members and of ``n`` non-members whose two column halves link through one synthetic row."""
-    rates = []
-    for name in ("members", "holdout"):
-        first, second = (first_closest(encoded[name][:n, dims], encoded["synthetic"][:, dims]) for dims in halves)
-        rates.append(float(np.mean(first == second)))
-    return rates[0], rates[1]
+    queries = np.vstack([encoded["members"][:n], encoded["holdout"][:n]])  # members and control in one search
+    first, second = (first_closest(queries[:, dims], encoded["synthetic"][:, dims]) for dims in halves)
+    linked = first == second
+    return float(np.mean(linked[:n])), float(np.mean(linked[n:]))
