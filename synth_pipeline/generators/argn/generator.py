@@ -25,6 +25,7 @@ from synth_pipeline.generators.argn.rare_copula import (
     rare_rows,
     rows_of,
 )
+from synth_pipeline.generators.argn.regularization import decay_factor
 from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.generators.argn.training import (
@@ -177,6 +178,7 @@ class ARGNGenerator(Generator):
             show_progress=show_progress_default() if settings.show_progress is None else settings.show_progress,
             equalities=self.encoder_.equalities(),
             rare_values=value_weights(plain_codes, self.encoder_, max_weight=settings.rare_value_weight),
+            decay_factor=decay_factor(n_rows, self.encoder_),
         )
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         with torch_threads(self._threads()):

@@ -36,6 +36,8 @@ class TrainingPlan:
     rare_values: tuple[np.ndarray, np.ndarray] | None = None
     #: groups of rows per batch, each trained in its own column order
     order_groups: int = 4
+    #: the weight decay multiplied by this (few rows per category code: see regularization)
+    decay_factor: float = 1.0
 
 
 @dataclass
@@ -110,7 +112,8 @@ def train(
     settings = plan.settings
     data = _split(codes, plain_codes, column_of_sub, plan, rng)
     network.to(plan.device)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    decay = settings.weight_decay * plan.decay_factor  # few rows per category code: stronger (see regularization)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=decay)
     stopping = EarlyStopping(settings.patience, network.state_dict())
     # An exponential moving average of the weights is what gets validated and kept:
     # it smooths the last steps' noise, which shows as better-calibrated samples.
