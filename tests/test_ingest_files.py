@@ -221,10 +221,10 @@ def test_ingest_and_split_hold_a_bounded_amount_of_memory(tmp_path):
     print("VmHWM growth, MB:", growth)
     files_1x, files_2x, memory_2x = growth["files", "half.parquet"], growth["files", "big.parquet"], growth[
         "memory", "big.parquet"]
-    # VmHWM growth measured: files 154-160 MB at 300k rows, 186-190 MB at 600k (the compact copy's batches and
-    # DuckDB's 64 MB sort; the split of 1.2M rows grew 192 MB), memory 543-573 MB at 600k rows
-    assert files_2x < 1.3 * files_1x, growth
-    assert files_2x < 0.5 * memory_2x, growth
+    # VmHWM growth measured: files 210 MB at 300k rows and 214 MB at 600k (the compact copy's batches and DuckDB's
+    # 64 MB sort), memory 480 MB at 600k rows (543-573 MB in an earlier session)
+    assert files_2x < 1.25 * files_1x, growth
+    assert files_2x < 0.6 * memory_2x, growth
 
 
 def test_the_drift_sensor_streams_a_parquet_source_and_agrees_with_ingest(tmp_path):
