@@ -188,6 +188,7 @@ class PrivateStatistics:
             "epsilon": epsilon_of_rho(rho, self.delta / 2),
             "delta": (self.delta / 2 + self.delta_per_column * len(self._charged)) if self._charged else 0.0,
             "rho": rho,
+            "threshold_delta": self.delta_per_column * len(self._charged),
             "columns": sorted(self._charged),
             "mechanisms": [vars(m).copy() for m in self.mechanisms],
         }

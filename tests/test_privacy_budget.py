@@ -4,9 +4,11 @@ import math
 
 import pytest
 
+from synth_pipeline.dp_statistics import rho_for_epsilon
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.privacy_budget import (
     STATISTICS_SHARE,
+    THRESHOLD_DELTA_SHARE,
     PrivacySettings,
     default_delta,
     parse_privacy,
@@ -23,12 +25,19 @@ def test_default_delta_is_well_below_one_over_n():
         assert default_delta(n) < 1 / n
 
 
-def test_split_adds_up_to_the_total():
+def test_split_gives_the_statistics_a_share_of_one_accountants_rho():
     privacy = PrivacySettings(epsilon=3.0, delta=1e-5)
     split = split_budget(privacy, 20_000, trains_with_sgd=True)
-    assert split.statistics_epsilon == pytest.approx(3.0 * STATISTICS_SHARE)
-    assert split.statistics_epsilon + split.training_epsilon == pytest.approx(3.0)
-    assert split.statistics_delta + split.training_delta == pytest.approx(1e-5)
+    # thresholds and accountant share δ; the statistics get their share of the ρ of all of ε
+    assert split.threshold_delta + split.training_delta == pytest.approx(1e-5)
+    assert split.threshold_delta == pytest.approx(1e-5 * THRESHOLD_DELTA_SHARE)
+    assert split.training_epsilon == 3.0
+    assert split.statistics_rho == pytest.approx(STATISTICS_SHARE * rho_for_epsilon(3.0, split.training_delta))
+    assert split.statistics_noise == pytest.approx((2 * split.statistics_rho) ** -0.5)
+    # what the statistics are given is their own guarantee: that ρ at their thresholds' δ
+    assert rho_for_epsilon(split.statistics_epsilon, split.statistics_delta / 2) == pytest.approx(split.statistics_rho)
+    assert split.statistics_delta / 2 == pytest.approx(split.threshold_delta)
+    assert split.statistics_epsilon < 3.0  # its own guarantee: less than the whole
     only_statistics = split_budget(PrivacySettings(epsilon=1.0), 20_000, trains_with_sgd=False)
     assert only_statistics.statistics_epsilon == 1.0 and only_statistics.training_epsilon == 0.0
     assert only_statistics.delta == default_delta(20_000)

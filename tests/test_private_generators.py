@@ -12,7 +12,7 @@ from synth_pipeline.errors import ConfigError, InvalidDataError
 from synth_pipeline.generators.argn import ARGNGenerator
 from synth_pipeline.generators.base import Generator
 from synth_pipeline.generators.copula import GaussianCopulaGenerator
-from synth_pipeline.generators.privacy_budget import STATISTICS_SHARE, PrivacySettings
+from synth_pipeline.generators.privacy_budget import PrivacySettings, split_budget
 from synth_pipeline.generators.registry import check_generator_settings
 from synth_pipeline.quality import evaluate
 from synth_pipeline.simulate import simulate_churn
@@ -104,8 +104,9 @@ def test_argn_learns_its_statistics_through_the_dp_statistics(split, tmp_path) -
         warnings.simplefilter("ignore")
         generator = _StatisticsOnlyARGN(max_epochs=1, random_state=0, hidden_size=16).fit(training)
     spent = generator.private_statistics_
-    assert spent["epsilon"] == pytest.approx(20.0 * STATISTICS_SHARE)
-    assert spent["delta"] == pytest.approx(1e-6 * STATISTICS_SHARE)
+    share = split_budget(PrivacySettings(epsilon=20.0, delta=1e-6), len(training), trains_with_sgd=True)
+    assert spent["epsilon"] == pytest.approx(share.statistics_epsilon) and spent["epsilon"] < 20.0
+    assert spent["delta"] == pytest.approx(share.statistics_delta) and spent["delta"] <= 1e-6
     assert generator.schema_.kind("code").value == "id"  # no value passed the noise: regenerated, listed
     contract = next(e for e in generator.encoder_.encoders if e.name == "contract")
     assert "unique-contract" not in contract.categories and "unique-contract" not in generator.frequencies_["contract"]
@@ -114,3 +115,4 @@ def test_argn_learns_its_statistics_through_the_dp_statistics(split, tmp_path) -
     assert "unique-contract" not in set(sample["contract"]) and sample["monthly_charges"].max() < 1000
     loaded = Generator.load(generator.save(tmp_path / "model"))
     assert loaded.private_statistics_["epsilon"] == pytest.approx(spent["epsilon"])
+

@@ -15,7 +15,6 @@ from synth_pipeline.generators.argn.private_plan import (
     plan_dp_sgd,
 )
 from synth_pipeline.generators.argn.training import column_positions, order_mask
-from synth_pipeline.generators.privacy_budget import STATISTICS_SHARE
 from synth_pipeline.simulate import simulate_churn
 
 BUDGET = {"epsilon": 4.0, "delta": 1e-5}
@@ -53,15 +52,31 @@ def test_training_stops_at_the_budget_and_records_what_it_spent(private_model):
     assert spent["steps"] == spent["planned_steps"] > 0
     assert "privacy budget" in model.training_report_["stopped_because"]
     assert spent["epsilon"] <= BUDGET["epsilon"] and spent["delta"] <= BUDGET["delta"]
-    # the steps use their share of the budget nearly in full, never more
-    training_share = BUDGET["epsilon"] * (1 - STATISTICS_SHARE)
-    assert 0.9 * training_share <= spent["training_epsilon"] <= training_share
-    books = PRVAccountant()
-    books.history = [(spent["noise_multiplier"], spent["sampling_rate"], spent["steps"])]
-    assert spent["training_epsilon"] == pytest.approx(books.get_epsilon(spent["training_delta"]), rel=1e-6)
+    # statistics and steps under one accountant use the budget nearly in full, never more
+    assert 0.9 * BUDGET["epsilon"] <= spent["epsilon"]
+    books = PRVAccountant()  # opacus' own books: the statistics' Gaussian (rate 1, one step), then the steps
+    books.history = [(spent["statistics_noise"], 1.0, 1), (spent["noise_multiplier"], spent["sampling_rate"],
+                                                           spent["steps"])]
+    assert spent["epsilon"] == pytest.approx(books.get_epsilon(spent["training_delta"]), rel=1e-6)
+    # the statistics' own Gaussian is at least what their books spent (planned before they were learned)
+    statistics_rho = model.private_statistics_["rho"]
+    assert (2 * statistics_rho) ** -0.5 >= spent["statistics_noise"] * (1 - 1e-9)
+    # each part alone spends less than both together
+    assert spent["training_epsilon"] < spent["epsilon"] and spent["statistics_epsilon"] < spent["epsilon"]
+    assert spent["delta"] == pytest.approx(model.private_statistics_["threshold_delta"] + spent["training_delta"])
     epsilons = [epoch["epsilon"] for epoch in model.training_report_["history"]]
-    assert epsilons == sorted(epsilons) and epsilons[-1] == pytest.approx(spent["training_epsilon"])
+    assert epsilons == sorted(epsilons) and epsilons[-1] == pytest.approx(spent["epsilon"])
     assert len(model.sample(50)) == 50
+
+
+def test_one_accountant_spends_less_than_adding_the_parts():
+    # census-sized plan at ε = 1: the statistics' Gaussian and the steps composed by PRV are below the sum
+    plan = plan_dp_sgd(24_000, epsilon=1.0, delta=5e-6, expected_batch_size=1920, epochs=20, statistics_share=0.15)
+    assert plan.planned_epsilon <= 1.0 and plan.statistics_noise is not None
+    alone = epsilon_after(plan.noise_multiplier, plan.sample_rate, plan.steps, 5e-6, "prv")
+    statistics = epsilon_after(0.0, 1.0, 0, 5e-6, "prv", plan.statistics_noise)
+    assert alone + statistics > 1.15 * plan.planned_epsilon
+    assert epsilon_after(0.0, 1.0, 0, 5e-6, "prv") == 0.0
 
 
 def test_the_record_survives_save_and_load(private_model, tmp_path):
@@ -77,7 +92,7 @@ def test_a_time_budget_stops_early_and_spends_less():
     model = ARGNGenerator(random_state=0, max_epochs=3, max_training_seconds=1e-3, privacy=BUDGET).fit(table)
     spent = model.privacy_
     assert spent["steps"] < spent["planned_steps"]
-    assert spent["epsilon"] < BUDGET["epsilon"] * (1 - STATISTICS_SHARE)
+    assert spent["epsilon"] < 0.9 * BUDGET["epsilon"]
     assert "time budget" in model.training_report_["stopped_because"]
 
 
@@ -87,6 +102,14 @@ def test_a_budget_too_small_for_one_epoch_names_the_smallest_that_works():
     smallest = float(str(error.value).split("is about ")[1].split(" ")[0])
     plan = plan_dp_sgd(500, epsilon=smallest, delta=1e-5, expected_batch_size=64, epochs=20)
     assert plan.noise_multiplier <= MAX_NOISE_MULTIPLIER and plan.planned_epsilon <= smallest
+    # with the statistics in the same books the smallest budget is larger, and it works
+    with pytest.raises(ConfigError, match=r"privacy\.epsilon is too small") as error:
+        plan_dp_sgd(500, epsilon=smallest, delta=1e-5, expected_batch_size=64, epochs=20, statistics_share=0.15)
+    with_statistics = float(str(error.value).split("is about ")[1].split(" ")[0])
+    assert with_statistics > smallest
+    plan = plan_dp_sgd(500, epsilon=with_statistics, delta=1e-5, expected_batch_size=64, epochs=20,
+                       statistics_share=0.15)
+    assert plan.planned_epsilon <= with_statistics
     with pytest.raises(ConfigError, match=r"privacy\.epsilon"):
         ARGNGenerator(random_state=0, privacy={"epsilon": 1e-3}).fit(simulate_churn(600))
 

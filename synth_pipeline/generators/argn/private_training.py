@@ -5,10 +5,10 @@ plan's rate, from the fit's seeded generator), the sum of the rows' gradients ea
 clipped to ``max_grad_norm`` (:mod:`.private_gradients`, every parameter gets one),
 then opacus' ``DPOptimizerFastGradientClipping`` adds Gaussian noise of
 ``noise_multiplier · max_grad_norm`` and divides by the expected batch size before
-AdamW's step. The accountant records
-every step; the run ends after the planned steps (:mod:`.private_plan`, whose ε is within
-budget) or earlier at the time budget, so the weights kept are those after the last
-step taken, all within budget.
+AdamW's step. The accountant starts with the DP statistics (one Gaussian mechanism, see
+:mod:`synth_pipeline.generators.privacy_budget`) and records every step; the run ends after
+the planned steps (:mod:`.private_plan`, whose ε is within budget) or earlier at the time
+budget, so the weights kept are those after the last step taken, all within budget.
 
 What differs from non-private training, and why:
 
@@ -35,9 +35,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from synth_pipeline.generators import privacy_budget
 from synth_pipeline.generators.argn.model import ARGNNetwork
 from synth_pipeline.generators.argn.private_gradients import check_parameters, clipped_gradients
-from synth_pipeline.generators.argn.private_plan import DPPlan, make_accountant, plan_dp_sgd
+from synth_pipeline.generators.argn.private_plan import DPPlan, epsilon_after, make_accountant, plan_dp_sgd
 from synth_pipeline.generators.argn.training import (
     Progress,
     TrainingPlan,
@@ -46,7 +47,7 @@ from synth_pipeline.generators.argn.training import (
     order_mask,
     uncode_late_references,
 )
-from synth_pipeline.generators.privacy_budget import STATISTICS_SHARE, BudgetSplit, split_budget
+from synth_pipeline.generators.privacy_budget import BudgetSplit, split_budget
 
 log = logging.getLogger("synth_pipeline.generators.argn")
 
@@ -91,6 +92,7 @@ def train_private(
     noise = torch.Generator(device=device).manual_seed(int(rng.integers(0, 2**63 - 1)))
     optimizer = _optimizer(network, settings, dp, noise)
     accountant = make_accountant(dp.accountant)
+    accountant.history = list(dp.prior)  # the statistics learned before training: ε starts with theirs
     ema = copy.deepcopy(network)
     ema.requires_grad_(False)
     progress = Progress(plan.show_progress)
@@ -194,12 +196,12 @@ def plan_for(settings: Any, n_rows: int) -> tuple[BudgetSplit, DPPlan]:
         delta=split.training_delta,
         expected_batch_size=dp_batch_size(n_rows, settings.batch_size),
         epochs=min(int(settings.max_epochs), DP_EPOCHS),
-        statistics_share=STATISTICS_SHARE,
+        statistics_share=privacy_budget.STATISTICS_SHARE,
     )
     log.info(
-        "argn: DP-SGD within ε=%.3g, δ=%.3g of the total (ε=%.3g, δ=%.3g): %d steps, sampling rate %.4f, "
-        "noise multiplier %.3f, clipping norm %g, %s accountant",
-        dp.epsilon, dp.delta, split.epsilon, split.delta, dp.steps, dp.sample_rate, dp.noise_multiplier,
+        "argn: DP statistics (noise %.3g) and DP-SGD within ε=%.3g, δ=%.3g (total δ=%.3g with the thresholds'): "
+        "%d steps, sampling rate %.4f, noise multiplier %.3f, clipping norm %g, %s accountant",
+        dp.statistics_noise, dp.epsilon, dp.delta, split.delta, dp.steps, dp.sample_rate, dp.noise_multiplier,
         dp.max_grad_norm, dp.accountant,
     )
     return split, dp
@@ -208,29 +210,31 @@ def plan_for(settings: Any, n_rows: int) -> tuple[BudgetSplit, DPPlan]:
 def privacy_record(split: BudgetSplit, dp: DPPlan, books: dict[str, Any], statistics: dict[str, Any] | None) -> dict:
     """What a model keeps about its privacy: ε and δ spent in all, the budget, and how DP-SGD ran.
 
-    The totals add what the statistics spent (``statistics``: their books) to what the
-    accountant recorded for the steps taken (basic sequential composition).
+    The total ε is the accountant's, which holds the statistics' Gaussian mechanism (as planned:
+    at least what ``statistics``, their books, spent) and the steps taken; the total δ adds the
+    vocabulary thresholds' δ to the accountant's. ``statistics_epsilon`` and ``training_epsilon``
+    are each part's own guarantee, for information (they do not add up to the total).
     """
     if statistics is None:
         log.warning("argn: the statistics learned outside SGD (categories, bins) are not differentially private here")
-    statistics_epsilon = float(statistics["epsilon"]) if statistics else 0.0
-    statistics_delta = float(statistics["delta"]) if statistics else 0.0
-    training_delta = dp.delta if books["steps"] else 0.0
+    steps = int(books["steps"])
+    threshold_delta = float(statistics.get("threshold_delta", 0.0)) if statistics else 0.0
     return {
-        "epsilon": statistics_epsilon + float(books["epsilon"]),
-        "delta": statistics_delta + training_delta,
+        "epsilon": float(books["epsilon"]),
+        "delta": threshold_delta + dp.delta,
         "epsilon_budget": split.epsilon,
         "delta_budget": split.delta,
         "statistics_private": statistics is not None,  # False: categories and bins learned without DP
-        "statistics_epsilon": statistics_epsilon,
-        "statistics_delta": statistics_delta,
-        "training_epsilon": float(books["epsilon"]),
-        "training_delta": training_delta,
+        "statistics_epsilon": float(statistics["epsilon"]) if statistics else 0.0,
+        "statistics_delta": float(statistics["delta"]) if statistics else 0.0,
+        "statistics_noise": dp.statistics_noise,
+        "training_epsilon": epsilon_after(dp.noise_multiplier, dp.sample_rate, steps, dp.delta, dp.accountant),
+        "training_delta": dp.delta,
         "noise_multiplier": dp.noise_multiplier,
         "max_grad_norm": dp.max_grad_norm,
         "sampling_rate": dp.sample_rate,
         "expected_batch_size": dp.expected_batch_size,
-        "steps": int(books["steps"]),
+        "steps": steps,
         "planned_steps": dp.steps,
         "accountant": dp.accountant,
         "mechanism": "DP-SGD (opacus DPOptimizer: per-row clipping, Gaussian noise, Poisson sampling)",
