@@ -40,7 +40,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from synth_pipeline.simulate import simulate
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package, as the CLI runs it
+from synth_pipeline.simulate import simulate  # noqa: E402
 
 CHUNK_ROWS = 250_000
 
