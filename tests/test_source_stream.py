@@ -92,7 +92,8 @@ def test_a_malformed_csv_names_the_file_and_the_line(tmp_path, monkeypatch):
 ACCOUNTS = """
 create table public.accounts (id integer, amount double precision, active boolean, note text, seen timestamptz);
 insert into public.accounts
-select i, i * 1.5, case when i % 11 = 0 then null else i % 2 = 0 end, case when i % 5 = 0 then null else 'n' || i % 4 end,
+select i, i * 1.5, case when i % 11 = 0 then null else i % 2 = 0 end,
+       case when i % 5 = 0 then null else 'n' || i % 4 end,
        timestamptz '2024-03-01 12:00:00+02' + i * interval '1 hour'
 from generate_series(1, 230) as i;
 """
