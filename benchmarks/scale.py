@@ -12,6 +12,14 @@ accuracy against the holdout ceiling. Prints a table and writes
     python benchmarks/scale.py                      # 1,470,000 rows, copula and argn
     python benchmarks/scale.py --rows 10000000 --generators copula
     python benchmarks/scale.py --rows 200000 --generators argn --max-training-rows 50000,100000
+    python benchmarks/scale.py --all                # the issue's whole table (about 30 min on 2 idle cores)
+
+``--all`` runs, one after another: the 1.47M-row table end to end with copula and with argn (argn's training
+budget ``--argn-seconds``, default 240 s: the share of the 8-minute target that sampling 1.47M rows, QA and
+publishing leave), a 10M-row table end to end with copula, and ``benchmarks/scale_sampling.py`` (sampling and
+publishing ``--sampling-rows`` rows, default 1,000,000, with engines local, ray x1 and ray x2); it prints the
+issue's table with each target and writes ``benchmarks/results/scale_all.json``. ``--scale 0.1`` runs the same at
+a tenth of the rows (a check that it works).
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from synth_pipeline.simulate import simulate
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package, as the CLI runs it
+from synth_pipeline.simulate import simulate  # noqa: E402
 
 CHUNK_ROWS = 250_000
 
@@ -94,10 +103,12 @@ def write_source(path: Path, rows: int) -> None:
             writer.close()
 
 
-def run_one(generator: str, source: Path, workdir: Path, cap: int | None, first_steps: bool = False) -> dict:
-    run_dir = workdir / f"{generator}-{cap}"
+def run_one(generator: str, source: Path, workdir: Path, cap: int | None, first_steps: bool = False,
+            settings: dict | None = None) -> dict:
+    run_dir = workdir / f"{generator}-{cap}-{source.stem}"
     run_dir.mkdir()
-    dataset = {"source": {"path": str(source)}, "generator": {"name": generator}, "seed": 0, "max_training_rows": cap}
+    dataset = {"source": {"path": str(source)}, "generator": {"name": generator, "settings": settings or {}},
+               "seed": 0, "max_training_rows": cap}
     config = {
         "warehouse": str(run_dir / "warehouse.duckdb"),
         "private_dir": str(run_dir / "private"),
@@ -190,13 +201,79 @@ def _cap(text: str) -> int | None:
     return None if text in ("none", "null", "all") else int(text)
 
 
+def run_all(args: argparse.Namespace) -> None:
+    """The issue's table: 1.47M rows with both generators, 10M rows with copula, sampling on three engines."""
+    from synth_pipeline.config import DEFAULT_MAX_TRAINING_ROWS
+
+    load, started = os.getloadavg(), time.perf_counter()
+    small, large = round(1_470_000 * args.scale), round(10_000_000 * args.scale)
+    results: dict = {"scale": args.scale, "load_average_before": load}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        source = workdir / "wide.parquet"
+        write_source(source, small)
+        for generator, settings in (("copula", {}), ("argn", {"max_training_seconds": args.argn_seconds})):
+            results[f"{generator}_{small}"] = run_one(generator, source, workdir, DEFAULT_MAX_TRAINING_ROWS,
+                                                      settings=settings)
+            print(json.dumps(results[f"{generator}_{small}"]), flush=True)
+        source.unlink()
+        source = workdir / "wide10m.parquet"
+        write_source(source, large)
+        results[f"copula_{large}"] = run_one("copula", source, workdir, DEFAULT_MAX_TRAINING_ROWS)
+        print(json.dumps(results[f"copula_{large}"]), flush=True)
+        source.unlink()
+    sampling_rows = round(args.sampling_rows * args.scale)
+    command = [sys.executable, str(Path(__file__).with_name("scale_sampling.py")), "--rows", str(sampling_rows),
+               "--shard-rows", str(max(10_000, sampling_rows // 8)), "--train-rows", str(round(100_000 * args.scale)),
+               "--train-seconds", str(round(60 * max(args.scale, 0.25)))]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    print(done.stdout[-3000:], done.stderr[-2000:] if done.returncode else "")
+    results["sampling"] = json.loads((RESULTS / "scale_sampling.json").read_text()) if done.returncode == 0 else None
+    results.update(total_seconds=round(time.perf_counter() - started), load_average_after=os.getloadavg())
+    print_targets(results, small, large)
+    (RESULTS / "scale_all.json").write_text(json.dumps(results, indent=1, default=str))
+
+
+def print_targets(results: dict, small: int, large: int) -> None:
+    """The issue's table, each figure beside its target."""
+    def row(what: str, value: object, target: str) -> None:
+        print(f"{what:58s} {value!s:>14s}   target {target}")
+
+    print(f"\n== issue 14 scale table (total {results['total_seconds']} s; load before "
+          f"{results['load_average_before'][0]:.1f}, after {results['load_average_after'][0]:.1f})")
+    for key, target_s, target_mb in ((f"copula_{small}", "90 s", None), (f"argn_{small}", "480 s", "2048 MB"),
+                                     (f"copula_{large}", None, "3072 MB")):
+        r = results[key]
+        row(f"{key}: end to end s (ok={r['ok']})", r["end_to_end_seconds"], target_s or "-")
+        row(f"{key}: peak MB", r["peak_rss_mb"], target_mb or "-")
+        row(f"{key}: fit s / rows seen", f"{r['fit_seconds']} / {r['training_rows_seen']}", "-")
+        row(f"{key}: accuracy / ceiling / gap pp", f"{r['accuracy']!s:.6} / {r['accuracy_ceiling']!s:.6} / "
+            f"{r['accuracy_gap_pp']}", "gap <= 1.5 pp" if key.startswith("argn") else "-")
+    sampling = results.get("sampling")
+    if sampling:
+        for r in sampling["results"]:
+            row(f"sampling {sampling['rows']:,} rows, {r['engine']}: rows/s (publish rows/s)",
+                f"{r['sample_rows_per_second']:,} ({r['publish_rows_per_second']:,})", "-")
+            row(f"sampling {r['engine']}: driver / largest worker MB",
+                f"{r['driver_peak_mb']} / {r.get('largest_worker_peak_mb', '-')}", "-")
+        row("ray 2 workers / 1 worker sampling rate", sampling["ray2_over_ray1_sampling"], ">= 1.7")
+        row("same snapshot on every engine", sampling["same_snapshot_on_every_engine"], "True")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_470_000)
     parser.add_argument("--generators", default="copula,argn")
     parser.add_argument("--max-training-rows", default="default", help="comma-separated caps ('none': all rows)")
     parser.add_argument("--first-steps", action="store_true", help="only ingest, split and train (through the core)")
+    parser.add_argument("--all", action="store_true", help="the issue's whole table (see the module notes)")
+    parser.add_argument("--scale", type=float, default=1.0, help="with --all: a share of every row count")
+    parser.add_argument("--argn-seconds", type=float, default=240.0, help="with --all: argn's training budget")
+    parser.add_argument("--sampling-rows", type=int, default=1_000_000, help="with --all: rows per sampling engine")
     args = parser.parse_args()
+    if args.all:
+        run_all(args)
+        return
     from synth_pipeline.config import DEFAULT_MAX_TRAINING_ROWS
 
     caps = [DEFAULT_MAX_TRAINING_ROWS] if args.max_training_rows == "default" else [

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,9 +35,10 @@ import pandas as pd
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.drift import DRIFT_PROFILE_KEY, SOURCE_FINGERPRINT_KEY, DriftReport, measure_drift_batches
 from synth_pipeline.errors import ConfigError, StoreError
-from synth_pipeline.ingest_files import fingerprint_parquet, parquet_source, read_batches
+from synth_pipeline.ingest_files import fingerprint_parquet, read_batches
 from synth_pipeline.model_store import ModelStore
 from synth_pipeline.profile import TrainingProfile, fingerprint_table
+from synth_pipeline.source_stream import streamed_parquet
 from synth_pipeline.sources import ConfiguredSource, SourceReader
 from synth_pipeline.table_files import TableFiles
 
@@ -141,17 +143,20 @@ def check_source(
             run_key=f"{dataset}:initial",
             tags={f"{TAG_PREFIX}/trigger": "no_model"},
         )
-    path = parquet_source(source)  # a Parquet file streams: fingerprinted, then measured, a batch at a time
-    table = source.read() if path is None else None
-    fingerprint = fingerprint_table(table) if table is not None else fingerprint_parquet(path)
-    base.update(content_hash=fingerprint["content_hash"], row_count=fingerprint["row_count"])
-    metadata = model_store.info(dataset, model_id).metadata
-    unchanged = _content_unchanged(dataset, model_id, metadata, cursor, base)
-    if unchanged is not None:
-        return unchanged
-    if table is not None:
-        return _measure(dataset_cfg, model_id, metadata, ([table], [str(c) for c in table.columns]), base)
-    return _measure(dataset_cfg, model_id, metadata, (read_batches(path), TableFiles.of(path).columns), base)
+    with tempfile.TemporaryDirectory(prefix="synth-drift-") as scratch:
+        # a file, query or PostgreSQL source streams (as ingest reads it): fingerprinted, then measured, by batches
+        streamed = streamed_parquet(source, scratch)
+        table = source.read() if streamed is None else None
+        fingerprint = fingerprint_table(table) if table is not None else fingerprint_parquet(streamed.path)
+        base.update(content_hash=fingerprint["content_hash"], row_count=fingerprint["row_count"])
+        metadata = model_store.info(dataset, model_id).metadata
+        unchanged = _content_unchanged(dataset, model_id, metadata, cursor, base)
+        if unchanged is not None:
+            return unchanged
+        if table is not None:
+            return _measure(dataset_cfg, model_id, metadata, ([table], [str(c) for c in table.columns]), base)
+        batches = (read_batches(streamed.path), TableFiles.of(streamed.path).columns)
+        return _measure(dataset_cfg, model_id, metadata, batches, base)
 
 
 def _probe_unchanged(dataset: str, cursor: dict[str, Any], now: str) -> DriftDecision:

@@ -1,7 +1,8 @@
 """A source into the private store: streamed into one compact Parquet file and fingerprinted as it is read.
 
-A Parquet file source is read one record batch at a time (never whole); other sources (CSV, a query, PostgreSQL,
-a simulated table) are read as today and written out in chunks. The copy is *compact*: text columns with repeated
+A source's Parquet file (the source itself, or the copy :mod:`synth_pipeline.source_stream` streamed a CSV file,
+a query or a PostgreSQL table into) is read one record batch at a time (never whole); a simulated table (or a
+table in memory) is written out in chunks. The copy is *compact*: text columns with repeated
 values are dictionary-encoded (one code per row, each label stored once) and whole numbers take the narrowest
 integer type that holds them; the plan comes from one DuckDB pass over a Parquet source (min, max and approximate
 distinct counts) or from the table in memory.
@@ -79,20 +80,6 @@ def as_read(batch: pa.RecordBatch, dtypes: dict[str, Any]) -> pd.DataFrame:
         if str(frame[name].dtype) != str(dtype):
             frame[name] = frame[name].astype(dtype)
     return frame
-
-
-def parquet_source(source: Any) -> Path | None:
-    """The Parquet file a configured file source reads (such a source streams), else None."""
-    from synth_pipeline.io import _format_of
-    from synth_pipeline.sources import ConfiguredSource
-
-    if isinstance(source, ConfiguredSource) and source.config.path is not None:
-        path = Path(source.config.path)
-        if _format_of(path, source.config.format) == "parquet":
-            if not path.is_file():
-                raise InvalidDataError(f"file {str(path)!r} does not exist")
-            return path
-    return None
 
 
 def read_batches(path: Path, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pd.DataFrame]:
@@ -248,7 +235,6 @@ __all__ = [
     "frame_stats",
     "ingest_record",
     "pandas_dtypes",
-    "parquet_source",
     "parquet_stats",
     "read_batches",
 ]

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -31,17 +32,56 @@ def _format_of(path: Path, explicit: str | None = None) -> str:
     raise InvalidDataError(f"cannot tell the format of {str(path)!r}: use a .csv(.gz) or .parquet file")
 
 
+#: rows of a CSV file parsed at a time when it streams (:func:`read_csv_chunks`)
+CSV_CHUNK_ROWS = 100_000
+
+
 def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
     """Read a CSV (optionally compressed) or Parquet file, with clear errors."""
     path = Path(path)
     if not path.is_file():
         raise InvalidDataError(f"file {str(path)!r} does not exist")
     kind = _format_of(path, format)
-    try:
+    with _read_errors(path, kind):
         if kind == "parquet":
             return pd.read_parquet(path)
-        sep = "\t" if path.name.lower().endswith(".tsv") else ","
-        return _typed_columns(pd.read_csv(path, sep=sep, dtype=str, keep_default_na=True))
+        text = pd.read_csv(path, **_csv_options(path))
+        types = CsvTypes()
+        types.observe(text)
+        return types.apply(text)
+
+
+def read_csv_chunks(path: str | Path, chunk_rows: int | None = None) -> tuple[CsvTypes, Iterator[pd.DataFrame]]:
+    """A CSV file as typed chunks without holding it: one pass decides each column's type, a second yields chunks.
+
+    The chunks (``chunk_rows`` rows, default :data:`CSV_CHUNK_ROWS`) have the dtypes :func:`read_table` gives
+    the whole file (same values, same rows, in order).
+    """
+    path, chunk_rows = Path(path), chunk_rows or CSV_CHUNK_ROWS
+    if not path.is_file():
+        raise InvalidDataError(f"file {str(path)!r} does not exist")
+    types = CsvTypes()
+    with _read_errors(path, "csv"):
+        for text in pd.read_csv(path, chunksize=chunk_rows, **_csv_options(path)):
+            types.observe(text)
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        with _read_errors(path, "csv"):
+            for text in pd.read_csv(path, chunksize=chunk_rows, **_csv_options(path)):
+                yield types.apply(text)
+
+    return types, chunks()
+
+
+def _csv_options(path: Path) -> dict[str, object]:
+    return {"sep": "\t" if path.name.lower().endswith(".tsv") else ",", "dtype": str, "keep_default_na": True}
+
+
+@contextmanager
+def _read_errors(path: Path, kind: str) -> Iterator[None]:
+    """A reader's error as one line naming the file (and, for a malformed CSV, the line)."""
+    try:
+        yield
     except pd.errors.EmptyDataError:
         raise InvalidDataError(f"file {str(path)!r} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
@@ -49,24 +89,65 @@ def read_table(path: str | Path, *, format: str | None = None) -> pd.DataFrame:
         raise InvalidDataError(f"cannot read {kind} file {str(path)!r}: {first_line}") from None
 
 
-def _typed_columns(text: pd.DataFrame) -> pd.DataFrame:
-    """Numbers and booleans from CSV text, like pandas would, except codes with leading zeros ("02134") stay text."""
-    out = {}
-    for name in text.columns:
-        column = text[name]
-        values = column.dropna().str.strip()
-        if len(values) and values.isin(["True", "False"]).all():
-            out[name] = column.map({"True": True, "False": False}).astype("boolean" if column.isna().any() else bool)
-            continue
-        numbers = pd.to_numeric(values, errors="coerce")
-        if len(values) and numbers.notna().all() and not values.str.match(r"^[+-]?0\d").any():
-            numbers = pd.to_numeric(column.str.strip(), errors="coerce")
-            if not column.isna().any() and not values.str.contains(r"[.eE]|inf|nan", case=False).any():
-                numbers = numbers.astype("int64")
-            out[name] = numbers
-        else:
-            out[name] = column
-    return pd.DataFrame(out, index=text.index)
+class CsvTypes:
+    """What a CSV file's text says each column holds, gathered chunk by chunk (:meth:`observe`), then applied.
+
+    Numbers and booleans come from the text like pandas would, except that codes with leading zeros ("02134")
+    stay text; whole numbers without a missing cell are ``int64``, other numbers ``float64``; ``True``/``False``
+    columns are ``bool`` (``boolean`` with a missing cell).
+    """
+
+    def __init__(self) -> None:
+        self.columns: dict[str, dict[str, bool | int]] = {}
+
+    def observe(self, text: pd.DataFrame) -> None:
+        """Fold the next rows (all text) into what is known of each column."""
+        for name in text.columns:
+            column = text[name]
+            seen = self.columns.setdefault(name, {"values": 0, "missing": False, "bool": True, "number": True,
+                                                  "leading_zero": False, "fraction": False})
+            values = column.dropna().str.strip()
+            seen["missing"] = bool(seen["missing"] or column.isna().any())
+            if not len(values):
+                continue
+            seen["values"] = int(seen["values"]) + len(values)
+            seen["bool"] = bool(seen["bool"] and values.isin(["True", "False"]).all())
+            if seen["number"]:
+                seen["number"] = bool(pd.to_numeric(values, errors="coerce").notna().all())
+            if seen["number"]:
+                seen["leading_zero"] = bool(seen["leading_zero"] or values.str.match(r"^[+-]?0\d").any())
+                seen["fraction"] = bool(seen["fraction"] or values.str.contains(r"[.eE]|inf|nan", case=False).any())
+
+    def kind(self, name: str) -> str:
+        """``bool``, ``boolean``, ``int``, ``float`` or ``text``."""
+        seen = self.columns[name]
+        if seen["values"] and seen["bool"]:
+            return "boolean" if seen["missing"] else "bool"
+        if seen["values"] and seen["number"] and not seen["leading_zero"]:
+            return "float" if seen["missing"] or seen["fraction"] else "int"
+        return "text"
+
+    def apply(self, text: pd.DataFrame) -> pd.DataFrame:
+        """Rows of text (columns observed) as typed columns."""
+        out = {}
+        for name in text.columns:
+            column, kind = text[name], self.kind(name)
+            if kind in ("bool", "boolean"):
+                out[name] = column.map({"True": True, "False": False}).astype(kind)
+            elif kind in ("int", "float"):
+                out[name] = pd.to_numeric(column.str.strip(), errors="coerce").astype(
+                    "int64" if kind == "int" else "float64"
+                )
+            else:
+                out[name] = column
+        return pd.DataFrame(out, index=text.index)
+
+    def arrow_schema(self) -> Any:
+        """The Arrow schema of the typed columns."""
+        import pyarrow as pa
+
+        types = {"bool": pa.bool_(), "boolean": pa.bool_(), "int": pa.int64(), "float": pa.float64()}
+        return pa.schema([(name, types.get(self.kind(name), pa.string())) for name in self.columns])
 
 
 @contextmanager

@@ -23,10 +23,11 @@ import pandas as pd
 
 from synth_pipeline.config import DatasetConfig
 from synth_pipeline.errors import InvalidDataError
-from synth_pipeline.ingest_files import copy_frame, copy_parquet, ingest_record, parquet_source
+from synth_pipeline.ingest_files import copy_frame, copy_parquet, ingest_record
 from synth_pipeline.profile import fingerprint_table
 from synth_pipeline.schema import Schema, infer_schema
-from synth_pipeline.sources import SourceReader, declared_kinds, read_and_probe
+from synth_pipeline.source_stream import remove_copy, streamed_parquet, streams
+from synth_pipeline.sources import SourceReader, declared_kinds, read_and_probe, source_probe
 from synth_pipeline.split import capped_positions, split_files, split_holdout
 from synth_pipeline.table_files import TableFiles
 
@@ -58,22 +59,30 @@ class Ingested:
 def ingest(dataset: DatasetConfig, source: SourceReader, directory: str | Path | None = None) -> Ingested:
     """Read a dataset's source into ``directory/source.parquet``, check it against the config, fingerprint it.
 
-    A Parquet file source streams batch by batch (its probe is taken first); other sources are read whole.
+    A file, query or PostgreSQL source streams batch by batch (:mod:`synth_pipeline.source_stream`; its probe is
+    taken first, a query's from the rows it returned); a simulated source or another reader is read whole.
     Without ``directory`` the copy goes to a new temporary directory.
     """
     started = time.perf_counter()
     target = Path(directory or tempfile.mkdtemp(prefix="synth-ingest-")) / "source.parquet"
     kinds = column_kinds(dataset, declared_kinds(source))
     what = f"source of {dataset.name!r} ({dataset.source.describe()})"
-    path = parquet_source(source)
-    if path is None:
+    # taken before reading (a source that grows meanwhile keeps this probe); a query's from the rows it returned
+    probe = source.probe() if streams(source) and source.config.sql is None else None
+    streamed = streamed_parquet(source, target.parent)
+    if streamed is None:
         table, probe = read_and_probe(source)
         dataset.check_columns([str(c) for c in table.columns])
         schema = infer_schema(table, kinds, what=what)
         files = copy_frame(table, target, probe, fingerprint_table(table))
         del table
     else:
-        files = copy_parquet(path, target, source.probe())
+        if probe is None:
+            probe = source_probe(source.config, rows=streamed.rows)
+        try:
+            files = copy_parquet(streamed.path, target, probe)
+        finally:
+            remove_copy(streamed)
         dataset.check_columns(files.columns)
         sample = files.sample(SCHEMA_SAMPLE_ROWS, seed=dataset.seed).to_pandas()
         schema = infer_schema(sample, kinds, what=what)

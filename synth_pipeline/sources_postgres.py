@@ -187,6 +187,37 @@ def _fetch(source: PostgresSource, limit_zero: bool = False) -> tuple[pd.DataFra
     return table, {name: kind for name, _, kind in plan if kind is not None}
 
 
+_ARROW_TYPES = {"int": "int64", "float": "float64", "interval": "float64", "bool": "bool", "text": "string"}
+
+
+@contextmanager
+def postgres_batches(source: PostgresSource, batch_rows: int) -> Iterator[tuple[Any, Iterator[pd.DataFrame]]]:
+    """The table (or the query's result) as an Arrow schema and DataFrame batches of ``batch_rows`` rows.
+
+    Read through a server-side cursor inside the read-only transaction, so neither side holds the whole
+    result; each batch is converted as :func:`read_postgres` converts the whole (the same dtypes).
+    """
+    import pyarrow as pa
+
+    with read_only_transaction(source) as connection, connection.cursor(name="synth_source") as cursor:
+        cursor.execute(_select(source))  # DECLARE ... CURSOR FOR: the server accepts exactly one statement
+        plan = _plan(connection, cursor, source)
+        schema = pa.schema(
+            [(name, pa.timestamp("ns") if conversion in DATETIME_TYPES else pa.type_for_alias(_ARROW_TYPES[conversion]))
+             for name, conversion, _ in plan]
+        )
+
+        def batches() -> Iterator[pd.DataFrame]:
+            while rows := cursor.fetchmany(batch_rows):
+                values = list(zip(*rows, strict=True))
+                yield pd.DataFrame(
+                    {name: _convert(list(column), conversion)
+                     for (name, conversion, _), column in zip(plan, values, strict=True)}
+                )
+
+        yield schema, batches()
+
+
 def read_postgres(source: PostgresSource) -> pd.DataFrame:
     """The whole table (or the query's result), with the column types mapped to pandas dtypes."""
     return _fetch(source)[0]
@@ -233,4 +264,4 @@ def probe_postgres(source: PostgresSource) -> dict[str, Any]:
     return probe
 
 
-__all__ = ["postgres_column_kinds", "probe_postgres", "read_only_transaction", "read_postgres"]
+__all__ = ["postgres_batches", "postgres_column_kinds", "probe_postgres", "read_only_transaction", "read_postgres"]

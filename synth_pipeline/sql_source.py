@@ -30,6 +30,7 @@ from synth_pipeline.errors import ConfigError, InvalidDataError
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
+    import pyarrow as pa
 
 _COUNT_BATCH_ROWS = 100_000
 _LOCKDOWN = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -116,6 +117,31 @@ def read_query(sql: str, allowed_paths: Iterable[str | Path] = ()) -> pd.DataFra
         raise _run_failed(error, allowed_paths) from None
 
 
+@contextmanager
+def query_batches(
+    sql: str, allowed_paths: Iterable[str | Path] = (), batch_rows: int = _COUNT_BATCH_ROWS
+) -> Iterator[tuple[pa.Schema, Iterator[pa.RecordBatch]]]:
+    """The query's result schema and its rows as Arrow record batches, read in the sandbox (nothing is kept)."""
+    import duckdb
+
+    statement = check_query(sql)
+    allowed_paths = list(allowed_paths)
+
+    def batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from reader
+        except duckdb.Error as error:
+            raise _run_failed(error, allowed_paths) from None
+
+    try:
+        with sandbox(allowed_paths) as connection, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "makes an extra copy": of one batch at a time
+            reader = connection.execute(statement).to_arrow_reader(batch_rows)
+            yield reader.schema, batches(reader)
+    except duckdb.Error as error:
+        raise _run_failed(error, allowed_paths) from None
+
+
 def count_query(sql: str, allowed_paths: Iterable[str | Path] = ()) -> int:
     """The number of rows the query returns, counted in the sandbox as the result streams by (nothing is kept).
 
@@ -136,4 +162,4 @@ def count_query(sql: str, allowed_paths: Iterable[str | Path] = ()) -> int:
         raise _run_failed(error, allowed_paths) from None
 
 
-__all__ = ["check_query", "count_query", "read_query", "sandbox"]
+__all__ = ["check_query", "count_query", "query_batches", "read_query", "sandbox"]

@@ -110,14 +110,27 @@ def test_valid_queries_with_a_trailing_semicolon_or_comment_run(tmp_path, data_d
     assert check_query("with t as (select 1 as a) select * from t; -- done").type.name == "SELECT"
 
 
-def test_the_query_runs_once_per_ingest(tmp_path, data_dir, monkeypatch):
+def test_the_query_runs_once_per_ingest_and_streams(tmp_path, data_dir, monkeypatch):
+    from synth_pipeline import sql_source
+
     dataset = _config(tmp_path, f"from read_csv('{data_dir}/t.csv')", allowed_paths=[str(data_dir)])
     runs = []
-    real_read = sources.read_query
-    monkeypatch.setattr(sources, "read_query", lambda *a: runs.append("read") or real_read(*a))
+    real_batches = sql_source.query_batches
+    monkeypatch.setattr(sql_source, "query_batches", lambda *a: runs.append("stream") or real_batches(*a))
+    monkeypatch.setattr(sources, "read_query", lambda *a: runs.append("read"))
     monkeypatch.setattr(sources, "count_query", lambda *a: runs.append("count"))
-    ingested = lifecycle.ingest(dataset, ConfiguredSource(dataset.source))
-    assert runs == ["read"] and ingested.probe["rows"] == 10 and len(ingested.table) == 10
+    ingested = lifecycle.ingest(dataset, ConfiguredSource(dataset.source), tmp_path / "run")
+    assert runs == ["stream"] and ingested.probe["rows"] == 10 and len(ingested.table) == 10
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["source.parquet"]  # the streamed copy is gone
+
+
+def test_a_query_that_fails_while_streaming_is_one_clear_error(tmp_path, data_dir):
+    # the error comes while the rows stream (the cast fails on row 6), not when the query starts
+    query = f"select case when a < 6 then a::varchar else 'x' end::int as a from read_csv('{data_dir}/t.csv')"
+    dataset = _config(tmp_path, query, allowed_paths=[str(data_dir)])
+    with pytest.raises(InvalidDataError, match="source query failed") as caught:
+        lifecycle.ingest(dataset, ConfiguredSource(dataset.source), tmp_path / "run")
+    assert caught.value.__cause__ is None and not (tmp_path / "run" / "source.parquet").exists()
 
 
 def test_only_declared_paths_are_readable_and_never_the_private_area_or_the_warehouse(tmp_path, data_dir):

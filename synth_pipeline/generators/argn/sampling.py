@@ -19,6 +19,23 @@ from synth_pipeline.generators.argn.model import ARGNNetwork
 from synth_pipeline.generators.argn.offset_sampling import ReplacedCodes, forbid_replaced_codes, offset_replaced_codes
 
 CHUNK_ROWS = 16_384
+#: from this many codes on, a draw inverts the cumulative probabilities (one uniform number per row) instead of
+#: adding Gumbel noise to every logit: on 16,384 rows 8x faster at 500 codes, 3.6x at 64, slower below about 16
+INVERSE_DRAW_MIN_CODES = 24
+
+
+def draw(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One code per row, drawn from ``softmax(logits)`` (a code whose logit is -inf is never drawn)."""
+    if logits.shape[1] < INVERSE_DRAW_MIN_CODES:
+        uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
+        return torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
+    probabilities = torch.softmax(logits, dim=1)
+    cumulative = probabilities.cumsum(dim=1)
+    threshold = torch.rand((logits.shape[0], 1), generator=generator) * cumulative[:, -1:]
+    drawn = torch.searchsorted(cumulative, threshold, right=True).squeeze(1)
+    # rounding can put the threshold at the very top: the last code with a probability is the most there is
+    last = logits.shape[1] - 1 - torch.argmax(torch.flip(probabilities > 0, dims=[1]).to(torch.uint8), dim=1)
+    return torch.minimum(drawn, last)
 
 
 @torch.no_grad()
@@ -71,8 +88,7 @@ def sample_codes(
                     logits[:, forbidden[c]] = -torch.inf
                 if position == 0:
                     _forbid_references(logits, codes[rows], c, guards)
-                uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
-                drawn = torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
+                drawn = draw(logits, generator)
                 codes[rows, t] = drawn
                 embedded[rows, t] = network.embedding[drawn + network.offsets[t]]
                 visible[rows, t] = 1.0
@@ -144,8 +160,7 @@ def _sample_plain(
             logits[:, forbidden[column]] = -torch.inf
         if t in first_of_column:
             _forbid_references(logits, codes, column, guards)
-        uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
-        drawn = torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
+        drawn = draw(logits, generator)
         codes[:, t] = drawn
         embedded[:, t * d : (t + 1) * d] = network.embedding[drawn + network.offsets[t]]
     return codes.numpy()
