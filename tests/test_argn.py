@@ -68,9 +68,12 @@ def test_categorical_encoding_round_trip_with_missing_and_rare() -> None:
     decoded = encoder.decode(codes, np.zeros(len(values)))
     assert decoded[:9].tolist() == values[:9].tolist()
     assert decoded[10:].isna().all()
-    # the rare code exists for training but is never drawn, and never decodes to a placeholder
+    # the rare code is drawn like any other but written as a frequent value, never as a placeholder:
+    # ``uniform`` picks the stand-in evenly among the frequent values
     assert decoded[9] != RARE_LABEL and decoded[9] in {"a", "b"}
-    assert encoder.rare_code in encoder.forbidden_codes(impute=False)
+    rare = np.full((4, 1), encoder.rare_code)
+    assert encoder.decode(rare, np.array([0.0, 0.49, 0.5, 0.999])).tolist() == ["a", "a", "b", "b"]
+    assert encoder.rare_code not in encoder.forbidden_codes(impute=False)
     assert encoder.missing_code in encoder.forbidden_codes(impute=True)
 
 

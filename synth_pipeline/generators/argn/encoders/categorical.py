@@ -1,10 +1,14 @@
 """Categorical and boolean columns: one sub-column of codes, rare values pooled.
 
 Values seen fewer than ``rare_threshold`` times in training are pooled into one
-*rare* code, so the model never learns them individually. At sampling time the
-rare code is not drawn (its probability goes to the frequent values in
-proportion), so a rare training value can never be reproduced and no artificial
-label appears in the output. A column with no frequent value at all is not
+*rare* code, so the model never learns them individually. The rare code is sampled
+like any other (the rest of the row follows what rare rows look like), and written
+as a *stand-in*: a frequent value drawn uniformly at random. So a rare training value
+can never be reproduced, no artificial label appears in the output, and the rare
+rows' share is not added to the common values in proportion (which inflated the
+most common values most and put synthetic rows on the values training holds most
+often: on a listings table whose streets and hosts are largely rare, that cost
+accuracy and raised the DCR share). A column with no frequent value at all is not
 learned (argn regenerates it as ids, see ``ARGNGenerator._columns_not_to_learn``);
 the encoder refuses it. Booleans have no rare pooling.
 """
@@ -64,10 +68,6 @@ class CategoricalEncoder(ColumnEncoder):
     def code_positions(self) -> list[np.ndarray]:
         return [np.full(self.first_cardinality, np.nan)]
 
-    def forbidden_codes(self, *, impute: bool) -> list[int]:
-        rare = [self.rare_code] if self.rare_code is not None else []
-        return rare + super().forbidden_codes(impute=impute)
-
     def encode(self, values: pd.Series) -> np.ndarray:
         missing = values.isna().to_numpy()
         offset = int(self.has_missing)
@@ -83,10 +83,14 @@ class CategoricalEncoder(ColumnEncoder):
     def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
         first = codes[:, 0]
         missing = first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
-        # the rare code is never drawn; where a fixed (seeded or observed) cell holds it, the caller restores
-        # the real cell, so it decodes to a frequent label rather than to a placeholder
+        # a drawn rare code is written as a frequent value drawn uniformly (``uniform`` picks it); where a
+        # fixed (seeded or observed) cell holds it, the caller restores the real cell
         labels = np.array(list(self.categories), dtype=object)
-        out = labels[np.clip(first - int(self.has_missing), 0, len(labels) - 1)]
+        index = np.clip(first - int(self.has_missing), 0, len(labels) - 1)
+        if self.rare_code is not None:
+            rare = first == self.rare_code
+            index[rare] = np.minimum((uniform[rare] * len(labels)).astype(np.int64), len(labels) - 1)
+        out = labels[index]
         out[missing] = None
         series = pd.Series(out, dtype=object)
         return series.astype("boolean") if self.kind is ColumnKind.BOOLEAN else series
