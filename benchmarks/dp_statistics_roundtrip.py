@@ -5,9 +5,9 @@
 For each total budget ε (δ = 1e-5) the statistics get what a model under ``privacy`` gives them
 (:func:`synth_pipeline.generators.privacy_budget.split_budget`; ``--old-split``: the earlier split of
 0.3 of ε and δ, for comparison). argn's encoders are fitted on the training half through those DP
-statistics, the training rows are encoded, every code sampling may not draw (a rare or
-out-of-vocabulary value) is replaced by the codes of a random row that has an allowed one, and the
-codes are decoded back. What the decoded table loses against the training rows is what the
+statistics, the training rows are encoded, every code sampling may not draw is replaced by the codes
+of a random row that has an allowed one, and the codes are decoded back (a rare category's code as
+sampling writes it). What the decoded table loses against the training rows is what the
 statistics lose (categories below the noise threshold, coarse bins, cut tails) before DP-SGD adds
 its own loss. Prints overall accuracy (against training: without DP it reads ≈ 1.0) and the mean
 pairwise TVD of each column, weakest first; merges into ``benchmarks/results/dp_statistics_roundtrip.json``.
