@@ -10,6 +10,9 @@ rows (members) and as many holdout rows (control), seeded. Both implementations 
 * singling out, univariate mode, 2,000 attacks: the number of predicates that single out a training row
   and a control row. Both draw their 2,000 predicates at random from the same candidates (census' copula
   table yields many more, fnlwgt alone thousands), so the counts agree within sampling noise, not exactly.
+* singling out, multivariate mode (Anonymeter's default, 3 columns per predicate), 500 attacks, both capped
+  at the same 100,000 attempts: predicates found, and those that single out a training row and a control
+  row. Random draws again, so agreement within sampling noise.
 * linkability, ``n_neighbors=1``, the columns split in the middle: rows linked. The distance differs by
   design (Anonymeter: its Gower-like mixed-type distance; ours: the QA report's encoding), so the rates
   agree only roughly; the risks must both be near 0 for the copula and clearly positive with copies.
@@ -40,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from synth_pipeline.generators.registry import make_generator  # noqa: E402
 from synth_pipeline.quality.attacks import compute_attacks  # noqa: E402
+from synth_pipeline.quality.singling_out import MULTIVARIATE_ATTACKS, MULTIVARIATE_ATTEMPTS  # noqa: E402
 from synth_pipeline.schema import apply_schema, infer_schema  # noqa: E402
 
 CENSUS = ROOT.parent / "shared" / "data" / "census.csv.gz"
@@ -51,22 +55,37 @@ _ANONYMETER_SCRIPT = """
 import json, sys, time, warnings
 import pandas as pd
 from anonymeter.evaluators import LinkabilityEvaluator, SinglingOutEvaluator
+import anonymeter.evaluators.singling_out_evaluator as singling
+generated, _generate = {}, singling._generate_singling_out_queries
+def _counted(**kwargs):  # the number of predicates found (Anonymeter keeps only those that hit)
+    queries = _generate(**kwargs)
+    generated[kwargs["mode"]] = len(queries)
+    return queries
+singling._generate_singling_out_queries = _counted
 warnings.simplefilter("ignore")
 def read(path):  # Anonymeter's numba distance needs plain float and object columns, not extension dtypes
     table = pd.read_parquet(path)
     return table.astype({c: "float64" if pd.api.types.is_numeric_dtype(table[c]) else object for c in table.columns})
 members, control, synthetic = (read(sys.argv[i]) for i in (1, 2, 3))
-halves = json.loads(sys.argv[4]); n_attacks = int(sys.argv[5])
+halves = json.loads(sys.argv[4]); n_attacks = int(sys.argv[5]); n_multi = int(sys.argv[6])
+max_attempts = int(sys.argv[7])
 started = time.perf_counter()
 single = SinglingOutEvaluator(ori=members, syn=synthetic, control=control, n_attacks=n_attacks)
 single.evaluate(mode="univariate")
 s = single.results()
+multi = SinglingOutEvaluator(ori=members, syn=synthetic, control=control, n_attacks=n_multi, n_cols=3,
+                             max_attempts=max_attempts, seed=0)
+multi.evaluate(mode="multivariate")
+m = multi.results()
 link = LinkabilityEvaluator(ori=members, syn=synthetic, control=control, aux_cols=tuple(halves),
                             n_attacks=len(members), n_neighbors=1).evaluate(n_jobs=1)
 k = link.results()
 print("RESULT " + json.dumps({
     "singling_out": {"n_attacks": s.n_attacks_ori, "n_success": s.n_success, "n_control": s.n_control,
                      "risk": (s.n_success - s.n_control) / (n_attacks - s.n_control)},
+    "singling_out_multivariate": {"n_attacks": m.n_attacks_ori, "predicates": generated["multivariate"],
+                                  "n_success": m.n_success, "n_control": m.n_control,
+                                  "risk": (m.n_success - m.n_control) / (n_multi - m.n_control)},
     "linkability": {"n_attacks": k.n_attacks_ori, "n_success": k.n_success, "n_control": k.n_control,
                     "risk": (k.n_success - k.n_control) / (len(members) - k.n_control)},
     "seconds": time.perf_counter() - started}))
@@ -94,6 +113,11 @@ def ours(members: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame) 
         "singling_out": {"n_attacks": N_ATTACKS, "n_success": round(r.singling_out_rate_training * N_ATTACKS),
                          "n_control": round(r.singling_out_rate_holdout * N_ATTACKS),
                          "predicates": r.singling_out_predicates, "risk": r.singling_out_risk},
+        "singling_out_multivariate": {
+            "n_attacks": MULTIVARIATE_ATTACKS,
+            "n_success": round(r.singling_out_multivariate_rate_training * MULTIVARIATE_ATTACKS),
+            "n_control": round(r.singling_out_multivariate_rate_holdout * MULTIVARIATE_ATTACKS),
+            "predicates": r.singling_out_multivariate_predicates, "risk": r.singling_out_multivariate_risk},
         "linkability": {"n_attacks": n, "n_success": round(r.linkability_rate_training * n),
                         "n_control": round(r.linkability_rate_holdout * n), "risk": r.linkability_risk},
         "halves": list(r.linkability_columns),
@@ -111,7 +135,8 @@ def anonymeter(members: pd.DataFrame, control: pd.DataFrame, synthetic: pd.DataF
         for table, path in zip((members, control, synthetic), paths, strict=True):
             table.to_parquet(path, index=False)
         done = subprocess.run(
-            [str(ANONYMETER_PYTHON), "-c", _ANONYMETER_SCRIPT, *map(str, paths), json.dumps(halves), str(N_ATTACKS)],
+            [str(ANONYMETER_PYTHON), "-c", _ANONYMETER_SCRIPT, *map(str, paths), json.dumps(halves), str(N_ATTACKS),
+             str(MULTIVARIATE_ATTACKS), str(MULTIVARIATE_ATTEMPTS)],
             capture_output=True, text=True, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}, check=False,
         )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
@@ -143,7 +168,7 @@ def main() -> None:
         theirs = anonymeter(members, shuffled_holdout.iloc[: args.rows], table, mine["halves"])
         results[scenario] = {"ours": mine, "anonymeter": theirs}
         print(f"\n[{scenario}]  {'':28s} {'ours':>10s} {'anonymeter':>10s}")
-        for attack in ("singling_out", "linkability"):
+        for attack in ("singling_out", "singling_out_multivariate", "linkability"):
             for key in ("predicates", "n_success", "n_control", "risk"):
                 if key in mine[attack]:
                     other = theirs[attack].get(key) if theirs else None

@@ -30,6 +30,11 @@ def _with_copies(tables: dict[str, pd.DataFrame], share: float) -> pd.DataFrame:
     return leaky.astype(fresh.dtypes.to_dict())
 
 
+def _risk_sd(rate: float, control: float, n_attacks: int = 500) -> float:
+    """Sampling noise of Anonymeter's risk from two rates of ``n_attacks`` attacks each."""
+    return float(np.sqrt(rate * (1 - rate) / n_attacks + control * (1 - control) / n_attacks) / (1 - control))
+
+
 @pytest.fixture(scope="module")
 def fresh_attacks(tables):
     return evaluate(tables["training"], tables["holdout"], tables["fresh"], target="churn", metrics=ATTACKS)
@@ -45,6 +50,9 @@ def test_a_fresh_real_sample_reads_no_leak(fresh_attacks):
     assert abs(churn.gain) < 3 * churn.gain_null_sd
     r = a.reidentification
     assert r.singling_out_predicates > 100 and abs(r.singling_out_risk) < 0.05 and abs(r.linkability_risk) < 0.02
+    assert r.singling_out_multivariate_predicates > 100 and r.singling_out_multivariate_columns == 3
+    assert abs(r.singling_out_multivariate_risk) < 4 * _risk_sd(r.singling_out_multivariate_rate_training,
+                                                                r.singling_out_multivariate_rate_holdout)
     attack_gates = ("max_mia_auc", "max_attribute_inference_gain")
     assert all(r.passed for r in check_gates(fresh_attacks) if r.name in attack_gates)
 
@@ -58,6 +66,10 @@ def test_twenty_percent_copies_are_caught_by_the_membership_attack(tables, fresh
     assert a.attribute_inference_gain > fresh_attacks.attacks.attribute_inference_gain
     r = a.reidentification  # a copied row singles itself out and links its own halves
     assert r.singling_out_risk > 0.05 and r.linkability_risk > 0.1
+    assert r.singling_out_multivariate_risk > 2 * _risk_sd(r.singling_out_multivariate_rate_training,
+                                                           r.singling_out_multivariate_rate_holdout)
+    assert r.singling_out_multivariate_risk > fresh_attacks.attacks.reidentification.singling_out_multivariate_risk
+    assert r.singling_out_multivariate_rate_training > r.singling_out_multivariate_rate_holdout
     result = {r.name: r for r in check_gates(report)}["max_mia_auc"]
     assert not result.passed and result.blocking
 
@@ -128,3 +140,15 @@ def test_sensitive_columns_are_checked_when_the_config_loads():
         dataset.check_columns(["contract", "tenure_months"])
     # the QA report's columns do not shape the model: the same config hash with or without them
     assert dataset.config_hash() == DatasetConfig.model_validate(base).config_hash()
+
+
+def test_a_member_whose_closest_reference_row_is_dropped_faces_the_runner_up():
+    holdout = np.array([[0.0, 0.0], [3.0, 4.0]])
+    members = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0], [3.0, 4.0]] * 4)
+    synthetic = np.array([[1.0, 0.0]])
+    dropped = np.random.default_rng(5).random(len(members)) < 1.0 / len(holdout)
+    assert dropped.any() and not dropped.all()  # the seed exercises both cases
+    inside, _ = membership_scores(members, holdout, synthetic, len(members), np.random.default_rng(5))
+    to_synthetic = np.linalg.norm(members - synthetic[0], axis=1)
+    reference = np.where(dropped, 5.0, 0.0)  # the other holdout row is at distance 5
+    assert np.allclose(inside, np.log(reference + 1e-6) - np.log(to_synthetic + 1e-6))

@@ -64,6 +64,9 @@ def test_page_has_banner_navigation_sections_and_stays_small(fresh_report, tmp_p
     attacks = text[text.index('id="attacks"') :]
     assert "membership inference AUC" in attacks and "coin toss" in attacks
     assert "singling-out risk (Anonymeter)" in attacks and "linkability risk (Anonymeter)" in attacks
+    r = fresh_report.attacks.reidentification
+    assert "singling-out risk, multivariate (Anonymeter)" in attacks
+    assert f"Of {r.singling_out_multivariate_predicates:,} statements combining 3 columns" in attacks
     assert "attribute inference gain: churn" not in attacks  # no target given: the stated rule chose
     assert all(f"attribute inference gain: {c}" in attacks for c in fresh_report.attacks.sensitive_columns)
 

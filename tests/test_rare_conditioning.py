@@ -18,7 +18,11 @@ from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncode
 from synth_pipeline.generators.argn.rare_contexts import head_weights, value_weights
 
 N_ROWS, N_RARE = 3000, 20
-SETTINGS = {"max_epochs": 30, "patience": 3, "random_state": 5, "rare_value_weight": 20.0, "rare_value_guidance": 1.0}
+#: argn's own rare-class conditioning (the copula for rare conditions off, so argn draws those rows)
+SETTINGS = {
+    "max_epochs": 30, "patience": 3, "random_state": 5, "rare_value_weight": 20.0, "rare_value_guidance": 1.0,
+    "rare_copula_count": 0,
+}
 
 
 def rare_class_table(seed: int = 0) -> pd.DataFrame:
@@ -90,3 +94,16 @@ def test_rare_values_weigh_more_only_as_context() -> None:
     others = [t for t in range(n_sub) if t != label_sub]
     assert torch.allclose(weights[rare][:, others], torch.tensor(7.5))
     assert value_weights(codes, encoder, max_weight=1.0) is None
+
+
+
+def test_guidance_is_read_when_sampling(tmp_path) -> None:
+    # rare_value_guidance is read when sampling: set_params changes a fitted model's rows, a saved copy keeps it
+    assert "rare_value_guidance" in ARGNGenerator.settings_model.read_when_sampling
+    model = ARGNGenerator(max_epochs=1, random_state=0, n_threads=1, rare_copula_count=0).fit(rare_class_table())
+    request = {"rebalance": {"label": {"rare": 1.0}}, "random_state": 1}
+    exact = model.sample(200, **request)
+    guided = model.set_params(rare_value_guidance=3.0).sample(200, **request)
+    assert not guided.equals(exact)
+    loaded = type(model).load(model.save(tmp_path / "model"))
+    pd.testing.assert_frame_equal(loaded.sample(200, **request), guided)

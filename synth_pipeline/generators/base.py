@@ -118,7 +118,10 @@ class Generator(ABC):
     def set_params(self, **settings: Any) -> Generator:
         """Change settings (scikit-learn's ``set_params``); unknown names raise ConfigError listing the valid ones.
 
-        Takes effect at the next :meth:`fit`; returns ``self``.
+        Takes effect at the next :meth:`fit`, except for the settings the settings model lists in
+        ``read_when_sampling`` (argn's ``rare_value_guidance``, ``rare_copula_count`` and ``n_threads``,
+        every generator's ``show_progress``): those change the next :meth:`sample` of a fitted model
+        too, and a model saved afterwards keeps the new value. Returns ``self``.
         """
         check_setting_names(settings, self.param_names(), generator=self.name)
         if "rules" in settings:

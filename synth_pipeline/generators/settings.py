@@ -68,6 +68,8 @@ class GeneratorSettings(BaseModel):
     )
     #: whether the generator can honour ``privacy`` (else setting it is refused, never silently ignored)
     supports_privacy: ClassVar[bool] = False
+    #: settings read when sampling: ``set_params`` changes them for a fitted model too (and its saved copy)
+    read_when_sampling: ClassVar[frozenset[str]] = frozenset({"show_progress"})
 
     @field_validator("column_kinds")
     @classmethod

@@ -29,7 +29,13 @@ from synth_pipeline.errors import ConfigError
 from synth_pipeline.profile import column_values
 from synth_pipeline.quality.privacy import closest_distances, closest_rows, distinct_rows, encode_tables
 from synth_pipeline.quality.report import Attacks, AttributeInference, Reidentification
-from synth_pipeline.quality.singling_out import linkability, residual_risk, singling_out
+from synth_pipeline.quality.singling_out import (
+    MULTIVARIATE_COLUMNS,
+    linkability,
+    multivariate_singling_out,
+    residual_risk,
+    singling_out,
+)
 
 MIA_ROWS = 5_000
 #: without a target: at most this many label columns, each with at most MAX_SENSITIVE_LABELS values
@@ -122,6 +128,7 @@ def _reidentification(
 ) -> Reidentification:
     """Anonymeter's singling out and linkability (see :mod:`synth_pipeline.quality.singling_out`)."""
     single_training, single_holdout, n_predicates = singling_out(tables, kinds, n, rng)
+    multi_training, multi_holdout, n_conjunctions = multivariate_singling_out(tables, kinds, n, rng)
     middle = (len(columns) + 1) // 2
     halves = (np.concatenate(dims[:middle]), np.concatenate(dims[middle:]))
     link_training, link_holdout = linkability(encoded, halves, n)
@@ -130,6 +137,11 @@ def _reidentification(
         singling_out_rate_holdout=single_holdout,
         singling_out_risk=residual_risk(single_training, single_holdout),
         singling_out_predicates=n_predicates,
+        singling_out_multivariate_rate_training=multi_training,
+        singling_out_multivariate_rate_holdout=multi_holdout,
+        singling_out_multivariate_risk=residual_risk(multi_training, multi_holdout),
+        singling_out_multivariate_predicates=n_conjunctions,
+        singling_out_multivariate_columns=min(MULTIVARIATE_COLUMNS, len(columns)),
         linkability_rate_training=link_training,
         linkability_rate_holdout=link_holdout,
         linkability_risk=residual_risk(link_training, link_holdout),
@@ -144,10 +156,12 @@ def membership_scores(
     queries = np.vstack([members, holdout[:n]])
     distinct, inverse = distinct_rows(queries)
     to_synthetic = closest_distances(distinct, distinct_rows(synthetic)[0], second=False)[0][inverse]
-    # members: the holdout without one random row (the closest one is dropped with probability 1/len(holdout))
-    closest, second = closest_distances(members, holdout, second=True)
+    # members: the holdout without one random row (the closest one is dropped with probability 1/len(holdout),
+    # so the runner-up is needed only for those few rows)
+    member_reference = closest_distances(members, holdout, second=False)[0]
     dropped = rng.random(len(members)) < 1.0 / len(holdout)
-    member_reference = np.where(dropped, second, closest)
+    if dropped.any():
+        member_reference[dropped] = closest_distances(members[dropped], holdout, second=True)[1]
     # non-members: the holdout without the row itself (its closest, at distance 0, is itself or a duplicate)
     _, others = closest_distances(holdout[:n], holdout, second=True)
     reference = np.concatenate([member_reference, others])
@@ -197,13 +211,13 @@ def attribute_inference(
     counts = sparse.csr_matrix(
         (np.ones(len(inverse)), (inverse, codes["synthetic"])), shape=(len(synthetic), n_codes)
     )
-    success = {}
-    for name in ("members", "holdout"):
-        queries, query_inverse = distinct_rows(encoded[name][:n, dims])
-        rows, cols = closest_rows(queries, synthetic)
-        ties = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(queries), len(synthetic)))
-        guess = np.asarray((ties @ counts).argmax(axis=1)).ravel()[query_inverse]
-        success[name] = float(np.mean(guess == codes[name][:n]))
+    # members and non-members in one search (distinct rows only: a repeated row gets the same guess)
+    queries, query_inverse = distinct_rows(np.vstack([encoded["members"][:n, dims], encoded["holdout"][:n, dims]]))
+    rows, cols = closest_rows(queries, synthetic)
+    ties = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(queries), len(synthetic)))
+    guess = np.asarray((ties @ counts).argmax(axis=1)).ravel()[query_inverse]
+    success = {name: float(np.mean(guess[k * n : (k + 1) * n] == codes[name][:n]))
+               for k, name in enumerate(("members", "holdout"))}
     pooled = (success["members"] + success["holdout"]) / 2
     most_common = np.bincount(codes["members"][:n], minlength=n_codes).argmax()
     return AttributeInference(

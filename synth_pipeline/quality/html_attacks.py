@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from synth_pipeline.quality.html_charts import esc, num, pct
 from synth_pipeline.quality.html_sections import row, table
-from synth_pipeline.quality.report import QualityReport
+from synth_pipeline.quality.report import QualityReport, Reidentification
 
 
 def _mia_rows(report: QualityReport) -> list[str]:
@@ -49,12 +49,25 @@ def _reidentification_rows(report: QualityReport) -> list[str]:
                  f"synthetic row, {pct(r.singling_out_rate_training)} fit exactly one training row and "
                  f"{pct(r.singling_out_rate_holdout)} one holdout row. The risk is the excess on training rows: "
                  "how often the table lets someone single out a real person it was trained on.")], numeric=(1, 2)),
+        *_multivariate_rows(r),
         row(["linkability risk (Anonymeter)", num(r.linkability_risk, 3), "0",
              esc(f"Someone holding two tables of the same people, one with the columns {first_half} and "
                  f"one with the rest, joins {pct(r.linkability_rate_training)} of training rows through their "
                  f"closest synthetic row, and {pct(r.linkability_rate_holdout)} of holdout rows. The risk is the "
                  "excess on training rows.")], numeric=(1, 2)),
     ]
+
+
+def _multivariate_rows(r: Reidentification) -> list[str]:
+    if r.singling_out_multivariate_risk is None:
+        return []
+    return [row(["singling-out risk, multivariate (Anonymeter)", num(r.singling_out_multivariate_risk, 3), "0",
+                 esc(f"Of {r.singling_out_multivariate_predicates:,} statements combining "
+                     f"{r.singling_out_multivariate_columns} columns of one synthetic row (such as 'age >= 61 and "
+                     "sex is Female and job is nurse') that fit exactly one synthetic row, "
+                     f"{pct(r.singling_out_multivariate_rate_training)} of the attacks fit exactly one training row "
+                     f"and {pct(r.singling_out_multivariate_rate_holdout)} one holdout row. The risk is the "
+                     "excess on training rows.")], numeric=(1, 2))]
 
 
 def attack_section(report: QualityReport) -> str:

@@ -153,7 +153,7 @@ class AttributeInference(_Model):
 
 
 class Reidentification(_Model):
-    """Anonymeter's singling out (univariate) and linkability, training rows against holdout rows as control.
+    """Anonymeter's singling out (univariate and multivariate modes) and linkability, holdout rows as control.
 
     Risk = (rate on training - rate on holdout) / (1 - rate on holdout): 0 is ideal, 1 means every attack on a
     training row succeeds where attacks on fresh rows fail."""
@@ -165,6 +165,23 @@ class Reidentification(_Model):
     singling_out_rate_holdout: float = Field(description="The same on as many holdout rows (the control).")
     singling_out_risk: float = Field(description="Anonymeter's singling-out risk (0 is ideal).")
     singling_out_predicates: int = Field(description="Predicates the synthetic table yielded (at most 2,000).")
+    singling_out_multivariate_rate_training: float | None = Field(
+        default=None, description="Multivariate mode: share of the attacks (conjunctions of conditions on "
+        "3 columns, written from one synthetic row, that match exactly one synthetic row) that match exactly one "
+        "training row; None with a single column."
+    )
+    singling_out_multivariate_rate_holdout: float | None = Field(
+        default=None, description="The same on as many holdout rows (the control)."
+    )
+    singling_out_multivariate_risk: float | None = Field(
+        default=None, description="Anonymeter's multivariate singling-out risk (0 is ideal)."
+    )
+    singling_out_multivariate_predicates: int | None = Field(
+        default=None, description="Conjunctions the synthetic table yielded (at most 500, the attacks asked for)."
+    )
+    singling_out_multivariate_columns: int | None = Field(
+        default=None, description="Columns per conjunction (3, Anonymeter's default)."
+    )
     linkability_rate_training: float = Field(
         description="Share of training rows whose two column halves have the same closest synthetic row."
     )

@@ -17,6 +17,14 @@ from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncode
 from synth_pipeline.generators.argn.model import ARGNNetwork
 from synth_pipeline.generators.argn.private_training import DP_HIDDEN_SIZE, plan_for, privacy_record, train_private
 from synth_pipeline.generators.argn.rare_contexts import rare_condition_strength, value_weights
+from synth_pipeline.generators.argn.rare_copula import (
+    copula_from_state,
+    copula_state,
+    fit_rare_copula,
+    merge_rows,
+    rare_rows,
+    rows_of,
+)
 from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.generators.argn.training import (
@@ -28,6 +36,7 @@ from synth_pipeline.generators.argn.training import (
     train,
 )
 from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.copula import GaussianCopulaGenerator
 from synth_pipeline.generators.privacy_budget import PrivacySettings
 from synth_pipeline.generators.private_fit import (
     fit_statistics,
@@ -181,9 +190,33 @@ class ARGNGenerator(Generator):
             report = self._train(codes, plain_codes, plan, rng)
             self.encoder_.fit_in_context(training, codes, rng)  # free text: the words, given the row
         self.training_report_ = asdict(report)
+        self.rare_copula_ = self._fit_rare_copula(training, settings)
+
+    def _fit_rare_copula(self, training: pd.DataFrame, settings: ARGNSettings) -> GaussianCopulaGenerator | None:
+        """The copula rows fixing a value seen very few times come from (see rare_copula); None under privacy.
+
+        Fitted after training, from its own seed: the network is the same with or without it.
+        """
+        if settings.rare_copula_count <= 0 or self._statistics is not None:
+            return None
+        return fit_rare_copula(training, self.schema_, self.random_state)
 
     # -- sampling ------------------------------------------------------------------------
     def _sample(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
+        copula = self.rare_copula_
+        if copula is None:
+            return self._sample_argn(request, rng)
+        rows = rare_rows(request, self.frequencies_, self.n_training_rows_, self._settings().rare_copula_count)
+        if not rows.any():
+            return self._sample_argn(request, rng)
+        drawn = copula._sample(rows_of(request, rows), rng)
+        argn_has_all = not set(self.encoder_.names) <= set(drawn.columns)  # free text: argn's in every row
+        if not argn_has_all and rows.all():
+            return drawn[list(self.encoder_.names)]
+        argn_rows = self._sample_argn(request if argn_has_all else rows_of(request, ~rows), rng)
+        return merge_rows(argn_rows, drawn, rows, argn_has_all)
+
+    def _sample_argn(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
         encoder = self.encoder_
         known_codes = known = guidance = None
         if request.conditions is not None and request.fixed is not None:
@@ -227,6 +260,7 @@ class ARGNGenerator(Generator):
             "training_report": self.training_report_,
             "private_statistics": self.private_statistics_,
             "privacy": self.privacy_,
+            "rare_copula": copula_state(self.rare_copula_) if self.rare_copula_ is not None else None,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -239,3 +273,5 @@ class ARGNGenerator(Generator):
         self.training_report_ = state["training_report"]
         self.private_statistics_ = state.get("private_statistics")
         self.privacy_ = state.get("privacy")  # None: trained without differential privacy
+        rare_copula = state.get("rare_copula")  # None: no copula for rare conditions (privacy, or saved before)
+        self.rare_copula_ = copula_from_state(rare_copula) if rare_copula is not None else None

@@ -51,6 +51,12 @@ class ARGNSettings(GeneratorSettings):
       the unconditional model (``p(x | c) * (p(x | c) / p(x)) ** g``): it sharpens what the model
       could learn from few rows of that value. 0 (the default): exact conditional sampling. Imputation
       never uses it. Read when sampling, so ``set_params`` changes it for a fitted model too.
+    * ``rare_copula_count``: a seeded or rebalanced row whose fixed cells hold a categorical value seen
+      fewer than this many times in training is drawn from a Gaussian copula of the whole table, which
+      argn fits beside its network (see :mod:`synth_pipeline.generators.argn.rare_copula`): a conditional
+      learned from a few dozen rows is mostly shrinkage, the copula's borrows the whole table's
+      correlations. Free-text columns stay argn's; never under a privacy budget. 0: never. Read when
+      sampling too: 0 on a fitted model turns it off (a model fitted with 0 has no copula to turn on).
     * ``text_temperature``, ``text_max_seconds``, ``text_max_epochs``, ``text_max_tokens``,
       ``text_vocabulary``: free-text columns (kind ``text``): the word model's sampling temperature
       (multiplied by ``sample``'s), its training time budget and epochs at most (it stops early after
@@ -90,6 +96,9 @@ class ARGNSettings(GeneratorSettings):
     rare_value_guidance: Number = Field(
         0.0, ge=0, le=10, description="guidance of conditions on a categorical value rarer than 5% (0: none)"
     )
+    rare_copula_count: Integer = Field(
+        50, ge=0, description="seeded/rebalanced rows fixing a value seen fewer times come from a copula (0: never)"
+    )
     text_temperature: Number = Field(1.0, gt=0, le=10, description="free text: the word model's sampling temperature")
     text_max_seconds: Number = Field(300.0, gt=0, description="free text: time budget of each text column's model")
     text_max_epochs: Integer = Field(60, ge=1, description="free text: epochs at most of each text column's model")
@@ -100,5 +109,8 @@ class ARGNSettings(GeneratorSettings):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda'")
     n_threads: Integer | None = Field(None, ge=1, le=256, description="CPU threads for torch (None: cores up to 4)")
 
+    read_when_sampling: ClassVar[frozenset[str]] = frozenset(
+        {"show_progress", "n_threads", "rare_value_guidance", "rare_copula_count"}
+    )
     #: ``privacy: {epsilon, delta}`` trains with DP-SGD (see :mod:`synth_pipeline.generators.argn.private_training`)
     supports_privacy: ClassVar[bool] = True
