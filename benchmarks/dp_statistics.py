@@ -5,8 +5,8 @@
 The usual split (``default_rng(0).permutation``, first half training, second half holdout). For each
 total budget ``epsilon`` (``delta`` = 1e-5):
 
-* **argn, DP statistics only**: the statistics' share of the budget
-  (:data:`synth_pipeline.generators.privacy_budget.STATISTICS_SHARE` of epsilon and delta) pays for
+* **argn, DP statistics only**: the statistics' share of the budget (what
+  :func:`synth_pipeline.generators.privacy_budget.split_budget` gives them with SGD) pays for
   every statistic learned outside SGD (:mod:`synth_pipeline.dp_statistics`), and the network trains
   *without* DP-SGD, so the row isolates the cost of the DP statistics. This is a measurement, not a
   mode a user can configure: ``privacy`` on argn always trains with DP-SGD too;

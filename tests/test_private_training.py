@@ -1,5 +1,7 @@
 """DP-SGD in argn: the accountant agrees with opacus', training stops within the budget, clipping is exact."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -57,7 +59,9 @@ def test_training_stops_at_the_budget_and_records_what_it_spent(private_model):
     books = PRVAccountant()  # opacus' own books: the statistics' Gaussian (rate 1, one step), then the steps
     books.history = [(spent["statistics_noise"], 1.0, 1), (spent["noise_multiplier"], spent["sampling_rate"],
                                                            spent["steps"])]
-    assert spent["epsilon"] == pytest.approx(books.get_epsilon(spent["training_delta"]), rel=1e-6)
+    with warnings.catch_warnings():  # PRV's log(1 - q) at q = 1 warns; its bound holds
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert spent["epsilon"] == pytest.approx(books.get_epsilon(spent["training_delta"]), rel=1e-6)
     # the statistics' own Gaussian is at least what their books spent (planned before they were learned)
     statistics_rho = model.private_statistics_["rho"]
     assert (2 * statistics_rho) ** -0.5 >= spent["statistics_noise"] * (1 - 1e-9)
