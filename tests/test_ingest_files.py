@@ -203,11 +203,11 @@ def _write_source(path, rows, rng):
 
 @pytest.mark.integration
 def test_ingest_and_split_hold_a_bounded_amount_of_memory(tmp_path):
-    """Ingest + split + cap of 300,000 and 600,000 rows x 32 columns (about 78 and 155 MB in pandas), each in a
-    fresh process: through files the peak grows by a fixed amount, not with the rows, and by less than with the
+    """Ingest + split + cap of 600,000 and 1,200,000 rows x 32 columns (about 155 and 310 MB in pandas), each in a
+    fresh process: through files the peak grows by the same fixed amount at both sizes, far less than with the
     table and its halves in memory."""
-    _write_source(tmp_path / "big.parquet", 600_000, np.random.default_rng(0))
-    _write_source(tmp_path / "half.parquet", 300_000, np.random.default_rng(0))
+    _write_source(tmp_path / "big.parquet", 1_200_000, np.random.default_rng(0))
+    _write_source(tmp_path / "half.parquet", 600_000, np.random.default_rng(0))
     growth = {}
     for mode, name in (("files", "half.parquet"), ("files", "big.parquet"), ("memory", "big.parquet")):
         done = subprocess.run(
@@ -216,15 +216,17 @@ def test_ingest_and_split_hold_a_bounded_amount_of_memory(tmp_path):
         )
         assert done.returncode == 0, done.stderr[-2000:]
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        assert result["training"] == (150_000 if name == "half.parquet" else 300_000) and result["learned"] == 20000
+        assert result["training"] == (300_000 if name == "half.parquet" else 600_000) and result["learned"] == 20000
         growth[mode, name] = result["growth_mb"]
     print("VmHWM growth, MB:", growth)
     files_1x, files_2x, memory_2x = growth["files", "half.parquet"], growth["files", "big.parquet"], growth[
         "memory", "big.parquet"]
-    # VmHWM growth measured: files 210 MB at 300k rows and 214 MB at 600k (the compact copy's batches and DuckDB's
-    # 64 MB sort), memory 480 MB at 600k rows (543-573 MB in an earlier session)
-    assert files_2x < 1.25 * files_1x, growth
-    assert files_2x < 0.6 * memory_2x, growth
+    # VmHWM growth through files is a plateau that does not follow the rows: 216-227 MB after ingest, 242-341 MB
+    # after the split (DuckDB's 64 MB sort; which of the two a run reads varies from run to run, not with the
+    # size), measured at 300k, 600k and 1.2M rows; in memory 1,034 MB at 1.2M rows. A path that held the table
+    # in pandas would add at least the table's 310 MB at 1.2M rows and break the fixed bound.
+    assert max(files_1x, files_2x) < 400, growth
+    assert files_2x < 0.4 * memory_2x, growth
 
 
 def test_the_drift_sensor_streams_a_parquet_source_and_agrees_with_ingest(tmp_path):
