@@ -127,8 +127,8 @@ def run_one(generator: str, source: Path, workdir: Path, cap: int | None, first_
     peak_mb = int(peak_lines[-1].split("=")[1]) / 1024 if peak_lines else None
     if done.returncode != 0:
         print(done.stdout[-3000:], done.stderr[-3000:], file=sys.stderr)
-    fit_line = next((line for line in done.stderr.splitlines() if "fitted in" in line), "")
-    fit = re.search(r"fitted in ([0-9.]+) s", fit_line)
+    # argn fits a copula beside its network (rare conditioned rows): the generator's own line, not the first one
+    fit = re.search(rf"\b{generator}: fitted in ([0-9.]+) s", done.stderr)
     steps = next((json.loads(line[6:]) for line in done.stdout.splitlines() if line.startswith("STEPS=")), None)
     if first_steps:
         return {"generator": generator, "max_training_rows": cap, "ok": done.returncode == 0,

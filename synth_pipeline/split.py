@@ -9,6 +9,7 @@ rows in the same order either way. :func:`capped_positions` draws the stratified
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from synth_pipeline.table_files import DEFAULT_BATCH_ROWS, TableFiles, write_tab
 #: DuckDB's memory for the split's sort (it spills to disk beyond it; one thread, so the limit holds: at 64 MB the
 #: split of 300,000 to 1,200,000 rows x 32 grew the process by 154-192 MB, 256 MB grew it by 220 MB at 600,000)
 SPLIT_MEMORY_LIMIT = "64MB"
+SPLIT_SORT_ROWS = 500_000  # output rows sorted per query: 600,000 sorted within 64 MB, 5,000,000 did not
 
 
 def _groups(labels: pd.Series | None, n_rows: int) -> list[np.ndarray]:
@@ -123,17 +125,24 @@ def write_rows(source: TableFiles, positions: np.ndarray, target: Path) -> Table
     wanted = pa.table({"__key": key})
     schema = source.schema
     names = ", ".join('"' + name.replace('"', '""') + '"' for name in schema.names)
-    # rows and keys line up (a positional join, no hash table); the sort spills to disk beyond the memory limit
-    query = f"SELECT {names} FROM read_parquet(?) POSITIONAL JOIN wanted WHERE __key >= 0 ORDER BY __key"
+    # rows and keys line up (a positional join, no hash table). The output is sorted a range of keys at a time:
+    # DuckDB's external sort under the memory limit could not merge 5M rows at once ("failed to pin block")
+    query = (f"SELECT {names} FROM read_parquet(?) POSITIONAL JOIN wanted WHERE __key >= ? AND __key < ? "
+             "ORDER BY __key")
     spill = str(target.parent / ".duckdb-tmp").replace("'", "''")
     with duckdb.connect() as connection:
         connection.execute(f"SET threads = 1; SET memory_limit = '{SPLIT_MEMORY_LIMIT}'")
         connection.execute("SET preserve_insertion_order = false")  # the ORDER BY gives the order
         connection.execute(f"SET enable_progress_bar = false; SET temp_directory = '{spill}'")
         connection.register("wanted", wanted)
-        reader = connection.sql(query, params=[str(source.paths[0])]).to_arrow_reader(DEFAULT_BATCH_ROWS)
-        batches = (pa.Table.from_batches([batch]).cast(schema) for batch in reader)
-        return write_table_files(batches, target, schema=schema)
+
+        def batches() -> Iterator[pa.Table]:
+            for start in range(0, max(len(positions), 1), SPLIT_SORT_ROWS):
+                params = [str(source.paths[0]), start, start + SPLIT_SORT_ROWS]
+                for batch in connection.sql(query, params=params).to_arrow_reader(DEFAULT_BATCH_ROWS):
+                    yield pa.Table.from_batches([batch]).cast(schema)
+
+        return write_table_files(batches(), target, schema=schema)
 
 
 def capped_positions(

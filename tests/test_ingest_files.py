@@ -74,7 +74,9 @@ def test_fingerprint_of_a_table_read_in_memory_is_kept(tmp_path):
 
 
 @pytest.mark.parametrize("stratify", [None, "churn"])
-def test_the_duckdb_split_gives_the_rows_of_the_pandas_split(tmp_path, stratify):
+@pytest.mark.parametrize("sort_rows", [500_000, 333])  # one sorted range, or several (the path of large tables)
+def test_the_duckdb_split_gives_the_rows_of_the_pandas_split(tmp_path, monkeypatch, stratify, sort_rows):
+    monkeypatch.setattr("synth_pipeline.split.SPLIT_SORT_ROWS", sort_rows)
     table = simulate_churn(2500, random_state=1)
     files = copy_frame(table, tmp_path / "source.parquet", {}, fingerprint_table(table))
     training, holdout = split_files(files, tmp_path, fraction=0.3, random_state=7, stratify=stratify)
