@@ -12,7 +12,7 @@ accuracy against the holdout ceiling. Prints a table and writes
     python benchmarks/scale.py                      # 1,470,000 rows, copula and argn
     python benchmarks/scale.py --rows 10000000 --generators copula
     python benchmarks/scale.py --rows 200000 --generators argn --max-training-rows 50000,100000
-    python benchmarks/scale.py --all                # the whole table (about 30 min on 2 idle cores)
+    python benchmarks/scale.py --all                # the whole table (15.6 min on 2 idle cores)
 
 ``--all`` runs, one after another: the 1.47M-row table end to end with copula and with argn (argn's training
 budget ``--argn-seconds``, default 240 s: the share of the 8-minute target that sampling 1.47M rows, QA and
