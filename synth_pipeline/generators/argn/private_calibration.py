@@ -29,7 +29,7 @@ from synth_pipeline.generators.argn.sampling import sample_codes
 
 #: rounds of sampling and shifting
 CALIBRATION_ROUNDS = 3
-#: rows sampled per round (at most the training rows)
+#: rows sampled per round
 CALIBRATION_ROWS = 20_000
 #: a code's share is never taken below this many rows' worth (no infinite shifts)
 _FLOOR_ROWS = 0.5
@@ -83,7 +83,7 @@ def calibrate_marginals(
             columns.append((int(np.flatnonzero(table_encoder.column_of_sub == c)[0]), *released))
     if not columns:
         return 0
-    m = int(min(CALIBRATION_ROWS, max(n_rows, 1000)))
+    m = CALIBRATION_ROWS
     floor = _FLOOR_ROWS / m
     for _ in range(CALIBRATION_ROUNDS):
         codes = sample_codes(network, table_encoder, m, known_codes=None, known=None, impute=False,
