@@ -133,6 +133,12 @@ class ShardWorker:
     def pid(self) -> int:
         return os.getpid()
 
+    def cpu_seconds(self) -> float:
+        """CPU time the worker process has used (the benchmark's rows per CPU-second, whatever the load)."""
+        import time
+
+        return time.process_time()
+
     def peak_memory_bytes(self) -> int:
         """The worker process's peak resident memory (what the benchmark reports for the largest worker)."""
         import resource
@@ -151,6 +157,7 @@ class RayShardEngine:
         self.before_shard = before_shard
         self.worker_pids: list[int] = []
         self.worker_peak_bytes: list[int] = []  # each worker's peak memory, after a run that finished
+        self.worker_cpu_seconds: list[float] = []  # and the CPU time it used
 
     def run(self, plan: ShardPlan, pending: Sequence[ShardSpec]) -> Iterator[ShardOutput]:
         if not pending:
@@ -197,6 +204,7 @@ class RayShardEngine:
                     in_flight[actor.sample.remote(next_spec, plan.chunk_rows)] = (next_spec, actor)
                 yield output
             self.worker_peak_bytes = ray.get([actor.peak_memory_bytes.remote() for actor in actors])
+            self.worker_cpu_seconds = ray.get([actor.cpu_seconds.remote() for actor in actors])
         finally:
             for actor in actors:
                 ray.kill(actor)
