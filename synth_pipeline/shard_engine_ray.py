@@ -196,7 +196,7 @@ class RayShardEngine:
                     output = ray.get(ready)
                 except ray.exceptions.RayTaskError as error:
                     raise shard_failure(spec.index, total, cause(error.cause or error)) from None
-                except ray.exceptions.RayActorError as error:
+                except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
                     why = f"its Ray worker died ({' '.join(str(error).split())[:300]})"
                     raise shard_failure(_running(spec, actor, in_flight).index, total, why) from None
                 if pending:
