@@ -39,6 +39,20 @@ def to_canonical(series: pd.Series, kind: ColumnKind, name: str, *, date_format:
     if kind is ColumnKind.ID and _whole_numbers_in_range(series):
         return series.astype("Int64")  # integer ids stay integers, so they are regenerated as integers
     # categorical and id: labels as strings, missing kept missing
+    return _labels(series)
+
+
+def _labels(series: pd.Series) -> pd.Series:
+    """Labels as ``object`` strings, missing kept missing; strings already (the common case) without a Python loop.
+
+    The fast paths give what the general one does: a string dtype keeps its missing marker, an ``object``
+    column of strings has every missing cell as NaN (only a NumPy ``str_`` stays one, equal to its ``str``).
+    """
+    if isinstance(series.dtype, pd.StringDtype) and series.notna().any():
+        return series.astype("object")
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string":
+        missing = series.isna()
+        return series.where(~missing, np.nan) if missing.any() else series.astype("object")
     return series.map(lambda v: v if pd.isna(v) else str(v)).astype("object")
 
 

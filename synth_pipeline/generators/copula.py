@@ -43,6 +43,7 @@ from scipy import special
 from synth_pipeline.columns import SECONDS_PER_DAY, ColumnKind, from_seconds, json_value, to_numbers
 from synth_pipeline.dp_statistics import PrivateStatistics
 from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.conditions import fixed_patterns
 from synth_pipeline.generators.copula_linalg import (
     canonical_signs,
     checked_correlation,
@@ -400,8 +401,7 @@ class GaussianCopulaGenerator(Generator):
         latent = np.zeros((request.n_rows, size))
         if request.conditions is not None:
             self._condition_latents(request, rng, indicator_of, fixed_latent, latent)
-        patterns, inverse = np.unique(fixed_latent, axis=0, return_inverse=True)
-        inverse = np.asarray(inverse).reshape(-1)
+        patterns, inverse = fixed_patterns(fixed_latent)
         for p, pattern in enumerate(patterns):
             rows = np.flatnonzero(inverse == p)
             latent[rows] = self._draw(pattern, latent[rows], request.temperature, rng)
