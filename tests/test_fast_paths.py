@@ -92,3 +92,26 @@ def test_accuracy_is_the_same_on_row_major_and_column_major_codes() -> None:
     by_columns = compute_accuracy(bins, codes, np.random.default_rng(0))
     assert by_rows.section == by_columns.section
     assert by_rows.section.n_triples > 0
+
+
+def test_numbers_written_two_ways_are_counted_over_the_whole_column() -> None:
+    """Schema inference reads the distinct texts first; the error still counts the column's values."""
+    from synth_pipeline.errors import InvalidDataError
+    from synth_pipeline.schema import infer_schema
+
+    table = pd.DataFrame({"n": ["1,234"] * 3 + ["1,5"] * 2 + [None]})
+    with pytest.raises(InvalidDataError, match=r"2 of 5 values"):
+        infer_schema(table)
+    spec = infer_schema(pd.DataFrame({"n": [" 3,024,129", "12", "12", "7"]}))["n"]
+    assert (spec.kind, spec.reason) == (ColumnKind.INTEGER, "whole numbers, 3 distinct (written as text with ',' "
+                                                            "thousands separators)")
+
+
+def test_label_codes_look_up_the_text_of_every_cell() -> None:
+    from synth_pipeline.generators.label_codes import label_codes
+
+    series = pd.Series(["b", None, "a", "zz", "b", np.nan], dtype=object)
+    assert label_codes(series, ["a", "b"]).tolist() == [1, -1, 0, -1, 1, -1]
+    flags = pd.Series([True, None, False, True], dtype="boolean")
+    assert label_codes(flags, ["False", "True"]).tolist() == [1, -1, 0, 1]
+    assert label_codes(pd.Series([None, None], dtype=object), ["a"]).tolist() == [-1, -1]
