@@ -12,8 +12,10 @@ attribute-inference gain where the QA report has them, the fit time and its rati
 fit. The ε and δ the model reports as spent are printed beside the budget.
 
 ``--keep DIR`` saves every synthetic table; ``--rescore --keep DIR`` scores them again (the fit
-figures stay). ``--rows`` trains on the first N training rows (exploration on a loaded machine); the holdout stays
-whole. Prints one table per dataset and merges the results into ``benchmarks/results/privacy.json``.
+figures stay). ``--seed N`` fits with ``random_state=N`` (the split stays); runs with N != 0 are kept under
+``other_seeds`` beside the seed-0 table. ``--rows`` trains on the first N training rows (exploration on a
+loaded machine); the holdout stays whole. Prints one table per dataset and merges
+the results into ``benchmarks/results/privacy.json``.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ ANCHOR = "MOSTLY AI TabularARGN on adult: overall accuracy 0.94 at ε ≈ 2.39 (
 
 
 def run_one(
-    dataset: str, epsilon: float, delta: float, rows: int | None, settings: dict[str, Any], keep: Path | None = None
+    dataset: str, epsilon: float, delta: float, rows: int | None, settings: dict[str, Any], keep: Path | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Fit, sample and score argn at one ε on one dataset (the synthetic table saved under ``keep``)."""
     from synth_pipeline.generators.argn import ARGNGenerator
@@ -59,7 +62,7 @@ def run_one(
     if rows:
         training = training.iloc[:rows].reset_index(drop=True)
     privacy = None if math.isinf(epsilon) else {"epsilon": epsilon, "delta": delta}
-    model = ARGNGenerator(random_state=0, privacy=privacy, **settings)
+    model = ARGNGenerator(random_state=seed, privacy=privacy, **settings)
     started = time.perf_counter()
     model.fit(training)
     fit_seconds = time.perf_counter() - started
@@ -151,13 +154,14 @@ def rescore(dataset: str, result: dict[str, Any], keep: Path) -> None:
 
 
 def benchmark(
-    dataset: str, epsilons: list[float], delta: float, rows: int | None, settings: dict, keep: Path | None = None
+    dataset: str, epsilons: list[float], delta: float, rows: int | None, settings: dict, keep: Path | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Every ε on one dataset; the non-private run (ε = inf) first when asked for, for the time ratios."""
-    result: dict[str, Any] = {"delta": delta, "runs": {}, "settings": settings, "rows_limit": rows}
+    result: dict[str, Any] = {"delta": delta, "runs": {}, "settings": settings, "rows_limit": rows, "seed": seed}
     for epsilon in sorted(epsilons, key=lambda e: -e):
         print(f"  {dataset}: ε = {_key(epsilon)} ...", flush=True)
-        result["runs"][_key(epsilon)] = run_one(dataset, epsilon, delta, rows, settings, keep)
+        result["runs"][_key(epsilon)] = run_one(dataset, epsilon, delta, rows, settings, keep, seed)
     plain = result["runs"].get("inf")
     for key, row in result["runs"].items():
         row["time_ratio"] = row["fit_seconds"] / plain["fit_seconds"] if plain and key != "inf" else None
@@ -183,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--keep", default=None, help="directory to save the synthetic tables in")
     parser.add_argument("--rescore", action="store_true", help="re-score the tables saved under --keep")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the model's random_state; seeds other than 0 are written under 'other_seeds'")
     args = parser.parse_args(argv)
     keep = Path(args.keep) if args.keep else None
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -203,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     for dataset in datasets:
         load_before = _uptime()
         started = time.perf_counter()
-        result = benchmark(dataset, epsilons, args.delta, args.rows, settings, keep)
+        result = benchmark(dataset, epsilons, args.delta, args.rows, settings, keep, args.seed)
         result.update(
             benchmark_seconds=time.perf_counter() - started,
             measured_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -215,7 +221,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  load: before {load_before}; after {result['uptime_after']}")
     # read just before writing: runs of other datasets (another process) keep their rows
     results = json.loads(out.read_text()) if out.is_file() else {}
-    results.setdefault("datasets", {}).update(measured)
+    if args.seed == 0:
+        results.setdefault("datasets", {}).update(measured)
+    else:
+        for dataset, result in measured.items():
+            results.setdefault("other_seeds", {}).setdefault(dataset, {})[str(args.seed)] = result
     results["anchor"] = ANCHOR
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
     out.parent.mkdir(parents=True, exist_ok=True)
