@@ -12,14 +12,18 @@ accuracy against the holdout ceiling. Prints a table and writes
     python benchmarks/scale.py                      # 1,470,000 rows, copula and argn
     python benchmarks/scale.py --rows 10000000 --generators copula
     python benchmarks/scale.py --rows 200000 --generators argn --max-training-rows 50000,100000
-    python benchmarks/scale.py --all                # the issue's whole table (15.6 min on 2 idle cores)
+    python benchmarks/scale.py --all                # the issue's whole table (see below)
 
-``--all`` runs, one after another: the 1.47M-row table end to end with copula and with argn (argn's training
-budget ``--argn-seconds``, default 240 s: the share of the 8-minute target that sampling 1.47M rows, QA and
-publishing leave), a 10M-row table end to end with copula, and ``benchmarks/scale_sampling.py`` (sampling and
-publishing ``--sampling-rows`` rows, default 1,000,000, with engines local, ray x1 and ray x2); it prints the
-issue's table with each target and writes ``benchmarks/results/scale_all.json``. ``--scale 0.1`` runs the same at
-a tenth of the rows (a check that it works).
+``--all`` runs, one after another: the 1.47M-row table end to end with copula and with argn (argn with its
+default settings; ``--argn-seconds`` sets a training budget instead), a 10M-row table end to end with copula, and
+``benchmarks/scale_sampling.py`` (sampling and publishing ``--sampling-rows`` rows, default 10,000,000, in shards
+of the default 250,000 rows, with engines local, ray x1 and ray x2); it prints the issue's table with each target
+and writes ``benchmarks/results/scale_all.json``. ``--parts`` runs some of them (``copula_small``, ``argn_small``,
+``copula_large``, ``sampling``) and keeps the others' figures from the last ``scale_all.json``. ``--scale 0.1``
+runs the same at a tenth of the rows (a check that it works).
+
+    python benchmarks/scale.py --all --parts copula_small,argn_small,copula_large   # about 18 min idle
+    python benchmarks/scale.py --all --parts sampling                               # about 16 min idle
 """
 
 from __future__ import annotations
@@ -130,6 +134,10 @@ def run_one(generator: str, source: Path, workdir: Path, cap: int | None, first_
     # argn fits a copula beside its network (rare conditioned rows): the generator's own line, not the first one
     fit = re.search(rf"\b{generator}: fitted in ([0-9.]+) s", done.stderr)
     steps = next((json.loads(line[6:]) for line in done.stdout.splitlines() if line.startswith("STEPS=")), None)
+    trained = re.search(r"training stopped after (\d+) epochs \((.*?)\); best validation loss [0-9.]+ at epoch "
+                        r"\d+, ([0-9.]+) s", done.stderr)
+    training = {"training_seconds": float(trained.group(3)), "epochs": int(trained.group(1)),
+                "stopped_because": trained.group(2)} if trained else {}
     if first_steps:
         return {"generator": generator, "max_training_rows": cap, "ok": done.returncode == 0,
                 "part": "ingest-split-train", "wall_seconds": round(seconds, 1),
@@ -141,6 +149,7 @@ def run_one(generator: str, source: Path, workdir: Path, cap: int | None, first_
         "end_to_end_seconds": round(seconds, 1),
         "peak_rss_mb": round(peak_mb) if peak_mb else None,
         "fit_seconds": float(fit.group(1)) if fit else None,
+        **training,
         **report_numbers(run_dir / "reports" / "wide"),
         "output": done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "",
     }
@@ -201,37 +210,59 @@ def _cap(text: str) -> int | None:
     return None if text in ("none", "null", "all") else int(text)
 
 
+PARTS = ("copula_small", "argn_small", "copula_large", "sampling")
+
+
 def run_all(args: argparse.Namespace) -> None:
-    """The issue's table: 1.47M rows with both generators, 10M rows with copula, sampling on three engines."""
+    """The issue's table: 1.47M rows with both generators, 10M rows with copula, sampling on three engines.
+
+    ``--parts`` runs some of them; the others keep their figures from the last ``scale_all.json``.
+    """
     from synth_pipeline.config import DEFAULT_MAX_TRAINING_ROWS
 
+    parts = set(args.parts.split(","))
     load, started = os.getloadavg(), time.perf_counter()
     small, large = round(1_470_000 * args.scale), round(10_000_000 * args.scale)
-    results: dict = {"scale": args.scale, "load_average_before": load}
+    path = RESULTS / "scale_all.json"
+    previous = json.loads(path.read_text()) if path.is_file() and parts != set(PARTS) else {}
+    results: dict = {**previous, "scale": args.scale, "parts": sorted(parts), "load_average_before": load}
+    argn_settings = {} if args.argn_seconds is None else {"max_training_seconds": args.argn_seconds}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         source = workdir / "wide.parquet"
-        write_source(source, small)
-        for generator, settings in (("copula", {}), ("argn", {"max_training_seconds": args.argn_seconds})):
-            results[f"{generator}_{small}"] = run_one(generator, source, workdir, DEFAULT_MAX_TRAINING_ROWS,
-                                                      settings=settings)
-            print(json.dumps(results[f"{generator}_{small}"]), flush=True)
-        source.unlink()
-        source = workdir / "wide10m.parquet"
-        write_source(source, large)
-        results[f"copula_{large}"] = run_one("copula", source, workdir, DEFAULT_MAX_TRAINING_ROWS)
-        print(json.dumps(results[f"copula_{large}"]), flush=True)
-        source.unlink()
-    sampling_rows = round(args.sampling_rows * args.scale)
-    command = [sys.executable, str(Path(__file__).with_name("scale_sampling.py")), "--rows", str(sampling_rows),
-               "--shard-rows", str(max(10_000, sampling_rows // 8)), "--train-rows", str(round(100_000 * args.scale)),
-               "--train-seconds", str(round(60 * max(args.scale, 0.25)))]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
-    print(done.stdout[-3000:], done.stderr[-2000:] if done.returncode else "")
-    results["sampling"] = json.loads((RESULTS / "scale_sampling.json").read_text()) if done.returncode == 0 else None
+        if parts & {"copula_small", "argn_small"}:
+            write_source(source, small)
+        for generator, settings in (("copula", {}), ("argn", argn_settings)):
+            if f"{generator}_small" in parts:
+                results[f"{generator}_{small}"] = run_one(generator, source, workdir, DEFAULT_MAX_TRAINING_ROWS,
+                                                          settings=settings)
+                results[f"{generator}_{small}"]["settings"] = settings
+                print(json.dumps(results[f"{generator}_{small}"]), flush=True)
+        source.unlink(missing_ok=True)
+        if "copula_large" in parts:
+            source = workdir / "wide10m.parquet"
+            write_source(source, large)
+            results[f"copula_{large}"] = run_one("copula", source, workdir, DEFAULT_MAX_TRAINING_ROWS)
+            print(json.dumps(results[f"copula_{large}"]), flush=True)
+            source.unlink()
+    if "sampling" in parts:
+        results["sampling"] = run_sampling(args)
     results.update(total_seconds=round(time.perf_counter() - started), load_average_after=os.getloadavg())
     print_targets(results, small, large)
-    (RESULTS / "scale_all.json").write_text(json.dumps(results, indent=1, default=str))
+    path.write_text(json.dumps(results, indent=1, default=str))
+
+
+def run_sampling(args: argparse.Namespace) -> dict | None:
+    """``scale_sampling.py`` on ``--sampling-rows`` rows (shards of the default size), engines local, ray x1, x2."""
+    rows = round(args.sampling_rows * args.scale)
+    command = [sys.executable, str(Path(__file__).with_name("scale_sampling.py")), "--rows", str(rows),
+               "--train-rows", str(round(100_000 * args.scale)),
+               "--train-seconds", str(round(60 * max(args.scale, 0.25)))]
+    if rows < 2_000_000:  # small runs (--scale): at least 8 shards, so 2 workers have something to share
+        command += ["--shard-rows", str(max(10_000, rows // 8))]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    print(done.stdout[-3000:], done.stderr[-2000:] if done.returncode else "")
+    return json.loads((RESULTS / "scale_sampling.json").read_text()) if done.returncode == 0 else None
 
 
 def print_targets(results: dict, small: int, large: int) -> None:
@@ -243,10 +274,14 @@ def print_targets(results: dict, small: int, large: int) -> None:
           f"{results['load_average_before'][0]:.1f}, after {results['load_average_after'][0]:.1f})")
     for key, target_s, target_mb in ((f"copula_{small}", "90 s", None), (f"argn_{small}", "480 s", "2048 MB"),
                                      (f"copula_{large}", None, "3072 MB")):
-        r = results[key]
+        r = results.get(key)
+        if r is None:
+            continue
         row(f"{key}: end to end s (ok={r['ok']})", r["end_to_end_seconds"], target_s or "-")
         row(f"{key}: peak MB", r["peak_rss_mb"], target_mb or "-")
         row(f"{key}: fit s / rows seen", f"{r['fit_seconds']} / {r['training_rows_seen']}", "-")
+        if r.get("epochs") is not None:
+            row(f"{key}: training s / epochs", f"{r['training_seconds']} / {r['epochs']}", r["stopped_because"][:40])
         row(f"{key}: accuracy / ceiling / gap pp", f"{r['accuracy']!s:.6} / {r['accuracy_ceiling']!s:.6} / "
             f"{r['accuracy_gap_pp']}", "gap <= 1.5 pp" if key.startswith("argn") else "-")
     sampling = results.get("sampling")
@@ -268,8 +303,10 @@ def main() -> None:
     parser.add_argument("--first-steps", action="store_true", help="only ingest, split and train (through the core)")
     parser.add_argument("--all", action="store_true", help="the issue's whole table (see the module notes)")
     parser.add_argument("--scale", type=float, default=1.0, help="with --all: a share of every row count")
-    parser.add_argument("--argn-seconds", type=float, default=240.0, help="with --all: argn's training budget")
-    parser.add_argument("--sampling-rows", type=int, default=1_000_000, help="with --all: rows per sampling engine")
+    parser.add_argument("--argn-seconds", type=float, default=None,
+                        help="with --all: argn's training budget (default: argn's own default)")
+    parser.add_argument("--sampling-rows", type=int, default=10_000_000, help="with --all: rows per sampling engine")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"with --all: some of {', '.join(PARTS)}")
     args = parser.parse_args()
     if args.all:
         run_all(args)

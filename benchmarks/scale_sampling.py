@@ -4,7 +4,8 @@ Trains argn once on ``--train-rows`` rows of the wide simulated table of ``bench
 sampling speed depends on the model's columns, not on how many rows it saw), then, in a fresh process per
 engine, samples ``--rows`` rows as shards of the default size into a private directory and publishes them
 into a new DuckDB warehouse in one transaction (``CREATE TABLE ... AS SELECT * FROM read_parquet([...])``).
-Measured per engine: sampling and publishing seconds and rows/s, the driver's peak memory (max RSS of the
+Measured per engine: sampling and publishing seconds and rows/s, sampling rows per CPU-second (the driver's CPU
+time, plus the Ray workers'; a figure that holds on a shared machine), the driver's peak memory (max RSS of the
 process, publishing included) and the largest Ray worker's, and the snapshot's content hash (the same for
 every engine: the shards are the same bytes). Ray runs on a private local instance with as many CPUs as
 workers. Prints a table and writes ``benchmarks/results/scale_sampling.json``, with the machine's load
@@ -65,7 +66,7 @@ def measure(store_root: str, model_id: str, engine_name: str, rows: int, shard_r
     plan = plan_shards(model_id, 12345, rows, shard_rows, chunk_rows=min(DEFAULT_CHUNK_ROWS, shard_rows))
     runner = make_engine(engine, load_generator=lambda: models.load("wide", model_id)[0], model_dir=info.path)
     result: dict = {"engine": engine_name, "rows": rows, "shards": len(plan.shards)}
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if isinstance(engine, RayEngine):
         from synth_pipeline.shard_engine_ray import connected
 
@@ -74,9 +75,11 @@ def measure(store_root: str, model_id: str, engine_name: str, rows: int, shard_r
         result["engine_start_seconds"] = round(time.perf_counter() - started, 2)
     snapshot = run_shards(plan, ShardStore(workdir / f"shards-{engine_name}", plan), runner, dataset="wide",
                           show_progress=False)
-    sampled = time.perf_counter()
+    sampled, cpu = time.perf_counter(), time.process_time() - cpu_started
     if isinstance(engine, RayEngine):
         result["largest_worker_peak_mb"] = round(max(runner.worker_peak_bytes) / 2**20)
+        result["driver_cpu_seconds"] = round(cpu, 1)
+        cpu += sum(getattr(runner, "worker_cpu_seconds", []))  # workers: model loading included
         context.__exit__(None, None, None)
     info = SnapshotStore(workdir / f"warehouse-{engine_name}.duckdb").publish("wide", snapshot, {"model_id": model_id})
     published = time.perf_counter()
@@ -84,6 +87,8 @@ def measure(store_root: str, model_id: str, engine_name: str, rows: int, shard_r
     result.update(
         sample_seconds=round(sampled - started, 2),
         sample_rows_per_second=round(rows / (sampled - started)),
+        sample_cpu_seconds=round(cpu, 1),
+        sample_rows_per_cpu_second=round(rows / cpu),
         publish_seconds=round(published - sampled, 2),
         publish_rows_per_second=round(rows / (published - sampled)),
         total_rows_per_second=round(rows / (published - started)),
@@ -154,12 +159,13 @@ def main() -> None:
         "machine": platform.platform(),
     }
     print(f"{args.rows:,} rows x 32 columns, shards of {args.shard_rows:,}; load before {load_before}")
-    print(f"{'engine':8} {'sample s':>9} {'rows/s':>9} {'publish s':>10} {'rows/s':>10} {'driver MB':>10} "
-          f"{'worker MB':>10}")
+    print(f"{'engine':8} {'sample s':>9} {'rows/s':>9} {'rows/cpu-s':>10} {'publish s':>10} {'rows/s':>10} "
+          f"{'driver MB':>10} {'worker MB':>10}")
     for r in results:
         worker = r.get("largest_worker_peak_mb", "-")
         print(f"{r['engine']:8} {r['sample_seconds']:9.1f} {r['sample_rows_per_second']:9,} "
-              f"{r['publish_seconds']:10.1f} {r['publish_rows_per_second']:10,} {r['driver_peak_mb']:10,} {worker:>10}")
+              f"{r['sample_rows_per_cpu_second']:10,} {r['publish_seconds']:10.1f} {r['publish_rows_per_second']:10,} "
+              f"{r['driver_peak_mb']:10,} {worker:>10}")
     print(f"ray 2 workers / 1 worker sampling rate: {scaling}; same snapshot everywhere: "
           f"{report['same_snapshot_on_every_engine']}")
     RESULTS.mkdir(exist_ok=True)

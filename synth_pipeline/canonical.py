@@ -39,7 +39,21 @@ def to_canonical(series: pd.Series, kind: ColumnKind, name: str, *, date_format:
     if kind is ColumnKind.ID and _whole_numbers_in_range(series):
         return series.astype("Int64")  # integer ids stay integers, so they are regenerated as integers
     # categorical and id: labels as strings, missing kept missing
+    if isinstance(series.dtype, pd.StringDtype) and series.notna().any():
+        return series.astype("object")  # a string dtype (a Parquet source): the same cells, its missing marker kept
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string":
+        return _strings_already(series)
     return series.map(lambda v: v if pd.isna(v) else str(v)).astype("object")
+
+
+def _strings_already(series: pd.Series) -> pd.Series:
+    """An object column of strings (and missing values) as the mapping above leaves it: missing as NaN.
+
+    Without a Python call per value (sampled categoricals come as labels already).
+    """
+    values = series.to_numpy(dtype=object, copy=True)
+    values[pd.isna(values)] = np.nan
+    return pd.Series(values, index=series.index, name=series.name, dtype=object)
 
 
 def check_int64_range(series: pd.Series, name: str) -> None:

@@ -5,7 +5,8 @@ each worker writes them to a private temporary directory, loads the generator an
 samples the shards it is given, returning each one as Parquet bytes through Ray's object
 store. The driver saves them into the run's private area, so workers need no access to it
 (nor to the model store): only ``synth-pipeline`` installed in the same version. Shards are
-handed out one at a time per worker, so a fast worker takes more of them. A shard that
+handed out two at a time per worker (one running, one queued), and a worker that finishes
+one gets the next, so a fast worker takes more of them. A shard that
 raises, or a worker that dies, fails the run naming the shard; the workers are stopped.
 
 Ray is an optional dependency (``pip install 'synth-pipeline[ray]'``), imported only here.
@@ -28,6 +29,8 @@ from synth_pipeline.shards import ShardOutput, ShardPlan, ShardSpec, cause, shar
 
 INSTALL_HINT = "engine: ray needs Ray: pip install 'synth-pipeline[ray]'"
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+#: shards handed to each worker at once (it runs them one after another; the next waits in its queue)
+QUEUED_PER_WORKER = 2
 
 
 def import_ray() -> Any:
@@ -130,6 +133,12 @@ class ShardWorker:
     def pid(self) -> int:
         return os.getpid()
 
+    def cpu_seconds(self) -> float:
+        """CPU time the worker process has used (the benchmark's rows per CPU-second, whatever the load)."""
+        import time
+
+        return time.process_time()
+
     def peak_memory_bytes(self) -> int:
         """The worker process's peak resident memory (what the benchmark reports for the largest worker)."""
         import resource
@@ -148,6 +157,7 @@ class RayShardEngine:
         self.before_shard = before_shard
         self.worker_pids: list[int] = []
         self.worker_peak_bytes: list[int] = []  # each worker's peak memory, after a run that finished
+        self.worker_cpu_seconds: list[float] = []  # and the CPU time it used
 
     def run(self, plan: ShardPlan, pending: Sequence[ShardSpec]) -> Iterator[ShardOutput]:
         if not pending:
@@ -174,7 +184,8 @@ class RayShardEngine:
         actors = self._workers(ray, self._worker_count(ray, len(pending)))
         in_flight: dict[Any, tuple[ShardSpec, Any]] = {}
         try:
-            for actor in actors:
+            # two shards queued per worker: it starts its next shard while the driver saves the last one
+            for actor in actors * QUEUED_PER_WORKER:
                 if pending:
                     spec = pending.pop(0)
                     in_flight[actor.sample.remote(spec, plan.chunk_rows)] = (spec, actor)
@@ -185,17 +196,26 @@ class RayShardEngine:
                     output = ray.get(ready)
                 except ray.exceptions.RayTaskError as error:
                     raise shard_failure(spec.index, total, cause(error.cause or error)) from None
-                except ray.exceptions.RayActorError as error:
+                except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
                     why = f"its Ray worker died ({' '.join(str(error).split())[:300]})"
-                    raise shard_failure(spec.index, total, why) from None
+                    raise shard_failure(_running(spec, actor, in_flight).index, total, why) from None
                 if pending:
                     next_spec = pending.pop(0)
                     in_flight[actor.sample.remote(next_spec, plan.chunk_rows)] = (next_spec, actor)
                 yield output
             self.worker_peak_bytes = ray.get([actor.peak_memory_bytes.remote() for actor in actors])
+            self.worker_cpu_seconds = ray.get([actor.cpu_seconds.remote() for actor in actors])
         finally:
             for actor in actors:
                 ray.kill(actor)
+
+
+def _running(spec: ShardSpec, actor: Any, in_flight: dict[Any, tuple[ShardSpec, Any]]) -> ShardSpec:
+    """The shard ``actor`` was running when it died: of its shards in flight, the first handed to it.
+
+    A worker runs its shards in the order it got them, which is the shards' order.
+    """
+    return min([spec, *(other for other, owner in in_flight.values() if owner is actor)], key=lambda s: s.index)
 
 
 __all__ = ["INSTALL_HINT", "RayShardEngine", "ShardWorker", "check_reachable", "connected", "import_ray"]

@@ -17,6 +17,7 @@ import torch
 from synth_pipeline.generators.argn.encoders import TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
 from synth_pipeline.generators.argn.offset_sampling import ReplacedCodes, forbid_replaced_codes, offset_replaced_codes
+from synth_pipeline.generators.argn.plain_sampling import first_layer_tables, set_code, table_logits, table_rows
 
 CHUNK_ROWS = 16_384
 #: from this many codes on, a draw inverts the cumulative probabilities (one uniform number per row) instead of
@@ -26,16 +27,21 @@ INVERSE_DRAW_MIN_CODES = 24
 
 def draw(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """One code per row, drawn from ``softmax(logits)`` (a code whose logit is -inf is never drawn)."""
-    if logits.shape[1] < INVERSE_DRAW_MIN_CODES:
+    n_codes = logits.shape[1]
+    if n_codes < INVERSE_DRAW_MIN_CODES:
         uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
         return torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
-    probabilities = torch.softmax(logits, dim=1)
-    cumulative = probabilities.cumsum(dim=1)
+    # the running sum of the probabilities, scaled by one uniform number per row, picks the code
+    cumulative = torch.softmax(logits, dim=1).cumsum_(dim=1)
     threshold = torch.rand((logits.shape[0], 1), generator=generator) * cumulative[:, -1:]
     drawn = torch.searchsorted(cumulative, threshold, right=True).squeeze(1)
-    # rounding can put the threshold at the very top: the last code with a probability is the most there is
-    last = logits.shape[1] - 1 - torch.argmax(torch.flip(probabilities > 0, dims=[1]).to(torch.uint8), dim=1)
-    return torch.minimum(drawn, last)
+    # rounding can put the threshold at the very top (no code above it): the last code with a probability is
+    # the most there is. Only there: a code without probability adds nothing to the sum, so is never found.
+    over = torch.nonzero(drawn >= n_codes).squeeze(1)
+    if len(over):
+        present = torch.flip(logits[over] > -torch.inf, dims=[1]).to(torch.uint8)
+        drawn[over] = n_codes - 1 - torch.argmax(present, dim=1)
+    return drawn
 
 
 @torch.no_grad()
@@ -63,11 +69,13 @@ def sample_codes(
     guards = _reference_guards(encoder)
     column_of_sub = torch.as_tensor(encoder.column_of_sub)
     subs_of_column = [np.flatnonzero(encoder.column_of_sub == c).tolist() for c in range(len(encoder.encoders))]
+    tables = None  # the first-layer lookup tables of plain sampling, built at its first chunk
     for start in range(0, n_rows, CHUNK_ROWS):
         stop = min(n_rows, start + CHUNK_ROWS)
         m = stop - start
         if known is None or not known[start:stop].any():
-            out[start:stop] = _sample_plain(network, encoder, m, forbidden, guards, temperature, generator)
+            tables = first_layer_tables(network) if tables is None else tables
+            out[start:stop] = _sample_plain(network, encoder, m, forbidden, guards, temperature, generator, tables)
             if progress is not None:
                 progress(m)
             continue
@@ -145,14 +153,19 @@ def _sample_plain(
     guards: _Guards,
     temperature: float,
     generator: torch.Generator,
+    tables: torch.Tensor | None = None,
 ) -> np.ndarray:
-    """Unconditional sampling of ``m`` rows in table order: every row sees the same sub-columns."""
-    n_sub, d = len(encoder.sub_columns), network.embedding_dim
+    """Unconditional sampling of ``m`` rows in table order: every row sees the same sub-columns.
+
+    ``tables``: the network's first-layer lookup tables (:mod:`.plain_sampling`), built once per call.
+    """
+    n_sub = len(encoder.sub_columns)
+    tables = first_layer_tables(network) if tables is None else tables
     codes = torch.zeros((m, n_sub), dtype=torch.long)
-    embedded = torch.zeros((m, n_sub * d))
+    rows = table_rows(network, m)
     first_of_column = set(encoder.first_sub.tolist())
     for t in range(n_sub):
-        logits = network.prefix_logits(embedded, t)
+        logits = table_logits(network, tables, rows, t)
         if temperature != 1.0:
             logits = logits / temperature
         column = int(encoder.column_of_sub[t])
@@ -162,7 +175,7 @@ def _sample_plain(
             _forbid_references(logits, codes, column, guards)
         drawn = draw(logits, generator)
         codes[:, t] = drawn
-        embedded[:, t * d : (t + 1) * d] = network.embedding[drawn + network.offsets[t]]
+        set_code(network, rows, t, drawn)
     return codes.numpy()
 
 
