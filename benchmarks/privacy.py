@@ -15,7 +15,8 @@ fit. The ε and δ the model reports as spent are printed beside the budget.
 figures stay). ``--seed N`` fits with ``random_state=N`` (the split stays); runs with N != 0 are kept under
 ``other_seeds`` beside the seed-0 table. ``--rows`` trains on the first N training rows (exploration on a
 loaded machine); the holdout stays whole. Prints one table per dataset and merges
-the results into ``benchmarks/results/privacy.json``.
+the results into ``benchmarks/results/privacy.json`` (runs of an ε not measured again are kept, each with its
+``measured_at``).
 """
 
 from __future__ import annotations
@@ -170,6 +171,25 @@ def benchmark(
     return result
 
 
+def keep_other_runs(dataset: str, before: dict[str, Any] | None, result: dict[str, Any]) -> dict[str, Any]:
+    """``result``, with the runs of the ε it did not measure kept from ``before`` (every run says when it ran).
+
+    A kept run's time ratio stays only while no new non-private run replaces the one it was taken against.
+    """
+    for row in result["runs"].values():
+        row.setdefault("measured_at", result["measured_at"])
+    if not before:
+        return result
+    kept = {key: row for key, row in before.get("runs", {}).items() if key not in result["runs"]}
+    for row in kept.values():
+        row.setdefault("measured_at", before.get("measured_at"))
+        if "inf" in result["runs"]:
+            row["time_ratio"] = None
+    result["runs"] = {**kept, **result["runs"]}
+    result["targets"] = check_targets(dataset, result)
+    return result
+
+
 def _uptime() -> str:
     try:
         return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
@@ -221,11 +241,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  load: before {load_before}; after {result['uptime_after']}")
     # read just before writing: runs of other datasets (another process) keep their rows
     results = json.loads(out.read_text()) if out.is_file() else {}
-    if args.seed == 0:
-        results.setdefault("datasets", {}).update(measured)
-    else:
-        for dataset, result in measured.items():
-            results.setdefault("other_seeds", {}).setdefault(dataset, {})[str(args.seed)] = result
+    for dataset, result in measured.items():
+        if args.seed == 0:
+            books, key = results.setdefault("datasets", {}), dataset
+        else:
+            books, key = results.setdefault("other_seeds", {}).setdefault(dataset, {}), str(args.seed)
+        books[key] = keep_other_runs(dataset, books.get(key), result)
     results["anchor"] = ANCHOR
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
     out.parent.mkdir(parents=True, exist_ok=True)

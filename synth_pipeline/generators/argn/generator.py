@@ -15,6 +15,7 @@ from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncoder
 from synth_pipeline.generators.argn.model import ARGNNetwork
+from synth_pipeline.generators.argn.private_calibration import calibrate_marginals
 from synth_pipeline.generators.argn.private_training import DP_HIDDEN_SIZE, plan_for, privacy_record, train_private
 from synth_pipeline.generators.argn.rare_contexts import rare_condition_strength, value_weights
 from synth_pipeline.generators.argn.rare_copula import (
@@ -121,6 +122,10 @@ class ARGNGenerator(Generator):
             self.network_, codes, self.encoder_.column_of_sub, plan, private[1], rng, plain_codes=plain_codes
         )
         self.privacy_ = privacy_record(*private, books, self.private_statistics_)
+        if self._statistics is not None:  # post-processing: the marginals the statistics released (no ε)
+            calibration = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
+            with torch_threads(self._threads()):
+                calibrate_marginals(self.network_, self.encoder_, self._statistics, len(codes), calibration)
         return report
 
     def _sizes(self, settings: ARGNSettings, n_rows: int) -> tuple[int, int, int]:
