@@ -39,6 +39,8 @@ def to_canonical(series: pd.Series, kind: ColumnKind, name: str, *, date_format:
     if kind is ColumnKind.ID and _whole_numbers_in_range(series):
         return series.astype("Int64")  # integer ids stay integers, so they are regenerated as integers
     # categorical and id: labels as strings, missing kept missing
+    if isinstance(series.dtype, pd.StringDtype) and series.notna().any():
+        return series.astype("object")  # a string dtype (a Parquet source): the same cells, its missing marker kept
     if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string":
         return _strings_already(series)
     return series.map(lambda v: v if pd.isna(v) else str(v)).astype("object")

@@ -58,6 +58,11 @@ def column_values(series: pd.Series, kind: ColumnKind) -> np.ndarray:
     """
     if kind in ORDERED_KINDS:
         return to_numbers(series)
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string":
+        # canonical labels (strings already): the same cells without a round trip through a string dtype
+        out = series.to_numpy(dtype=object, copy=True)
+        out[pd.isna(out)] = None
+        return out
     labels = series.astype("object")
     mask = labels.isna().to_numpy()
     out = labels.astype(str).to_numpy(dtype=object)

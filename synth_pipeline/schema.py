@@ -178,22 +178,16 @@ def _infer_spec(series: pd.Series, name: str) -> ColumnSpec:
         if spec.kind is ColumnKind.INTEGER:
             check_int64_range(series, name)
         return spec
-    # Strings (or mixed objects): booleans, numbers and dates written as text first.
-    text = values.astype(str).str.strip()
+    # Strings (or mixed objects): booleans, numbers and dates written as text first. The tests that depend only
+    # on which texts occur read the distinct texts; the whole column only where rows are counted.
+    text = pd.Series(values.astype(str).unique(), dtype=object).str.strip()
     lowered = set(text.str.lower().unique())
     if lowered <= _TRUE_FALSE and len(lowered) > 0:
         return ColumnSpec(name, ColumnKind.BOOLEAN, reason="only the values true/false")
     leading_zero = text.str.match(r"^[+-]?0\d").any()  # codes such as zip "02134": labels, not numbers
-    if not leading_zero:
-        numbers = pd.to_numeric(text, errors="coerce")
-        if numbers.notna().all():
-            spec = _numeric_spec(numbers.astype("float64"), name)
-            spec.reason += " (written as text)"
-            return spec
-        grouped = grouped_numbers(text, name)
-        if grouped is not None:
-            spec = _numeric_spec(grouped.astype("float64"), name)
-            spec.reason += " (written as text with ',' thousands separators)"
+    if not leading_zero and _written_as_numbers(text, name):
+        spec = _numbers_as_text(values.astype(str).str.strip(), name)
+        if spec is not None:
             return spec
     date_format = date_format_of(text, name)
     if date_format is not None:
@@ -201,13 +195,38 @@ def _infer_spec(series: pd.Series, name: str) -> ColumnSpec:
         spec.format = date_format
         return spec
     distinct = text.nunique()
-    if distinct > MIN_ID_VALUES and distinct >= MIN_DISTINCT_SHARE * len(text):
-        evidence = text_evidence(text)
+    if distinct > MIN_ID_VALUES and distinct >= MIN_DISTINCT_SHARE * len(values):
+        evidence = text_evidence(values.astype(str).str.strip())
         if evidence.is_free_text:
             return ColumnSpec(name, ColumnKind.TEXT, reason=evidence.reason())
-        if distinct >= ID_UNIQUE_SHARE * len(text):
+        if distinct >= ID_UNIQUE_SHARE * len(values):
             return ColumnSpec(name, ColumnKind.ID, reason=evidence.reason())
     return ColumnSpec(name, ColumnKind.CATEGORICAL, reason=f"{distinct} distinct labels")
+
+
+def _written_as_numbers(distinct: pd.Series, name: str) -> bool:
+    """Whether the distinct texts of a column are numbers, plain or with ',' thousands separators."""
+    if pd.to_numeric(distinct, errors="coerce").notna().all():
+        return True
+    try:
+        return grouped_numbers(distinct, name) is not None
+    except InvalidDataError:  # written in more than one way: the whole column raises it, with its counts
+        return True
+
+
+def _numbers_as_text(text: pd.Series, name: str) -> ColumnSpec | None:
+    """The spec of a column of numbers written as text (plain, or with ',' thousands separators), else None."""
+    numbers = pd.to_numeric(text, errors="coerce")
+    if numbers.notna().all():
+        spec = _numeric_spec(numbers.astype("float64"), name)
+        spec.reason += " (written as text)"
+        return spec
+    grouped = grouped_numbers(text, name)
+    if grouped is None:
+        return None
+    spec = _numeric_spec(grouped.astype("float64"), name)
+    spec.reason += " (written as text with ',' thousands separators)"
+    return spec
 
 
 def _numeric_spec(values: pd.Series, name: str) -> ColumnSpec:

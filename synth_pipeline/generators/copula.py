@@ -43,6 +43,7 @@ from scipy import special
 from synth_pipeline.columns import SECONDS_PER_DAY, ColumnKind, from_seconds, json_value, to_numbers
 from synth_pipeline.dp_statistics import PrivateStatistics
 from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.conditions import fixed_patterns
 from synth_pipeline.generators.copula_linalg import (
     canonical_signs,
     checked_correlation,
@@ -55,6 +56,7 @@ from synth_pipeline.generators.copula_private import (
     private_products,
     private_sums,
 )
+from synth_pipeline.generators.label_codes import label_codes
 from synth_pipeline.generators.private_fit import (
     fit_statistics,
     private_schema,
@@ -155,8 +157,7 @@ class _Marginal:
         """Positions of the values in ``self.values``; unseen numbers take the nearest value's."""
         if self.kind in (ColumnKind.CATEGORICAL.value, ColumnKind.BOOLEAN.value):
             # -1: a label the model does not know (a rare training value, never sampled)
-            index = {v: i for i, v in enumerate(self._value_keys())}
-            return np.array([index.get(str(v), -1) for v in series], dtype=int)
+            return label_codes(series, self._value_keys())
         known = np.asarray(self.values, dtype=float)
         numbers = self.to_float(series)
         upper = np.clip(np.searchsorted(known, numbers), 1, max(len(known) - 1, 1))
@@ -365,19 +366,20 @@ class GaussianCopulaGenerator(Generator):
     ) -> None:
         """Order category i along the first principal direction of its rows' mean latents elsewhere."""
         marginal = self.marginals_[i]
-        others = np.delete(latents, i, axis=1)
-        if others.shape[1] == 0:
+        if latents.shape[1] == 1:
             return
-        index = {k: j for j, k in enumerate(marginal._value_keys())}
-        codes = np.array([-1 if pd.isna(v) else index.get(str(v), -1) for v in series], dtype=np.int64)
+        n_values = len(marginal.values)
+        codes = label_codes(series, marginal._value_keys())
         known = codes >= 0  # present, and (under privacy) a released category
         shares = np.diff(np.concatenate([[0.0], marginal.cumulative]))
-        if statistics is None:  # per-category means of the other latents in one pass (many categories stay cheap)
-            sums = np.zeros((len(index), others.shape[1]))
-            np.add.at(sums, codes[known], others[known])
-            means = sums / np.maximum(np.bincount(codes[known], minlength=len(index)), 1)[:, None]
+        if statistics is None:  # per-category means of the other latents (row by row: the sums of np.add.at)
+            rows, present = latents if known.all() else latents[known], codes[known]
+            sums = np.column_stack([np.bincount(present, weights=rows[:, j], minlength=n_values)
+                                    for j in range(latents.shape[1]) if j != i])
+            means = sums / np.maximum(np.bincount(present, minlength=n_values), 1)[:, None]
         else:  # noisy sums over the (public) row count times the noisy shares
-            means = private_sums(others[known], codes[known], len(index), statistics, marginal.name)
+            others = np.delete(latents, i, axis=1)
+            means = private_sums(others[known], codes[known], n_values, statistics, marginal.name)
             means = means / np.maximum(shares * len(series), 1.0)[:, None]
         centred = means - shares @ means
         _, _, vt = np.linalg.svd(centred * np.sqrt(shares)[:, None], full_matrices=False)
@@ -400,8 +402,7 @@ class GaussianCopulaGenerator(Generator):
         latent = np.zeros((request.n_rows, size))
         if request.conditions is not None:
             self._condition_latents(request, rng, indicator_of, fixed_latent, latent)
-        patterns, inverse = np.unique(fixed_latent, axis=0, return_inverse=True)
-        inverse = np.asarray(inverse).reshape(-1)
+        patterns, inverse = fixed_patterns(fixed_latent)
         for p, pattern in enumerate(patterns):
             rows = np.flatnonzero(inverse == p)
             latent[rows] = self._draw(pattern, latent[rows], request.temperature, rng)

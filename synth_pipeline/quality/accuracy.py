@@ -123,8 +123,11 @@ def compute_accuracy(
     pairs, association_of, joints = _bivariate(bins, codes, sizes)
     triples = sample_triples(len(bins), rng) if trivariate else []
     training, synthetic, holdout = (codes[name] for name in _TABLES)
-    tri = [tvd_accuracy(_frequencies(training, t, sizes), _frequencies(synthetic, t, sizes)) for t in triples]
-    tri_max = [tvd_accuracy(_frequencies(training, t, sizes), _frequencies(holdout, t, sizes)) for t in triples]
+    tri, tri_max = [], []
+    for t in triples:
+        reference = _frequencies(training, t, sizes)
+        tri.append(tvd_accuracy(reference, _frequencies(synthetic, t, sizes)))
+        tri_max.append(tvd_accuracy(reference, _frequencies(holdout, t, sizes)))
 
     def mean(values: list[float]) -> float | None:
         return float(np.mean(values)) if values else None

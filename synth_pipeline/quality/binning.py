@@ -15,9 +15,12 @@ from synth_pipeline.profile import ColumnBins, column_values, fit_bins
 def bin_tables(
     columns: list[str], kinds: dict[str, ColumnKind], tables: dict[str, pd.DataFrame], *, fit_on: str = "training"
 ) -> tuple[list[ColumnBins], dict[str, np.ndarray]]:
-    """Fit bins on ``tables[fit_on]`` and return them with an ``(n_rows, n_columns)`` code matrix per table."""
+    """Fit bins on ``tables[fit_on]`` and return them with an ``(n_rows, n_columns)`` code matrix per table.
+
+    The matrices are column-major: every measure reads whole columns (a joint histogram combines a few).
+    """
     bins = []
-    codes = {name: np.empty((len(table), len(columns)), dtype=np.int64) for name, table in tables.items()}
+    codes = {name: np.empty((len(table), len(columns)), dtype=np.int64, order="F") for name, table in tables.items()}
     for j, column in enumerate(columns):
         values = {name: column_values(table[column], kinds[column]) for name, table in tables.items()}
         column_bins = fit_bins(column, kinds[column], values[fit_on])
