@@ -94,7 +94,8 @@ def test_a_shard_that_raises_on_ray_is_named_nothing_is_published_and_a_rerun_ke
     assert warehouse.latest_version("churn", passing_only=False) is None
     directory = lifecycle.run_shard_dir(models, "r", "churn")
     kept = {path.name: path.stat().st_mtime_ns for path in directory.glob("*.parquet")}
-    assert len(kept) >= 3 and "shard-00004.parquet" not in kept  # 0-2 finished before 4 was handed out
+    # a worker holds two shards (one running, one queued): the one that ran 4 had finished two before it
+    assert len(kept) >= 2 and "shard-00004.parquet" not in kept
     sampled = sample_and_publish(dataset, models, model, warehouse, "r")
     assert {p.name: p.stat().st_mtime_ns for p in directory.glob("*.parquet") if p.name in kept} == kept
     assert sampled.version == 1 and warehouse.read("churn").shape[0] == 3000

@@ -29,8 +29,8 @@ def draw(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """One code per row, drawn from ``softmax(logits)`` (a code whose logit is -inf is never drawn)."""
     n_codes = logits.shape[1]
     if n_codes < INVERSE_DRAW_MIN_CODES:
-        uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
-        return torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1)
+        gumbel = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20).log_().neg_().log_()
+        return torch.argmax(logits - gumbel, dim=1)  # gumbel holds log(-log(u)): the noise, subtracted
     # the running sum of the probabilities, scaled by one uniform number per row, picks the code
     cumulative = torch.softmax(logits, dim=1).cumsum_(dim=1)
     threshold = torch.rand((logits.shape[0], 1), generator=generator) * cumulative[:, -1:]
