@@ -5,8 +5,9 @@ second half holdout; synthetic comes from our Gaussian copula (``random_state=0`
 training; then the same with 20% planted training copies, and the reference synthetic tables of
 ``../shared/data/reference`` (SDV GaussianCopula, mostlyai-engine TabularARGN) when present.
 Both implementations evaluate the same triple; the script prints them side by side and writes
-``benchmarks/results/qa_agreement.json``. Targets (issue 3): overall, univariate and bivariate accuracy
-within 1 percentage point, dcr_share within 2.
+``benchmarks/results/qa_agreement.json``. Targets: overall, univariate and bivariate accuracy within 1
+percentage point (issue 3); dcr_share no more than 1 point below mostlyai-qa's (issue 15: within 1 point,
+or reading more risk), on every scenario, SDV GaussianCopula's reference table included.
 
 mostlyai-qa is a benchmark-only dependency with its own pins, so it lives in its own environment:
 
@@ -83,7 +84,7 @@ ROWS = [
     ("accuracy.univariate", 1.0),
     ("accuracy.bivariate", 1.0),
     ("accuracy.trivariate", None),
-    ("distances.dcr_share", 2.0),
+    ("distances.dcr_share", -1.0),  # negative: one-sided, ours may read more risk but not less
     ("distances.ims_training", None),
     ("distances.ims_holdout", None),
     ("similarity.discriminator_auc_training_synthetic", None),
@@ -185,7 +186,7 @@ def main() -> None:
         for name, tolerance in ROWS:
             mine, other = lookup(ours, name), lookup(theirs, name) if theirs else None
             difference = None if mine is None or other is None else 100.0 * (mine - other)
-            within = None if difference is None or tolerance is None else abs(difference) <= tolerance
+            within = _within(difference, tolerance)
             if within is False:
                 all_within = False
             table.append({"metric": name, "ours": mine, "ours_pooled_reference": pooled.get(name),
@@ -194,7 +195,9 @@ def main() -> None:
             verdict = "" if within is None else (" ok" if within else " MISS")
             print(f"{name:50s} {_show(mine)} {_show(pooled.get(name))} {_show(other)} "
                   f"{(f'{difference:+8.2f}' if difference is not None else '       -')} "
-                  f"{(f'±{tolerance:g}' if tolerance else ''):>7s}{verdict}")
+                  f"{_tolerance(tolerance):>7s}{verdict}")
+        worst = max(report.distances.dcr_share_subsets, key=lambda s: s.dcr_share)
+        print(f"ours: dcr_share from the {worst.view!r} view, {worst.group} subset ({len(worst.columns)} columns)")
         print(f"ours: evaluate (all sections, target {TARGET!r}) took {ours_seconds:.1f} s; by section "
               f"{report.metadata.seconds_by_section}")
         if reference:
@@ -225,6 +228,19 @@ def main() -> None:
         "scenarios": results,
     }, indent=2, default=float) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+def _within(difference: float | None, tolerance: float | None) -> bool | None:
+    """Within ``tolerance`` points either way; a negative tolerance bounds only how far ours may read below."""
+    if difference is None or tolerance is None:
+        return None
+    return difference >= tolerance if tolerance < 0 else abs(difference) <= tolerance
+
+
+def _tolerance(tolerance: float | None) -> str:
+    if not tolerance:
+        return ""
+    return f">={tolerance:g}" if tolerance < 0 else f"±{tolerance:g}"
 
 
 def _show(value: float | None) -> str:

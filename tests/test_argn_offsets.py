@@ -155,7 +155,9 @@ def test_offset_models_are_reproducible_and_never_cut_a_value_loose(race: pd.Dat
 
 def test_offset_and_rounding_survive_saving(race: pd.DataFrame) -> None:
     table = race[SPLITS].assign(fee=np.where(race.index % 2 == 0, race["split_1"].round(-2), race["split_1"] // 3))
-    encoder = TableEncoder.fit(table, dict.fromkeys(table.columns, ColumnKind.INTEGER), SETTINGS)
+    # (without spikes: the round fees would be exact atoms, with nothing left to round)
+    settings = EncoderSettings(**{**SETTINGS.__dict__, "spikes": False})
+    encoder = TableEncoder.fit(table, dict.fromkeys(table.columns, ColumnKind.INTEGER), settings)
     fee = encoder.encoders[-1]
     assert isinstance(fee, NumberEncoder) and fee.rounding is not None
     loaded = TableEncoder.from_state(encoder.to_state())

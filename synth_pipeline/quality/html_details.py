@@ -210,12 +210,12 @@ def distance_section(report: QualityReport) -> str:
     if report.distances is not None:
         worst = max((s.dcr_share for s in report.distances.dcr_share_subsets), default=None)
         rows = [
-            row([esc(s.group), esc(", ".join(s.columns)),
-                 f"<b>{pct(s.dcr_share)}</b>" if s.dcr_share == worst else pct(s.dcr_share)], numeric=(2,))
+            row([esc(s.group), esc(s.view), esc(", ".join(s.columns)),
+                 f"<b>{pct(s.dcr_share)}</b>" if s.dcr_share == worst else pct(s.dcr_share)], numeric=(3,))
             for s in report.distances.dcr_share_subsets
         ]
         parts.append("<h3>DCR share per column subset (the worst counts)</h3>"
-                     + table(["subset", "columns", "DCR share"], rows))
+                     + table(["subset", "view", "columns", "DCR share"], rows))
     return "".join(parts)
 
 

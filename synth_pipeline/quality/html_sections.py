@@ -145,7 +145,7 @@ def _hint(gate: str, report: QualityReport) -> str:
     if gate == "max_dcr_share" and d is not None and d.dcr_share_subsets:
         worst = max(d.dcr_share_subsets, key=lambda s: s.dcr_share)
         where = "all columns" if worst.group == "all" else f"{worst.group} ({', '.join(worst.columns)})"
-        return f"; worst subset: {esc(where)} at {pct(worst.dcr_share)}"
+        return f"; worst subset: {esc(where)}, {esc(worst.view)} view, at {pct(worst.dcr_share)}"
     return ""
 
 

@@ -90,6 +90,11 @@ class SubsetShare(_Model):
     group: str = Field(description="'all', 'correlated' or 'random'.")
     columns: list[str] = Field(description="The columns the distance was measured on.")
     dcr_share: float = Field(description="Share of synthetic rows closer to training than to holdout on them.")
+    view: str = Field(
+        default="ranks",
+        description="The encoding of the rows: 'ranks' (quantile ranks and one-hot labels, all rows) or 'unit "
+        "rows' (centred ranks and labels, every row scaled to length 1, on a seeded sample of 10,000 rows).",
+    )
 
 
 class Distances(_Model):
@@ -104,7 +109,8 @@ class Distances(_Model):
     n_rows: int = Field(description="Rows per table used (equal-sized samples).")
     dcr_share: float = Field(
         description="Share of synthetic rows closer to a training row than to a holdout row (ties count half), "
-        "worst case over all columns and several column subsets. 0.5 is ideal; above it the generator "
+        "worst case over all columns and several column subsets, in two encodings of the rows. 0.5 is ideal; "
+        "above it the generator "
         "stays closer to what it saw than to fresh real rows."
     )
     dcr_share_all_columns: float = Field(description="DCR share measured on all columns together.")

@@ -34,6 +34,9 @@ class ARGNSettings(GeneratorSettings):
     * ``max_exact_values``: numbers with at most this many frequent values keep them exactly.
     * ``number_offsets``: code a number as its ratio or difference to an earlier number column when
       that column explains most of it (nearly proportional amounts, split times).
+    * ``number_spikes``: keep values far more frequent than their neighbours (round payments such as
+      1,500 or 10,000 among smooth amounts) as exact values even where a column has more frequent values
+      than ``max_exact_values`` (see :mod:`synth_pipeline.generators.argn.encoders.spikes`).
     * ``round_numbers``: give numbers that are round (multiples of 10, 100, ...) more often than
       chance a sub-column that says so, so sampled amounts are as often round as real ones. Off by
       default: on creditcard_default (4,000-row subsets, 2 seeds) it cost 0.2-0.5 pp of accuracy.
@@ -88,6 +91,7 @@ class ARGNSettings(GeneratorSettings):
         128, ge=0, le=1000, description="numbers with at most this many frequent values keep them exactly"
     )
     number_offsets: bool = Field(True, description="code numbers relative to an earlier column where that fits")
+    number_spikes: bool = Field(True, description="keep values far more frequent than their neighbours exactly")
     round_numbers: bool = Field(False, description="model how often numbers are round (multiples of 10, 100, ...)")
     canonical_order_share: Number = Field(0.5, ge=0, le=1, description="share of training orders in table order")
     ema_decay: Number = Field(0.98, ge=0, le=0.9999, description="decay of the weights' moving average (0: none)")

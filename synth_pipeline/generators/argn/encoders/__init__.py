@@ -7,6 +7,8 @@ encoder class:
 * :mod:`.categorical`: categorical and boolean columns (rare values pooled, never drawn);
 * :mod:`.number`: numeric and integer columns (exact atoms, quantile bins, slices within a bin);
 * :mod:`.datetime`: datetimes as whole days or seconds on the number encoder;
+* :mod:`.spikes`: which values of a wide number column stay exact atoms beyond the heaviest;
+* :mod:`.rounding`: the "round number" sub-column of number columns (setting ``round_numbers``);
 * :mod:`.references`: "equal to an earlier column" codes of number columns;
 * :mod:`.kinds`: the kind -> encoder table;
 * :mod:`.table`: :class:`TableEncoder`, all columns of a table in order.

@@ -43,6 +43,8 @@ class EncoderSettings:
     offsets: bool = True
     #: give numbers rounded more often than chance a "round number" sub-column (see :mod:`.rounding`)
     rounding: bool = False
+    #: keep values far more frequent than their neighbours as exact atoms (see :mod:`.spikes`)
+    spikes: bool = True
     #: under ``privacy``: the fit's DP statistics, which every statistic of the encoders goes through
     private: PrivateStatistics | None = None
     # free-text columns (see .text)

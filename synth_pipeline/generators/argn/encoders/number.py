@@ -3,7 +3,8 @@
 Values seen at least a threshold number of times are *atoms*: codes of their own
 that decode to exactly that value (all values seen at least ``rare_threshold``
 times when there are few of them, as for ages or small counts; otherwise only
-point masses heavier than a quantile bin, such as a spike at 0). All other
+point masses heavier than a quantile bin, such as a spike at 0, and the values far more frequent than
+their neighbours, such as round payments: see :mod:`.spikes`). All other
 values fall into quantile bins; the within-bin sub-column says in which of
 ``n_levels`` equal slices of the bin the value lies, and decoding draws
 uniformly inside that slice. Sampled numbers are therefore not limited to
@@ -32,6 +33,7 @@ from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderS
 from synth_pipeline.generators.argn.encoders.offsets import Offset
 from synth_pipeline.generators.argn.encoders.private import private_atoms_and_edges
 from synth_pipeline.generators.argn.encoders.rounding import Rounding
+from synth_pipeline.generators.argn.encoders.spikes import spike_values
 from synth_pipeline.protection import protected_bounds
 
 
@@ -88,6 +90,11 @@ class NumberEncoder(ColumnEncoder):
             is_atom = frequent
         else:
             is_atom = counts >= max(settings.rare_threshold, len(x) / settings.n_bins)
+            if settings.spikes:
+                is_atom |= spike_values(
+                    distinct, counts, is_atom, unit=self._step(), rare_threshold=settings.rare_threshold,
+                    n_bins=settings.n_bins, budget=settings.max_exact_values - int(is_atom.sum()),
+                )
         self.atoms = distinct[is_atom].astype(np.float64)
         rest = np.repeat(distinct[~is_atom], counts[~is_atom])
         if len(self.atoms) and len(rest) < 2 * settings.rare_threshold:
@@ -105,6 +112,12 @@ class NumberEncoder(ColumnEncoder):
         if settings.rounding and self.number_family == "number":
             decimals = 0 if self.whole else self.decimals
             self.rounding = Rounding.fit(rest, decimals, rare_threshold=settings.rare_threshold, n_values=len(x))
+
+    def _step(self) -> float:
+        """The column's smallest step: 1 for whole numbers, ``10 ** -decimals`` for floats (NaN: unknown)."""
+        if self.whole:
+            return 1.0
+        return 10.0 ** -self.decimals if self.decimals >= 0 else float("nan")
 
     def _quantile_edges(self, rest: np.ndarray, n_bins: int) -> np.ndarray:
         bins_wanted = int(np.clip(len(rest) // 20, 1, n_bins))
@@ -243,9 +256,13 @@ class NumberEncoder(ColumnEncoder):
         """Round drawn numbers as their round code says: inside their bin, or (offsets) to the nearest multiple."""
         assert self.rounding is not None
         bins = codes[in_bin, 0] - int(self.has_missing) - len(self.atoms)
-        numbers[in_bin] = self.rounding.draw_in_bins(
-            numbers[in_bin], codes[in_bin, 2], self.edges[bins], self.edges[bins + 1], uniform[in_bin]
-        )
+        left, right = self.edges[bins], self.edges[bins + 1]
+        levels = codes[in_bin, 1]
+        shift = 0.5 if self.whole else 0.0  # a whole number k lies in the slice holding k + 0.5
+        within = (left + levels * (right - left) / self.n_levels - shift,
+                  left + (levels + 1) * (right - left) / self.n_levels - shift)
+        numbers[in_bin] = self.rounding.draw_in_bins(numbers[in_bin], codes[in_bin, 2], left, right, uniform[in_bin],
+                                                     within)
         numbers[offset] = self.rounding.apply(numbers[offset], codes[offset, 2], *self._protected_range())
 
     def _protected_range(self) -> tuple[float, float]:

@@ -77,19 +77,23 @@ class Rounding:
         return cls(units) if len(units) else None
 
     def draw_in_bins(
-        self, numbers: np.ndarray, codes: np.ndarray, left: np.ndarray, right: np.ndarray, uniform: np.ndarray
+        self, numbers: np.ndarray, codes: np.ndarray, left: np.ndarray, right: np.ndarray, uniform: np.ndarray,
+        within: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Binned numbers with a round code: a multiple of its unit drawn uniformly inside ``[left, right)``.
 
+        ``within`` (the slices ``[low, high)`` the numbers were drawn in) narrows the draw to the slice
+        wherever the slice holds such a multiple, so the round number keeps the level's place in its bin.
         Where the bin holds no such multiple (training never had one there) the number stays as drawn.
         """
         out = numbers.copy()
         for j, unit in enumerate(self.units, start=1):
             rows = codes == j
-            first = np.ceil(left[rows] / unit - 1e-9)
-            count = np.ceil(right[rows] / unit - 1e-9) - first
-            pick = (first + np.floor(uniform[rows] * np.maximum(count, 1.0))) * unit
-            out[rows] = np.where(count >= 1, pick, numbers[rows])
+            pick, found = _multiple_in(left[rows], right[rows], uniform[rows], unit)
+            if within is not None:
+                in_slice, found_in_slice = _multiple_in(within[0][rows], within[1][rows], uniform[rows], unit)
+                pick, found = np.where(found_in_slice, in_slice, pick), found | found_in_slice
+            out[rows] = np.where(found, pick, numbers[rows])
         return out
 
     def apply(self, numbers: np.ndarray, codes: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -105,3 +109,10 @@ class Rounding:
             inside = (rounded >= low) & (rounded <= high)
             out[rows] = np.where(inside, rounded, numbers[rows])
         return out
+
+
+def _multiple_in(low: np.ndarray, high: np.ndarray, uniform: np.ndarray, unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """A multiple of ``unit`` drawn uniformly in each ``[low, high)``, and whether there is one."""
+    first = np.ceil(low / unit - 1e-9)
+    count = np.ceil(high / unit - 1e-9) - first
+    return (first + np.floor(uniform * np.maximum(count, 1.0))) * unit, count >= 1
