@@ -64,8 +64,8 @@ print("STAGES=" + json.dumps({
 
 def measure(rows: int, generator: str) -> dict:
     """One lifecycle of ``generator`` on ``rows`` simulated rows, in a fresh process."""
-    sys.path.insert(0, str(ROOT))
-    from benchmarks.scale import write_source
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from scale import write_source  # the simulated wide table, as scale.py writes it
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -151,8 +151,21 @@ def run_one(generator: str, source: Path, workdir: Path, cap: int | None, first_
         "fit_seconds": float(fit.group(1)) if fit else None,
         **training,
         **report_numbers(run_dir / "reports" / "wide"),
+        "step_seconds": step_seconds(run_dir) if done.returncode == 0 else None,
         "output": done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "",
     }
+
+
+def step_seconds(dagster_home: Path) -> dict[str, float]:
+    """Wall seconds per lifecycle step (and in all: the run, without the process start) from the run's event log."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        run = instance.get_runs(limit=1)[0]
+        steps = {s.step_key.split("__", 1)[-1]: round(s.end_time - s.start_time, 1)
+                 for s in instance.get_run_step_stats(run.run_id) if s.end_time and s.start_time}
+        stats = instance.get_run_stats(run.run_id)
+        return {**steps, "run": round(stats.end_time - stats.start_time, 1)} if stats.end_time else steps
 
 
 # The ingest -> split -> train half of the lifecycle through the core (no sampling, QA or publishing): what a
@@ -192,6 +205,7 @@ def report_numbers(reports: Path) -> dict:
         "accuracy": overall,
         "accuracy_ceiling": ceiling,
         "accuracy_gap_pp": round(100 * (ceiling - overall), 2) if overall is not None and ceiling else None,
+        "qa_seconds_by_section": (report.get("metadata") or {}).get("seconds_by_section"),
     }
 
 
@@ -284,6 +298,8 @@ def print_targets(results: dict, small: int, large: int) -> None:
             row(f"{key}: training s / epochs", f"{r['training_seconds']} / {r['epochs']}", r["stopped_because"][:40])
         row(f"{key}: accuracy / ceiling / gap pp", f"{r['accuracy']!s:.6} / {r['accuracy_ceiling']!s:.6} / "
             f"{r['accuracy_gap_pp']}", "gap <= 1.5 pp" if key.startswith("argn") else "-")
+        if r.get("step_seconds"):
+            print(f"  {key} seconds per step: " + ", ".join(f"{k} {v}" for k, v in r["step_seconds"].items()))
     sampling = results.get("sampling")
     if sampling:
         for r in sampling["results"]:
