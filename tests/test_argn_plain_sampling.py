@@ -31,6 +31,31 @@ def test_table_logits_are_the_networks_prefix_logits() -> None:
             set_code(network, rows, t, codes[:, t])
 
 
+def test_tables_and_logits_do_not_depend_on_the_thread_count() -> None:
+    """Two threads rounded the tables' batched product differently (a 10M-row snapshot differed by engine)."""
+    cardinalities = [7, 120, 33, 2, 500, 64, 9, 300]
+    network = ARGNNetwork(cardinalities, embedding_dim=16, hidden_size=64, generator=torch.Generator().manual_seed(0))
+    m = 4096
+    codes = torch.stack([torch.randint(0, c, (m,), generator=torch.Generator().manual_seed(c)) for c in cardinalities],
+                        dim=1)
+    found = []
+    previous = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            tables, rows = first_layer_tables(network), table_rows(network, m)
+            logits = []
+            for t in range(len(cardinalities)):
+                logits.append(table_logits(network, tables, rows, t))
+                set_code(network, rows, t, codes[:, t])
+            found.append((tables, logits))
+    finally:
+        torch.set_num_threads(previous)
+    assert torch.get_num_threads() == previous
+    assert torch.equal(found[0][0], found[1][0])
+    assert all(torch.equal(a, b) for a, b in zip(found[0][1], found[1][1], strict=True))
+
+
 def test_inverse_draw_follows_the_probabilities_and_never_draws_a_forbidden_code() -> None:
     n_codes, m = 3 * INVERSE_DRAW_MIN_CODES, 200_000
     probabilities = torch.rand(n_codes, generator=torch.Generator().manual_seed(0))

@@ -8,7 +8,10 @@ and head ``t`` once per call (a table of codes x hidden per head, about 0.5 MB o
 sum of ``t`` looked-up rows (``embedding_bag``) instead of a product with ``t * d`` inputs:
 about 8x fewer operations, and 2-3x faster sampling in all. The rest of a head (skip layer,
 output layer) and the draws are the network's and :mod:`.sampling`'s own. The sums are
-taken in sub-column order, row by row, so the rows do not depend on the number of threads.
+taken in sub-column order, row by row, and the tables are built on one thread (a batched
+product on two threads rounds differently: the 10M-row engine comparison found `local`, on
+two threads, publishing other rows than one-thread Ray workers), so the rows do not depend on
+the number of threads.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import torch
 
 from synth_pipeline.generators.argn.model import ARGNNetwork
+from synth_pipeline.generators.argn.training import torch_threads
 
 
 @torch.no_grad()
@@ -23,8 +27,14 @@ def first_layer_tables(network: ARGNNetwork) -> torch.Tensor:
     """(S, codes + 1, hidden): ``tables[t, offset_s + c] = embedding[offset_s + c] @ w1[t, s-th block]``.
 
     The last row of head ``t``'s table is what the head adds whatever the codes: its bias, and
-    what it adds for the sub-columns at and after ``t`` (those it cannot see).
+    what it adds for the sub-columns at and after ``t`` (those it cannot see). Built on one thread,
+    so the tables (and every row sampled through them) are the same whatever the thread count.
     """
+    with torch_threads(1):
+        return _tables(network)
+
+
+def _tables(network: ARGNNetwork) -> torch.Tensor:
     n_sub, d, hidden = len(network.cardinalities), network.embedding_dim, network.hidden_size
     weights = network.w1.reshape(n_sub, n_sub, d, hidden)
     n_codes = int(network.embedding.shape[0])
