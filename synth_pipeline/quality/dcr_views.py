@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import ORDERED_KINDS, ColumnKind
-from synth_pipeline.profile import column_values
+from synth_pipeline.columns import ColumnKind
+from synth_pipeline.quality.features import column_blocks
 
 VIEW_NAME = "unit rows"
 VIEW_ROWS = 10_000
@@ -87,24 +87,12 @@ def unit_row_tables(
     columns: list[str], kinds: dict[str, ColumnKind], tables: dict[str, pd.DataFrame], rng: np.random.Generator
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
     """Encode ``tables`` (with a 'training' one) in this view; return the matrices and each column's dimensions."""
-    blocks: dict[str, list[np.ndarray]] = {name: [] for name in tables}
-    dims: list[np.ndarray] = []
-    start = 0
-    for column in columns:
-        kind = kinds[column]
-        values = {name: column_values(table[column], kind) for name, table in tables.items()}
-        if kind in ORDERED_KINDS:
-            encoded = _number_block(values, values["training"])
-        else:
-            encoded = _label_block(values, rng)
-        width = next(iter(encoded.values())).shape[1]
-        for name in tables:
-            blocks[name].append(encoded[name])
-        dims.append(np.arange(start, start + width))
-        start += width
+    stacked, dims = column_blocks(
+        columns, kinds, tables, lambda values: _number_block(values, values["training"]),
+        lambda values: _label_block(values, rng),
+    )
     matrices = {}
-    for name, parts in blocks.items():
-        x = np.hstack(parts)
+    for name, x in stacked.items():
         length = np.linalg.norm(x, axis=1, keepdims=True)
         matrices[name] = np.ascontiguousarray(x / np.where(length > 0, length, 1.0))
     return matrices, dims

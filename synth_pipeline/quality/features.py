@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from synth_pipeline.columns import ORDERED_KINDS, ColumnKind
 from synth_pipeline.profile import column_values
+
+#: encodes one column's values in every table (name -> values) to name -> (rows, width) blocks
+BlockEncoder = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+def column_blocks(
+    columns: list[str], kinds: dict[str, ColumnKind], tables: dict[str, pd.DataFrame],
+    number: BlockEncoder, labels: BlockEncoder,
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """Every table's columns encoded side by side (``number`` for ordered kinds, ``labels`` for the rest), in
+    column order; return the stacked matrices and each column's dimension indices."""
+    blocks: dict[str, list[np.ndarray]] = {name: [] for name in tables}
+    dims: list[np.ndarray] = []
+    start = 0
+    for column in columns:
+        kind = kinds[column]
+        values = {name: column_values(table[column], kind) for name, table in tables.items()}
+        encoded = number(values) if kind in ORDERED_KINDS else labels(values)
+        width = next(iter(encoded.values())).shape[1]
+        for name in tables:
+            blocks[name].append(encoded[name])
+        dims.append(np.arange(start, start + width))
+        start += width
+    return {name: np.hstack(parts) for name, parts in blocks.items()}, dims
 
 
 def model_features(

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.columns import ORDERED_KINDS, ColumnKind
+from synth_pipeline.columns import ColumnKind
 from synth_pipeline.profile import column_values
 from synth_pipeline.quality.dcr_views import VIEW_NAME, VIEW_ROWS, unit_row_tables
+from synth_pipeline.quality.features import column_blocks
 from synth_pipeline.quality.report import DistanceHistogram, Distances, SubsetShare
 
 MAX_ONE_HOT = 64
@@ -49,23 +50,12 @@ def encode_tables(
 
     The number scale (quantile ranks) is fitted on the pooled values of the ``scale`` tables.
     """
-    blocks: dict[str, list[np.ndarray]] = {name: [] for name in tables}
-    dims: list[np.ndarray] = []
-    start = 0
-    for column in columns:
-        kind = kinds[column]
-        values = {name: column_values(table[column], kind) for name, table in tables.items()}
-        if kind in ORDERED_KINDS:
-            encoded = _encode_number(values, np.concatenate([values[name] for name in scale]))
-        else:
-            encoded = _encode_labels(values, rng)
-        width = next(iter(encoded.values())).shape[1]
-        for name in tables:
-            blocks[name].append(encoded[name])
-        dims.append(np.arange(start, start + width))
-        start += width
-    matrices = {name: np.ascontiguousarray(np.hstack(parts), dtype=np.float64) for name, parts in blocks.items()}
-    return matrices, dims
+    stacked, dims = column_blocks(
+        columns, kinds, tables,
+        lambda values: _encode_number(values, np.concatenate([values[name] for name in scale])),
+        lambda values: _encode_labels(values, rng),
+    )
+    return {name: np.ascontiguousarray(x, dtype=np.float64) for name, x in stacked.items()}, dims
 
 
 def _encode_number(values: dict[str, np.ndarray], fitted_on: np.ndarray) -> dict[str, np.ndarray]:
