@@ -10,7 +10,10 @@ and every table is scored with :func:`synth_pipeline.quality.evaluate`: DCR shar
 views, and all columns), overall accuracy against the holdout's ceiling, discriminator AUC, and the CPU
 seconds of sampling (the guard's search included). A saved model without a guard gets one fitted here, from
 its own generator (``default_rng([seed, 2])``): the same procedure as in ``fit``, other random draws.
-Merges into ``benchmarks/results/closeness_guard.json``.
+With ``--tails``, also the share of rows whose closeness ratio falls below fresh rows' 5% / 10% quantile, per
+column subset and on any subset, for the unguarded synthetic rows and for the holdout rows (fresh rows, so what
+the guard would redraw of a perfect generator's): if the model's rows were too close in the guard's sense, the
+first would exceed the second. Merges into ``benchmarks/results/closeness_guard.json``.
 """
 
 from __future__ import annotations
@@ -64,10 +67,29 @@ def fitted(dataset: str, seed: int, training: Any, models: Path | None) -> ARGNG
     return model
 
 
-def measure(dataset: str, seed: int, models: Path | None, shares: list[float]) -> dict[str, Any]:
+def tail_shares(model: ARGNGenerator, holdout: Any, seed: int) -> dict[str, Any]:
+    """Per share 0.05 / 0.1: the rows below fresh rows' quantile, per subset and on any, unguarded and holdout."""
+    guard = model.closeness_guard_
+    model.set_params(closeness_guard=0.0)
+    ratios = {"synthetic": guard.ratios(model.sample(len(holdout), random_state=seed)[guard.columns]),
+              "holdout": guard.ratios(holdout[guard.columns])}
+    out: dict[str, Any] = {}
+    for share in (0.05, 0.1):
+        thresholds = np.array([np.interp(share, np.linspace(0.0, 1.0, len(f)), f) for f in guard.fresh])[:, None]
+        out[f"{share:g}"] = {name: {"per_subset": np.round((r < thresholds).mean(axis=1), 4).tolist(),
+                                    "any": round(float((r < thresholds).any(axis=0).mean()), 4)}
+                             for name, r in ratios.items()}
+        print(f"  below fresh rows' {share:g} quantile: " + "; ".join(
+            f"{name} {v['per_subset']} (any {v['any']})" for name, v in out[f"{share:g}"].items()), flush=True)
+    return out
+
+
+def measure(dataset: str, seed: int, models: Path | None, shares: list[float], tails: bool) -> dict[str, Any]:
     training, holdout = load_split(dataset)
     model = fitted(dataset, seed, training, models)
     result: dict[str, Any] = {"training_rows": len(training), "guard": model.closeness_guard_ is not None}
+    if tails and model.closeness_guard_ is not None:
+        result["tail_shares"] = tail_shares(model, holdout, seed)
     for share in shares:
         name = f"closeness_guard={share:g}"
         model.set_params(closeness_guard=share)
@@ -86,16 +108,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", default=DEFAULT_JOBS, help="comma-separated dataset:seed pairs")
     parser.add_argument("--models", default=None, help="directory to keep fitted models in (and reuse)")
     parser.add_argument("--shares", default="0,0.1", help="closeness_guard settings to sample with (0: off)")
+    parser.add_argument("--tails", action="store_true", help="also the closeness-ratio tail shares (see above)")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
     for job in args.jobs.split(","):
         dataset, seed = job.split(":")
-        shares = [float(x) for x in args.shares.split(",")]
-        entry = measure(dataset, int(seed), Path(args.models) if args.models else None, shares)
+        shares = [float(x) for x in args.shares.split(",") if x]
+        entry = measure(dataset, int(seed), Path(args.models) if args.models else None, shares, args.tails)
         entry["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        results[f"{dataset} seed {seed}"] = entry
+        key = f"{dataset} seed {seed}"
+        results[key] = {**results.get(key, {}), **entry}  # a --shares "" --tails run keeps the scores
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=1) + "\n")
 

@@ -40,7 +40,7 @@ from synth_pipeline.columns import ORDERED_KINDS, ColumnKind
 from synth_pipeline.profile import column_values
 from synth_pipeline.quality.accuracy import association
 from synth_pipeline.quality.binning import bin_tables
-from synth_pipeline.quality.privacy import HASH_DIMS, MAX_ONE_HOT, column_groups
+from synth_pipeline.quality.privacy import HASH_DIMS, MAX_ONE_HOT, column_groups, distinct_rows
 
 MAX_REFERENCE_ROWS = 25_000
 FRESH_ROWS = 5_000
@@ -51,8 +51,9 @@ _BATCH_ELEMENTS = 1 << 23
 _FLOAT32_ERROR = 4e-6  # relative error bound of a float32 squared distance (generous), as in quality.privacy
 
 
-def nearest_k(query: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
-    """Exact distances of every query row to its ``k`` nearest reference rows, ascending (rows, k).
+def nearest_k(query: np.ndarray, reference: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact distances of every query row to its ``k`` nearest reference rows, ascending, and their indices
+    (rows, k each; among equal distances the lower index first).
 
     A float32 matrix product per batch finds the candidates (every row within its error bound of the
     k-th smallest), whose distances are then recomputed exactly in float64: the result does not depend on
@@ -66,7 +67,7 @@ def nearest_k(query: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
                                    dtype=np.float32)
     largest = float(ref_norms.max())
     batch = max(16, min(4096, _BATCH_ELEMENTS // max(len(reference), 1)))
-    out = np.empty((len(query), k))
+    out, found = np.empty((len(query), k)), np.empty((len(query), k), dtype=np.int64)
     for start in range(0, len(query), batch):
         q = query[start : start + batch]
         qc = q - centre
@@ -75,13 +76,32 @@ def nearest_k(query: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
         kth = np.partition(squared, k - 1, axis=1)[:, k - 1]
         band = (_FLOAT32_ERROR * (q_norms + largest + 1.0)).astype(np.float32)
         rows, cols = np.nonzero(squared <= (kth + band)[:, None])
-        exact = np.full((len(q), int(np.bincount(rows, minlength=len(q)).max())), np.inf)
+        width = int(np.bincount(rows, minlength=len(q)).max())
+        exact, index = np.full((len(q), width), np.inf), np.zeros((len(q), width), dtype=np.int64)
         order = np.lexsort((cols, rows))
         rows, cols = rows[order], cols[order]
         slot = np.arange(len(rows)) - np.searchsorted(rows, rows)
         exact[rows, slot] = ((q[rows] - reference[cols]) ** 2).sum(axis=1)
-        out[start : start + len(q)] = np.sqrt(np.sort(exact, axis=1)[:, :k])
-    return out
+        index[rows, slot] = cols
+        best = np.argsort(exact, axis=1, kind="stable")[:, :k]
+        out[start : start + len(q)] = np.sqrt(np.take_along_axis(exact, best, axis=1))
+        found[start : start + len(q)] = np.take_along_axis(index, best, axis=1)
+    return out, found
+
+
+def nearest_rows(query: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
+    """Exact distances of every query row to its ``k`` nearest reference rows, counting repeated rows once each.
+
+    Searched on distinct rows (a column subset repeats rows a lot: thousands of tied candidates otherwise),
+    then each distinct neighbour's distance is repeated as often as its row occurs.
+    """
+    distinct_query, back = distinct_rows(query)
+    distinct_reference, inverse = distinct_rows(reference)
+    counts = np.bincount(inverse)
+    distances, found = nearest_k(distinct_query, distinct_reference, k)
+    ends = np.cumsum(counts[found], axis=1)  # the multiset of distances: position j is the first end above j
+    at = np.stack([(ends <= j).sum(axis=1) for j in range(k)], axis=1)
+    return np.take_along_axis(distances, at, axis=1)[back]
 
 
 def closeness_ratio(distances: np.ndarray) -> np.ndarray:
@@ -110,8 +130,8 @@ class ClosenessGuard:
     def ratios(self, rows: pd.DataFrame) -> np.ndarray:
         """Each row's closeness ratio (nearest training row over second nearest) on every subset (subsets, rows)."""
         x = self.encode(rows)
-        return np.array([closeness_ratio(nearest_k(np.ascontiguousarray(x[:, d]),
-                                                   np.ascontiguousarray(self.reference[:, d]), 2))
+        return np.array([closeness_ratio(nearest_rows(np.ascontiguousarray(x[:, d]),
+                                                      np.ascontiguousarray(self.reference[:, d]), 2))
                          for d in self.groups])
 
     def passes(self, rows: pd.DataFrame, share: float) -> np.ndarray:
@@ -200,7 +220,7 @@ def fit_guard(training: pd.DataFrame, kinds: dict[str, ColumnKind], rng: np.rand
     fresh = []
     for d in groups:  # each left-out row's three nearest: itself (at 0) first, then the two a fresh row would see
         ref = np.ascontiguousarray(reference[:, d])
-        fresh.append(np.quantile(closeness_ratio(nearest_k(ref[left_out], ref, 3)[:, 1:]), _LEVELS))
+        fresh.append(np.quantile(closeness_ratio(nearest_rows(ref[left_out], ref, 3)[:, 1:]), _LEVELS))
     return ClosenessGuard(columns, {c: kinds[c].value for c in columns}, scales, reference, groups, np.array(fresh))
 
 

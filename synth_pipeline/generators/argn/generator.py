@@ -38,7 +38,7 @@ from synth_pipeline.generators.argn.training import (
     train,
 )
 from synth_pipeline.generators.base import Generator
-from synth_pipeline.generators.closeness_guard import ClosenessGuard, fit_guard
+from synth_pipeline.generators.closeness_guard import MAX_REFERENCE_ROWS, ClosenessGuard, fit_guard
 from synth_pipeline.generators.copula import GaussianCopulaGenerator
 from synth_pipeline.generators.privacy_budget import PrivacySettings
 from synth_pipeline.generators.private_fit import (
@@ -215,9 +215,16 @@ class ARGNGenerator(Generator):
         Fitted last, from the fit's generator: the network and the copula are the same with or without it.
         Free text is not measured (the QA's distances leave it out too).
         """
-        if not settings.closeness_guard or self._statistics is not None:
+        if not settings.closeness_guard:
             return None
-        return fit_guard(training[[c for c in training.columns if kinds[c] is not ColumnKind.TEXT]], kinds, rng)
+        if self._statistics is not None:
+            log.warning("argn: closeness_guard is off under privacy (it would read training rows outside the budget)")
+            return None
+        guard = fit_guard(training[[c for c in training.columns if kinds[c] is not ColumnKind.TEXT]], kinds, rng)
+        if guard is None:
+            log.info("argn: closeness_guard is off: %d training rows (it measures 3 to %d)",
+                     len(training), MAX_REFERENCE_ROWS)
+        return guard
 
     def _fit_rare_copula(self, training: pd.DataFrame, settings: ARGNSettings) -> GaussianCopulaGenerator | None:
         """The copula rows fixing a value seen very few times come from (see rare_copula); None under privacy.
