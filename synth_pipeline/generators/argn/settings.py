@@ -72,7 +72,7 @@ class ARGNSettings(GeneratorSettings):
       share of fresh rows from the population would (its distance to the nearest training row over that to
       the second nearest, on all columns and on the QA's column subsets, against the same ratio of training
       rows left out) is redrawn (see :mod:`synth_pipeline.generators.closeness_guard`). 0 (the default): off;
-      on the benchmark tables 0.1 lowered the DCR share by 1-2 pp but cost creditcard_default 3 pp of
+      on the benchmark tables 0.1 lowered the DCR share by 0.5-3.3 pp but cost creditcard_default 3 pp of
       accuracy (README). Fitted from the training rows (up to 25,000; none above) after training when set
       above 0; never under ``privacy`` (it reads training rows); plain sampling only (seeded, rebalanced and
       imputed rows are drawn as asked). Read when sampling too: ``set_params`` changes the share, or turns the
