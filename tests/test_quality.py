@@ -327,18 +327,6 @@ def test_nearest_neighbour_search_is_exact():
     assert dcr_share(np.array([0.0, 1.0]), np.array([1.0, 0.0])) == 0.5
 
 
-def test_distinct_rows_keeps_rows_of_small_integers_apart():
-    from synth_pipeline.quality.privacy import distinct_rows
-
-    # 0, 0.5, 1, 2: bit patterns ending in 52 zeros, which an unscrambled linear hash merges
-    x = np.random.default_rng(1).choice([0.0, 0.5, 1.0, 2.0], size=(4000, 5))
-    distinct, inverse = distinct_rows(x)
-    assert len(distinct) == len(np.unique(x, axis=0))
-    np.testing.assert_array_equal(distinct[inverse], x)
-    first_seen = [int(np.flatnonzero(inverse == k)[0]) for k in range(len(distinct))]
-    assert first_seen == sorted(first_seen)  # in order of first appearance
-
-
 def test_binary_integer_target_is_a_classification():
     from synth_pipeline.quality import evaluate
 
