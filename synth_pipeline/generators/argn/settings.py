@@ -66,8 +66,9 @@ class ARGNSettings(GeneratorSettings):
     * ``text_temperature``, ``text_max_seconds``, ``text_max_epochs``, ``text_max_tokens``,
       ``text_vocabulary``: free-text columns (kind ``text``): the word model's sampling temperature
       (multiplied by ``sample``'s), its training time budget and epochs at most (it stops early after
-      2 epochs without a better validation loss), the most tokens a text has (longer ones are cut), and
-      the most words it knows (only words seen in at least ``k`` rows, the rare-value threshold, are known).
+      3 epochs without a better validation loss; the learning rate drops x0.3 after each such epoch),
+      the most tokens a text has (longer ones are cut), and the most words it knows (only words seen
+      in at least ``k`` rows, the rare-value threshold, are known).
     * ``device``: ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     * ``n_threads``: CPU threads for torch (``None``: all cores up to 4).
     * ``show_progress`` (every generator's): live progress line (``None``: when stderr is a terminal).
@@ -111,7 +112,7 @@ class ARGNSettings(GeneratorSettings):
     text_max_epochs: Integer = Field(60, ge=1, description="free text: epochs at most of each text column's model")
     text_max_tokens: Integer = Field(40, ge=1, le=512, description="free text: the most tokens a text has")
     text_vocabulary: Integer = Field(
-        1000, ge=1, le=50_000, description="free text: the most words known (each seen in >= k rows)"
+        4000, ge=1, le=50_000, description="free text: the most words known (each seen in >= k rows)"
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda'")
     n_threads: Integer | None = Field(None, ge=1, le=256, description="CPU threads for torch (None: cores up to 4)")
