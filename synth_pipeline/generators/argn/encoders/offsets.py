@@ -10,10 +10,14 @@ clipped into the column's own protected range, so value protection holds for the
 Only point masses heavier than a quantile bin keep their exact codes: a lighter atom is one more
 value near its reference, and coding it on its own would cut it loose.
 
-Signed amounts have no ratio. They are coded by their *difference* to the reference instead
+Signed amounts have no ratio. They are coded by a *difference* to the reference instead
 (``scale="difference"``): a month's bill is last month's bill plus a change that is small for most
 customers, a narrow distribution where the two bills' own bins would blur a sharp diagonal (on
 creditcard_default a discriminator told such blurred bills from real ones by that difference alone).
+The difference is taken on ``asinh(x / unit)``, with ``unit`` a twentieth of the column's median size:
+like a log ratio for large amounts, so a change scales with the amount, and linear through zero, so
+signs may change. A plain difference was measured worse: drawn independently of the amount, a
+change of a large bill's size turned a small bill negative (10.8% negative bills against 2.2%).
 A difference exists wherever both values are present, so the sampling rule above holds unchanged.
 
 :class:`Offset` is the learned part (which column, the bin edges, the atoms kept exact); which
@@ -33,8 +37,9 @@ from synth_pipeline.protection import protected_bounds
 #: saved keys of an encoder's offset, with the value of an encoder without one
 OFFSET_STATE_DEFAULTS: dict[str, Any] = {
     "offset_reference": "", "offset_edges": np.zeros(0), "offset_exact": np.zeros(0), "offset_scale": "ratio",
+    "offset_unit": 1.0,
 }
-#: the scales an offset can be measured on: ``log(x / reference)`` or ``x - reference``
+#: the scales an offset can be measured on: ``log(x / reference)``, or ``asinh(x / unit) - asinh(reference / unit)``
 SCALES = ("ratio", "difference")
 
 
@@ -46,6 +51,7 @@ class Offset:
     edges: np.ndarray = field(default_factory=lambda: np.zeros(0))
     exact: np.ndarray = field(default_factory=lambda: np.zeros(0))
     scale: str = "ratio"
+    unit: float = 1.0
 
     @property
     def n_bins(self) -> int:
@@ -53,22 +59,22 @@ class Offset:
         return max(len(self.edges) - 1, 0)
 
     @staticmethod
-    def offsets(x: np.ndarray, reference: np.ndarray, scale: str = "ratio") -> np.ndarray:
-        """``log(x / reference)`` (both columns positive where present) or ``x - reference``; NaN where either is
-        missing."""
+    def offsets(x: np.ndarray, reference: np.ndarray, scale: str = "ratio", unit: float = 1.0) -> np.ndarray:
+        """``log(x / reference)`` (both columns positive where present) or ``asinh(x / unit) - asinh(reference /
+        unit)``; NaN where either is missing."""
         if scale == "difference":
-            return x - reference
+            return np.arcsinh(x / unit) - np.arcsinh(reference / unit)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(x / reference)
 
     def of(self, x: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """:meth:`offsets` on this offset's scale."""
-        return self.offsets(x, reference, self.scale)
+        return self.offsets(x, reference, self.scale, self.unit)
 
     @classmethod
     def fit(
         cls, reference: str, offsets: np.ndarray, exact: np.ndarray, *, n_bins: int, rare_threshold: int,
-        scale: str = "ratio",
+        scale: str = "ratio", unit: float = 1.0,
     ) -> Offset | None:
         """Quantile bins of ``offsets`` (finite) within their protected bounds; None when too few to bin."""
         offsets = offsets[np.isfinite(offsets)]
@@ -79,7 +85,7 @@ class Offset:
         edges = np.unique(np.quantile(clipped, np.linspace(0.0, 1.0, bins_wanted + 1)))
         if len(edges) < 2:
             return None
-        return cls(reference, edges.astype(np.float64), np.asarray(exact, dtype=np.float64), scale)
+        return cls(reference, edges.astype(np.float64), np.asarray(exact, dtype=np.float64), scale, unit)
 
     def code(self, offsets: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
         """(bin, slice) of each (finite) offset; offsets beyond the edges go to the outer bins."""
@@ -95,14 +101,14 @@ class Offset:
         left, width = self.edges[bins], self.edges[bins + 1] - self.edges[bins]
         offsets = left + (levels + uniform) / n_levels * width
         if self.scale == "difference":
-            return reference + offsets  # NaN where the reference has no value
+            return self.unit * np.sinh(np.arcsinh(reference / self.unit) + offsets)  # NaN where the reference is
         with np.errstate(invalid="ignore"):
             return np.where(reference > 0, reference * np.exp(offsets), np.nan)
 
     def to_state(self) -> dict[str, Any]:
         """The offset under its keys of :data:`OFFSET_STATE_DEFAULTS`."""
         return {"offset_reference": self.reference, "offset_edges": self.edges, "offset_exact": self.exact,
-                "offset_scale": self.scale}
+                "offset_scale": self.scale, "offset_unit": self.unit}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Offset | None:
@@ -114,4 +120,4 @@ class Offset:
         scale = str(state.get("offset_scale", "ratio") or "ratio")
         if scale not in SCALES:
             raise ModelFileError(f"offset from column {reference!r}: unknown scale {scale!r}")
-        return cls(reference, edges, exact, scale)
+        return cls(reference, edges, exact, scale, float(state.get("offset_unit", 1.0)))

@@ -5,11 +5,12 @@ not itself coded as an offset is a candidate reference (so a value is never more
 a column coded by its own bins). A candidate's *spread* is the interquartile range of the log ratios
 over that of the column's logarithm; the candidate with the least spread is taken when it is below
 ``MAX_SPREAD`` (the reference then explains most of the column's variation). A column with negative
-values (a signed amount such as a bill) is measured by its difference to the reference instead, over the
-IQR of the column itself, and any earlier number column may be its reference, one coded by an offset
-too: a chain of bills, each last month's plus a change, is how such amounts behave (on
-creditcard_default a bill's difference to the previous month's is a third to a tenth as wide as the
-bill to the first month's). Only the rows an offset would code count: missing
+values (a signed amount such as a bill) is measured by its difference to the reference instead (on
+the ``asinh`` scale of :mod:`.offsets`), over the IQR of the column on that scale, and any earlier
+number column may be its reference, one coded by an offset too: a chain of bills, each last month's
+plus a change, is how such amounts behave (on creditcard_default a bill's difference to the previous
+month's is a third to a tenth as wide as the bill to the first month's). Only the rows an offset would
+code count: missing
 values, atoms heavier than a bin and "equal to" rows keep their codes. An offset exists wherever
 both values are present, so given a present reference the offset codes are the only codes such a
 value ever has (sampling relies on it). Candidates are measured on a seeded sample of rows.
@@ -35,12 +36,18 @@ def _iqr(x: np.ndarray) -> float:
     return float(high - low)
 
 
-def _spread(x: np.ndarray, reference: np.ndarray, scale: str = "ratio") -> float:
-    """IQR of the offsets over the IQR of the column (of its logarithm for ratios); inf when not usable."""
+def _spread(x: np.ndarray, reference: np.ndarray, scale: str, unit: float) -> float:
+    """IQR of the offsets over the IQR of the column on the offsets' scale; inf when not usable."""
     if len(x) < 40:
         return np.inf
-    spread = _iqr(np.log(x) if scale == "ratio" else x)
-    return _iqr(Offset.offsets(x, reference, scale)) / spread if spread > 0 else np.inf
+    spread = _iqr(np.log(x) if scale == "ratio" else np.arcsinh(x / unit))
+    return _iqr(Offset.offsets(x, reference, scale, unit)) / spread if spread > 0 else np.inf
+
+
+def _unit(x: np.ndarray) -> float:
+    """The ``asinh`` unit of a difference offset: a twentieth of the median size of the column's values."""
+    size = float(np.median(np.abs(x))) if len(x) else 0.0
+    return size / 20.0 if size > 0 else 1.0
 
 
 def heavy_atoms(encoder: NumberEncoder, x: np.ndarray, n_bins: int) -> np.ndarray:
@@ -94,16 +101,19 @@ def find_offsets(
         scale = "ratio" if positive[c] else "difference" if least[c] < 0 else ""
         if not scale:
             continue
+        unit = _unit(x[rows])
         best: tuple[float, int] = (MAX_SPREAD, -1)
         for r in (r for r in numbers if r < c and _usable(scale, positive[r], encoders[r])):
-            spread = _spread(x[rows], numbers[r][rows], scale)
+            spread = _spread(x[rows], numbers[r][rows], scale, unit)
             if spread < best[0]:
                 best = (spread, r)
         r = best[1]
         if r < 0:
             continue
-        offset = Offset.offsets(x[rows], numbers[r][rows], scale)
-        encoder.offset = Offset.fit(names[r], offset, exact, n_bins=n_bins, rare_threshold=rare_threshold, scale=scale)
+        offset = Offset.offsets(x[rows], numbers[r][rows], scale, unit)
+        encoder.offset = Offset.fit(
+            names[r], offset, exact, n_bins=n_bins, rare_threshold=rare_threshold, scale=scale, unit=unit
+        )
 
 
 def _usable(scale: str, positive: bool, reference: ColumnEncoder) -> bool:
