@@ -140,7 +140,7 @@ class TableEncoder:
         reference = self.encoders[r]
         if reference.name not in data.columns:
             return
-        offset = encoder.offset.of(x, reference.to_numbers(data[reference.name]))
+        offset = encoder.offset.offsets(x, reference.to_numbers(data[reference.name]))
         rows = rows & np.isfinite(offset) if known is None else rows & np.isfinite(offset) & known[:, r]
         bins, levels = encoder.offset.code(offset[rows], encoder.n_levels)
         part[rows, 0] = encoder.first_offset_code + bins
