@@ -6,9 +6,10 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
-from synth_pipeline.generators.argn import ARGNGenerator
+from synth_pipeline.generators.argn import ARGNGenerator, training
 from synth_pipeline.generators.argn.model import ARGNNetwork
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.generators.argn.training import EarlyStopping, TrainingPlan, _finish_on_all_rows, _split
@@ -40,14 +41,20 @@ def _share_of_code_one(final_epochs: int) -> float:
     return float(torch.softmax(logits, dim=-1)[0, 1])
 
 
-def test_final_epochs_learn_the_validation_rows() -> None:
+def test_final_epochs_learn_the_validation_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(training, "FINAL_EPOCHS_MIN_ROWS", 0)  # the 400-row table is below the threshold
     assert _share_of_code_one(0) < 0.01
     assert 0.15 < _share_of_code_one(15) < 0.35  # the merged rows' share is 0.25
 
 
-def test_fit_reports_its_final_epochs_and_zero_turns_them_off() -> None:
+def test_fit_reports_its_final_epochs_small_tables_and_zero_skip_them(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(0)
     table = pd.DataFrame({"a": rng.choice(["x", "y", "z"], 300), "b": rng.integers(0, 50, 300)})
-    fitted = ARGNGenerator(max_epochs=3, random_state=0).fit(table)
-    assert fitted.training_report_["final_epochs"] == 2
-    assert ARGNGenerator(max_epochs=3, final_epochs=0, random_state=0).fit(table).training_report_["final_epochs"] == 0
+
+    def final_epochs(**settings: int) -> int:
+        return ARGNGenerator(max_epochs=3, random_state=0, **settings).fit(table).training_report_["final_epochs"]
+
+    assert final_epochs() == 0  # 300 rows: below FINAL_EPOCHS_MIN_ROWS
+    monkeypatch.setattr(training, "FINAL_EPOCHS_MIN_ROWS", 300)
+    assert final_epochs() == 2
+    assert final_epochs(final_epochs=0) == 0
