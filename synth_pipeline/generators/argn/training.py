@@ -130,12 +130,10 @@ def train(
         validation_loss = _evaluate(ema, data.validation, data.canonical_mask) if len(data.validation) else train_loss
         elapsed = time.monotonic() - started
         report.epochs = epoch
-        report.history.append(
-            {"epoch": epoch, "loss": train_loss, "validation_loss": validation_loss, "seconds": elapsed}
-        )
+        row = {"epoch": epoch, "loss": train_loss, "validation_loss": validation_loss, "seconds": elapsed}
+        report.history.append(row)
         improved = stopping.update(validation_loss, ema)
-        if improved:
-            report.best_epoch = epoch
+        report.best_epoch = epoch if improved else report.best_epoch
         progress.epoch(epoch, train_loss, validation_loss, improved, elapsed)
         if out_of_time:
             report.stopped_because = f"time budget of {settings.max_training_seconds:g} s reached"
@@ -147,13 +145,11 @@ def train(
             break
     else:
         report.stopped_because = f"max_epochs={settings.max_epochs} reached"
-    if not out_of_time:
-        report.final_epochs = _finish_on_all_rows(
-            network, ema, stopping, optimizer, data, plan, rng, dropout_generator, started
-        )
+    report.final_epochs = 0 if out_of_time else _finish_on_all_rows(  # learn from the validation rows too
+        network, ema, stopping, optimizer, data, plan, rng, dropout_generator, started
+    )
     network.load_state_dict(stopping.best_state)
-    network.to("cpu")
-    network.eval()
+    network.to("cpu").eval()
     report.best_validation_loss = stopping.best_loss
     report.seconds = time.monotonic() - started
     progress.finished(report)
