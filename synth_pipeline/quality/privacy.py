@@ -188,8 +188,15 @@ def distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Rows are keyed by a random linear hash of their bit patterns in wrapping 64-bit integer arithmetic:
     exact and order-free, so equal rows always share a key; distinct rows collide with probability ~2^-64.
+    Each cell's bits are mixed first (the splitmix64 finalizer, a bijection): a float such as 0.25 or 1.0 has
+    only its top 12 bits set, and products of such patterns alone collided (4 of 300 rows on a 0.25 grid).
     """
-    bits = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
+    bits = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64).copy()
+    bits ^= bits >> np.uint64(30)
+    bits *= np.uint64(0xBF58476D1CE4E5B9)
+    bits ^= bits >> np.uint64(27)
+    bits *= np.uint64(0x94D049BB133111EB)
+    bits ^= bits >> np.uint64(31)
     multipliers = np.random.default_rng(12345).integers(1, 2**63, size=x.shape[1], dtype=np.uint64) | np.uint64(1)
     keys = (bits * multipliers).sum(axis=1, dtype=np.uint64)
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)

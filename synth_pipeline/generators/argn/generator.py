@@ -38,6 +38,7 @@ from synth_pipeline.generators.argn.training import (
     train,
 )
 from synth_pipeline.generators.base import Generator
+from synth_pipeline.generators.closeness_guard import MAX_REFERENCE_ROWS, ClosenessGuard, fit_guard
 from synth_pipeline.generators.copula import GaussianCopulaGenerator
 from synth_pipeline.generators.privacy_budget import PrivacySettings
 from synth_pipeline.generators.private_fit import (
@@ -197,7 +198,33 @@ class ARGNGenerator(Generator):
             report = self._train(codes, plain_codes, plan, rng)
             self.encoder_.fit_in_context(training, codes, rng)  # free text: the words, given the row
         self.training_report_ = asdict(report)
+        self._fit_beside_the_network(training, kinds, settings, rng)
+
+    def _fit_beside_the_network(
+        self, training: pd.DataFrame, kinds: dict[str, ColumnKind], settings: ARGNSettings, rng: np.random.Generator
+    ) -> None:
+        """After training: the copula for rare conditions and the closeness guard (neither changes the network)."""
         self.rare_copula_ = self._fit_rare_copula(training, settings)
+        self.closeness_guard_ = self._fit_closeness_guard(training, kinds, settings, rng)
+
+    def _fit_closeness_guard(
+        self, training: pd.DataFrame, kinds: dict[str, ColumnKind], settings: ARGNSettings, rng: np.random.Generator
+    ) -> ClosenessGuard | None:
+        """The sampling-time closeness guard (see closeness_guard); None when off, under privacy or above its cap.
+
+        Fitted last, from the fit's generator: the network and the copula are the same with or without it.
+        Free text is not measured (the QA's distances leave it out too).
+        """
+        if not settings.closeness_guard:
+            return None
+        if self._statistics is not None:
+            log.warning("argn: closeness_guard is off under privacy (it would read training rows outside the budget)")
+            return None
+        guard = fit_guard(training[[c for c in training.columns if kinds[c] is not ColumnKind.TEXT]], kinds, rng)
+        if guard is None:
+            log.info("argn: closeness_guard is off: %d training rows (it measures 3 to %d)",
+                     len(training), MAX_REFERENCE_ROWS)
+        return guard
 
     def _fit_rare_copula(self, training: pd.DataFrame, settings: ARGNSettings) -> GaussianCopulaGenerator | None:
         """The copula rows fixing a value seen very few times come from (see rare_copula); None under privacy.
@@ -210,6 +237,10 @@ class ARGNGenerator(Generator):
 
     # -- sampling ------------------------------------------------------------------------
     def _sample(self, request: SamplingRequest, rng: np.random.Generator) -> pd.DataFrame:
+        guard, share = self.closeness_guard_, self._settings().closeness_guard
+        if request.conditions is None and guard is not None and share > 0:
+            draw = lambda n: self._sample_argn(SamplingRequest(n, temperature=request.temperature), rng)  # noqa: E731
+            return guard.sample(draw, request.n_rows, share)
         copula = self.rare_copula_
         if copula is None:
             return self._sample_argn(request, rng)
@@ -268,6 +299,7 @@ class ARGNGenerator(Generator):
             "private_statistics": self.private_statistics_,
             "privacy": self.privacy_,
             "rare_copula": copula_state(self.rare_copula_) if self.rare_copula_ is not None else None,
+            "closeness_guard": self.closeness_guard_.to_state() if self.closeness_guard_ is not None else None,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -282,3 +314,5 @@ class ARGNGenerator(Generator):
         self.privacy_ = state.get("privacy")  # None: trained without differential privacy
         rare_copula = state.get("rare_copula")  # None: no copula for rare conditions (privacy, or saved before)
         self.rare_copula_ = copula_from_state(rare_copula) if rare_copula is not None else None
+        guard = state.get("closeness_guard")  # None: off, under privacy, above the cap, or saved before
+        self.closeness_guard_ = ClosenessGuard.from_state(guard) if guard is not None else None

@@ -6,7 +6,11 @@ a column coded by its own bins). A candidate's *spread* is the interquartile ran
 over that of the column's logarithm; the candidate with the least spread is taken when it is below
 ``MAX_SPREAD`` (the reference then explains most of the column's variation). Differences of signed
 amounts (a bill and last month's bill) were tried as a second scale and measured worse on
-creditcard_default, so only ratios are used. Only the rows an offset would code count: missing
+creditcard_default, so only ratios are used (seed 0, default settings, under load: overall 0.960 and
+discriminator AUC 0.658 without; 0.932 / 0.783 with plain differences chained month to month, 0.950 /
+0.743 on an ``asinh`` scale, 0.953 / 0.729 on that scale to the first month; although the changes came
+out right, the bills' own levels were lost: a bill coded only as a change from a drawn bill). Only the
+rows an offset would code count: missing
 values, atoms heavier than a bin and "equal to" rows keep their codes. An offset exists wherever
 both values are present, so given a present reference the offset codes are the only codes such a
 value ever has (sampling relies on it). Candidates are measured on a seeded sample of rows.
