@@ -57,33 +57,49 @@ def detokenize(tokens: list[str]) -> str:
     return "".join(tokens).strip()
 
 
-#: what a rare token becomes: its shape (a number of so many digits, a word in lower, Capital or UPPER case,
-#: a rare mark), written back as a fresh token of that shape that no training row supplied
+#: what a rare token becomes: its shape (a number of so many digits, a word in lower, Capital or UPPER case
+#: and of about so many letters, a rare mark), written back as a fresh token of that shape that no training
+#: row supplied
 _FRESH_SYLLABLES = ("ba", "ne", "ti", "pol", "ru", "sa", "me", "gor", "li", "va", "den", "hu")
+#: a rare word's length is kept as one of these classes (the least length of each): a made-up word of the
+#: same class stands for it, so texts keep their length in characters (names are longer than 2 syllables)
+WORD_LENGTH_CLASSES = (1, 3, 4, 5, 6, 7, 8, 9, 11, 14)
+_LONGEST_FRESH_WORD = 18
 
 
 def token_shape(token: str) -> str:
-    """The placeholder of a rare ``token`` (its leading space kept): ``" Smith"`` -> ``" \\x00Aa"``."""
+    """The placeholder of a rare ``token`` (its leading space kept): ``" Smith"`` -> ``" \x00Aa5"``."""
     space, core = (" ", token[1:]) if token.startswith(" ") else ("", token)
     if core.isdigit():
         return f"{space}\x00d{min(len(core), 6)}"
     if not _LETTER.search(core):
         return f"{space}\x00p"
+    length = max(c for c in WORD_LENGTH_CLASSES if c <= len(core))
     if core.isupper() and len(core) > 1:
-        return f"{space}\x00AA"
-    return f"{space}\x00Aa" if core[0].isupper() else f"{space}\x00aa"
+        return f"{space}\x00AA{length}"
+    return f"{space}\x00Aa{length}" if core[0].isupper() else f"{space}\x00aa{length}"
 
 
 def fresh_token(placeholder: str, rng: np.random.Generator) -> str:
-    """A new token of a placeholder's shape: random digits, or a made-up word of fixed syllables ("" for a mark)."""
+    """A new token of a placeholder's shape: random digits, or a made-up word of fixed syllables ("" for a mark).
+
+    A word's length is drawn within its placeholder's length class (a placeholder without one, as models
+    saved before wrote them: 2 or 3 syllables).
+    """
     space, shape = (" ", placeholder[2:]) if placeholder.startswith(" ") else ("", placeholder[1:])
     if shape.startswith("d"):
         digits = int(shape[1:])
         return space + str(int(rng.integers(1, 10))) + "".join(str(d) for d in rng.integers(0, 10, digits - 1))
     if shape == "p":
         return ""
+    case, length_class = shape[:2], shape[2:]
     word = "".join(rng.choice(_FRESH_SYLLABLES, int(rng.integers(2, 4))))
-    return space + (word.upper() if shape == "AA" else word.capitalize() if shape == "Aa" else word)
+    if length_class:
+        least = int(length_class)
+        bigger = [c for c in WORD_LENGTH_CLASSES if c > least]
+        length = int(rng.integers(least, bigger[0] if bigger else _LONGEST_FRESH_WORD + 1))
+        word = "".join(rng.choice(_FRESH_SYLLABLES, length))[:length]
+    return space + (word.upper() if case == "AA" else word.capitalize() if case == "Aa" else word)
 
 
 def is_placeholder(token: str) -> bool:

@@ -70,8 +70,9 @@ class ARGNSettings(GeneratorSettings):
     * ``text_temperature``, ``text_max_seconds``, ``text_max_epochs``, ``text_max_tokens``,
       ``text_vocabulary``: free-text columns (kind ``text``): the word model's sampling temperature
       (multiplied by ``sample``'s), its training time budget and epochs at most (it stops early after
-      2 epochs without a better validation loss), the most tokens a text has (longer ones are cut), and
-      the most words it knows (only words seen in at least ``k`` rows, the rare-value threshold, are known).
+      3 epochs without a better validation loss; the learning rate drops x0.3 after each such epoch),
+      the most tokens a text has (longer ones are cut), and the most words it knows (only words seen
+      in at least ``k`` rows, the rare-value threshold, are known).
     * ``closeness_guard``: at sampling, a row that sits on top of one training row more closely than this
       share of fresh rows from the population would (its distance to the nearest training row over that to
       the second nearest, on all columns and on the QA's column subsets, against the same ratio of training
@@ -127,7 +128,7 @@ class ARGNSettings(GeneratorSettings):
     text_max_epochs: Integer = Field(60, ge=1, description="free text: epochs at most of each text column's model")
     text_max_tokens: Integer = Field(40, ge=1, le=512, description="free text: the most tokens a text has")
     text_vocabulary: Integer = Field(
-        1000, ge=1, le=50_000, description="free text: the most words known (each seen in >= k rows)"
+        4000, ge=1, le=50_000, description="free text: the most words known (each seen in >= k rows)"
     )
     closeness_guard: Number = Field(
         0.0, ge=0, le=0.5, description="redraw rows closer to one training row than this share of fresh rows (0: off)"

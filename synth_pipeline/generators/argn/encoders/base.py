@@ -49,7 +49,7 @@ class EncoderSettings:
     private: PrivateStatistics | None = None
     # free-text columns (see .text)
     text_max_tokens: int = 40
-    text_vocabulary: int = 1000
+    text_vocabulary: int = 4000
     text_temperature: float = 1.0
     text_max_seconds: float = 300.0
     text_max_epochs: int = 60

@@ -148,7 +148,7 @@ class TextEncoder(ColumnEncoder):
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         self.network = TextNetwork(
             N_SPECIAL + len(self.vocabulary), cardinalities,
-            embedding_dim=EMBEDDING_DIM, hidden_size=HIDDEN_SIZE, generator=generator,
+            embedding_dim=EMBEDDING_DIM, hidden_size=HIDDEN_SIZE, max_remaining=self.max_tokens, generator=generator,
         )
         log.info(
             "argn: text column %r: %d tokens in the vocabulary (seen in >= %d rows), up to %d tokens per text",
