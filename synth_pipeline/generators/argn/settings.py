@@ -19,6 +19,10 @@ class ARGNSettings(GeneratorSettings):
     * ``max_epochs``, ``patience``: epochs at most; stop after ``patience`` epochs
       without a better validation loss (twice the learning rate is lowered first).
     * ``validation_share``: share of the training rows held out for early stopping.
+    * ``final_epochs``: epochs on all training rows, the validation rows included, after early stopping
+      chose the weights (at the last learning rate, from the best weights): the model learns from the rows
+      it held out too, on tables of at least 20,000 rows (on a 1,350-row table they raised the DCR share by
+      0.4-0.5 pp at the same accuracy). 2 measured +0.08-0.10 pp overall accuracy on census (seeds 0 and 1); 0: none.
     * ``batch_size``, ``learning_rate``, ``weight_decay``: optimizer (AdamW); batch
       size ``None`` picks one from the number of rows. The strong default decay (0.3)
       measured better validation loss, accuracy and DCR share on census (3 seeds). It applies
@@ -89,6 +93,9 @@ class ARGNSettings(GeneratorSettings):
     max_epochs: Integer = Field(200, ge=1, description="epochs at most")
     patience: Integer = Field(4, ge=1, description="epochs without a better validation loss before stopping")
     validation_share: Number = Field(0.1, ge=0, le=0.5, description="share of training rows for early stopping")
+    final_epochs: Integer = Field(
+        2, ge=0, le=100, description="epochs on all rows (validation rows too) after early stopping (0: none)"
+    )
     batch_size: Integer | None = Field(None, ge=1, description="rows per step (None: picked from the row count)")
     learning_rate: Number = Field(3e-3, gt=0, le=1, description="AdamW learning rate")
     weight_decay: Number = Field(0.3, ge=0, description="AdamW weight decay")

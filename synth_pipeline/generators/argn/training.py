@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import logging
 import math
 import os
@@ -47,6 +48,8 @@ class TrainingReport:
     epochs: int = 0
     best_epoch: int = 0
     best_validation_loss: float = math.nan
+    #: epochs on all rows (validation rows too) after early stopping (``final_epochs``)
+    final_epochs: int = 0
     stopped_because: str = ""
     seconds: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
@@ -127,12 +130,10 @@ def train(
         validation_loss = _evaluate(ema, data.validation, data.canonical_mask) if len(data.validation) else train_loss
         elapsed = time.monotonic() - started
         report.epochs = epoch
-        report.history.append(
-            {"epoch": epoch, "loss": train_loss, "validation_loss": validation_loss, "seconds": elapsed}
-        )
+        row = {"epoch": epoch, "loss": train_loss, "validation_loss": validation_loss, "seconds": elapsed}
+        report.history.append(row)
         improved = stopping.update(validation_loss, ema)
-        if improved:
-            report.best_epoch = epoch
+        report.best_epoch = epoch if improved else report.best_epoch
         progress.epoch(epoch, train_loss, validation_loss, improved, elapsed)
         if out_of_time:
             report.stopped_because = f"time budget of {settings.max_training_seconds:g} s reached"
@@ -144,9 +145,11 @@ def train(
             break
     else:
         report.stopped_because = f"max_epochs={settings.max_epochs} reached"
+    report.final_epochs = 0 if out_of_time else _finish_on_all_rows(  # learn from the validation rows too
+        network, ema, stopping, optimizer, data, plan, rng, dropout_generator, started
+    )
     network.load_state_dict(stopping.best_state)
-    network.to("cpu")
-    network.eval()
+    network.to("cpu").eval()
     report.best_validation_loss = stopping.best_loss
     report.seconds = time.monotonic() - started
     progress.finished(report)
@@ -163,6 +166,8 @@ class _TrainingData:
     canonical_mask: torch.Tensor  # (1, S, S) order mask of the table order, for validation
     rare_subs: torch.Tensor | None  # sub-columns whose rare values weigh more as context (None: unweighted)
     rare_cells: torch.Tensor | None  # (training rows, rare_subs) those cells' weights
+    validation_plain: torch.Tensor | None
+    validation_rare_cells: torch.Tensor | None
     column_of_sub: np.ndarray
     n_columns: int
     batch_size: int
@@ -182,14 +187,16 @@ def _split(
     permutation = rng.permutation(n_rows)
     n_validation = round(plan.settings.validation_share * n_rows) if n_rows >= 20 else 0
     training = torch.as_tensor(codes[permutation[n_validation:]], device=device)
-    plain = None
+    plain = validation_plain = None
     if plan.equalities and plain_codes is not None:
         plain = torch.as_tensor(plain_codes[permutation[n_validation:]], device=device)
+        validation_plain = torch.as_tensor(plain_codes[permutation[:n_validation]], device=device)
     batch_size = max(1, min(plan.batch_size, len(training)))
-    rare_subs = rare_cells = None
+    rare_subs = rare_cells = validation_rare_cells = None
     if plan.rare_values is not None:
         rare_subs = torch.as_tensor(plan.rare_values[0], device=device)
         rare_cells = torch.as_tensor(plan.rare_values[1][permutation[n_validation:]], device=device)
+        validation_rare_cells = torch.as_tensor(plan.rare_values[1][permutation[:n_validation]], device=device)
     return _TrainingData(
         training=training,
         validation=torch.as_tensor(codes[permutation[:n_validation]], device=device),
@@ -197,11 +204,57 @@ def _split(
         canonical_mask=torch.as_tensor(order_mask(np.arange(n_columns), column_of_sub), device=device)[None],
         rare_subs=rare_subs,
         rare_cells=rare_cells,
+        validation_plain=validation_plain,
+        validation_rare_cells=validation_rare_cells,
         column_of_sub=column_of_sub,
         n_columns=n_columns,
         batch_size=batch_size,
         steps_per_epoch=max(1, len(training) // batch_size),
     )
+
+
+#: tables with fewer rows skip ``final_epochs``: on sim_race_splits (1,350 rows) they raised the DCR share by
+#: 0.4-0.5 pp at the same accuracy; measured to help on census and bank_marketing (22,000-24,000 rows)
+FINAL_EPOCHS_MIN_ROWS = 20_000
+
+
+def _finish_on_all_rows(
+    network: ARGNNetwork,
+    ema: ARGNNetwork,
+    stopping: EarlyStopping,
+    optimizer: torch.optim.Optimizer,
+    data: _TrainingData,
+    plan: TrainingPlan,
+    rng: np.random.Generator,
+    dropout_generator: torch.Generator,
+    started: float,
+) -> int:
+    """Train ``final_epochs`` more epochs on training and validation rows together, at the last learning rate.
+
+    Early stopping chose the weights on the validation rows; these epochs let the model learn from them
+    too (the metric that matters compares with the whole training table). They start from the best weights
+    and end with the moving average of the weights in ``stopping.best_state``. Only on tables of at least
+    ``FINAL_EPOCHS_MIN_ROWS`` rows. The number of epochs run.
+    """
+    if not plan.settings.final_epochs or len(data.training) + len(data.validation) < FINAL_EPOCHS_MIN_ROWS:
+        return 0
+
+    def both(a: torch.Tensor | None, b: torch.Tensor | None) -> torch.Tensor | None:
+        return None if a is None or b is None else torch.cat([a, b])
+    training = torch.cat([data.training, data.validation])
+    merged = dataclasses.replace(
+        data, training=training, plain=both(data.plain, data.validation_plain),
+        rare_cells=both(data.rare_cells, data.validation_rare_cells),
+        steps_per_epoch=max(1, len(training) // data.batch_size),
+    )
+    network.load_state_dict(stopping.best_state)
+    ema.load_state_dict(stopping.best_state)
+    epochs, out_of_time = 0, False
+    while epochs < plan.settings.final_epochs and not out_of_time:
+        _, out_of_time = _run_epoch(network, ema, optimizer, merged, plan, rng, dropout_generator, started)
+        epochs += 1
+    stopping.best_state = copy.deepcopy(ema.state_dict())
+    return epochs
 
 
 def _run_epoch(
@@ -327,8 +380,10 @@ class Progress:
         """Close the live line and log why training stopped."""
         self.bar.close()
         log.info(
-            "training stopped after %d epochs (%s); best validation loss %.4f at epoch %d, %.1f s",
-            report.epochs, report.stopped_because, report.best_validation_loss, report.best_epoch, report.seconds,
+            "training stopped after %d epochs (%s); best validation loss %.4f at epoch %d; "
+            "%d more on all rows; %.1f s",
+            report.epochs, report.stopped_because, report.best_validation_loss, report.best_epoch,
+            report.final_epochs, report.seconds,
         )
 
 
