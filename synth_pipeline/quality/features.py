@@ -52,10 +52,11 @@ def model_features(
                 part.append(v.astype(np.float64))
         else:
             categorical.append(j)
-            vocabulary = pd.Index(pd.unique(np.concatenate([pd.Series(v).dropna().to_numpy() for v in values])))
-            for part, v in zip(parts, values, strict=True):
-                codes = vocabulary.get_indexer(pd.Series(v).fillna("\x00").to_numpy()).astype(np.float64)
-                codes[pd.isna(v)] = np.nan
-                part.append(codes)
+            # codes in order of first appearance over the tables, missing NaN (factorize on the cells themselves:
+            # no round trip through a string dtype)
+            codes = pd.factorize(np.concatenate(values))[0].astype(np.float64)
+            codes[codes < 0] = np.nan
+            for part, block in zip(parts, np.split(codes, np.cumsum([len(v) for v in values])[:-1]), strict=True):
+                part.append(block)
     matrices = [np.column_stack(part) if part else np.empty((len(t), 0)) for part, t in zip(parts, tables, strict=True)]
     return matrices, categorical
