@@ -40,13 +40,13 @@ from synth_pipeline.columns import ORDERED_KINDS, ColumnKind
 from synth_pipeline.profile import column_values
 from synth_pipeline.quality.accuracy import association
 from synth_pipeline.quality.binning import bin_tables
-from synth_pipeline.quality.privacy import HASH_DIMS, MAX_ONE_HOT, column_groups, distinct_rows
+from synth_pipeline.quality.features import label_strings, label_table, quantile_ranks, rank_quantiles
+from synth_pipeline.quality.privacy import column_groups, distinct_rows
 
 MAX_REFERENCE_ROWS = 25_000
 FRESH_ROWS = 5_000
 MAX_ROUNDS = 20
 _LEVELS = np.linspace(0.0, 1.0, 1001)
-_MISSING = "\x00missing"
 _BATCH_ELEMENTS = 1 << 23
 _FLOAT32_ERROR = 4e-6  # relative error bound of a float32 squared distance (generous), as in quality.privacy
 
@@ -174,32 +174,17 @@ class ClosenessGuard:
 
 def _fit_scale(x: np.ndarray, kind: ColumnKind, rng: np.random.Generator) -> dict[str, Any]:
     if kind in ORDERED_KINDS:
-        observed = x[~np.isnan(x)]
-        quantiles = np.quantile(observed, np.linspace(0.0, 1.0, 101)) if len(observed) else np.zeros(0)
-        return {"quantiles": quantiles, "missing": bool(np.isnan(x).any())}
-    labels = sorted(set(np.where(pd.isna(x), _MISSING, x).astype(str).tolist()))
-    if len(labels) <= MAX_ONE_HOT:
-        table = np.eye(len(labels)) / np.sqrt(2.0)
-    else:
-        table = rng.standard_normal((len(labels), HASH_DIMS))
-        table /= np.linalg.norm(table, axis=1, keepdims=True) * np.sqrt(2.0)
-    return {"labels": labels, "table": table}
+        return {"quantiles": rank_quantiles(x), "missing": bool(np.isnan(x).any())}
+    labels = sorted(set(label_strings(x).tolist()))
+    return {"labels": labels, "table": label_table(len(labels), rng)}
 
 
 def _encode_column(x: np.ndarray, scale: dict[str, Any]) -> np.ndarray:
     """One column in the rank view (as :func:`synth_pipeline.quality.privacy.encode_tables` encodes it)."""
     if "quantiles" in scale:
-        missing = np.isnan(x)
-        knots, inverse = np.unique(scale["quantiles"], return_inverse=True)
-        if len(knots) > 1:
-            levels = np.bincount(inverse, weights=np.linspace(0.0, 1.0, 101)) / np.bincount(inverse)
-            rank = np.interp(np.where(missing, knots[0], x), knots, levels)
-        else:  # one value in training: that value or another, like a label
-            rank = (x != knots[0]).astype(np.float64) if len(knots) else np.ones(len(x))
-        rank[missing] = 0.5
-        return np.column_stack([rank, missing.astype(np.float64)]) if scale["missing"] else rank[:, None]
-    labels = pd.Index(scale["labels"])
-    codes = labels.get_indexer(np.where(pd.isna(x), _MISSING, x).astype(str))
+        rank = quantile_ranks(x, scale["quantiles"])
+        return np.column_stack([rank, np.isnan(x).astype(np.float64)]) if scale["missing"] else rank[:, None]
+    codes = pd.Index(scale["labels"]).get_indexer(label_strings(x))
     table = np.vstack([scale["table"], np.zeros((1, scale["table"].shape[1]))])  # unseen label: the zero row
     return table[codes]  # -1 (unseen) picks the zero row
 

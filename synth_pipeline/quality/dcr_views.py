@@ -23,12 +23,10 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.columns import ColumnKind
-from synth_pipeline.quality.features import column_blocks
+from synth_pipeline.quality.features import column_blocks, label_strings, label_table
 
 VIEW_NAME = "unit rows"
 VIEW_ROWS = 10_000
-MAX_ONE_HOT = 64
-HASH_DIMS = 32
 
 
 def edge_ranks(x: np.ndarray, fitted_on: np.ndarray) -> np.ndarray:
@@ -72,13 +70,9 @@ def _number_block(values: dict[str, np.ndarray], fitted_on: np.ndarray) -> dict[
 
 
 def _label_block(values: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
-    labels = {name: np.where(pd.isna(v), "\x00missing", v).astype(str) for name, v in values.items()}
+    labels = {name: label_strings(v) for name, v in values.items()}
     vocabulary = np.unique(np.concatenate(list(labels.values())))
-    if len(vocabulary) <= MAX_ONE_HOT:
-        table = np.eye(len(vocabulary)) / np.sqrt(2.0)
-    else:
-        table = rng.standard_normal((len(vocabulary), HASH_DIMS))
-        table /= np.linalg.norm(table, axis=1, keepdims=True) * np.sqrt(2.0)
+    table = label_table(len(vocabulary), rng)
     table -= table.mean(axis=0)
     return {name: table[np.searchsorted(vocabulary, v)] for name, v in labels.items()}
 

@@ -10,6 +10,49 @@ import pandas as pd
 from synth_pipeline.columns import ORDERED_KINDS, ColumnKind
 from synth_pipeline.profile import column_values
 
+#: beyond this many labels a column's labels are random unit vectors in ``HASH_DIMS`` dimensions, not one-hot
+MAX_ONE_HOT = 64
+HASH_DIMS = 32
+MISSING_LABEL = "\x00missing"
+#: the quantile levels of the rank scale
+RANK_LEVELS = np.linspace(0.0, 1.0, 101)
+
+
+def label_strings(values: np.ndarray) -> np.ndarray:
+    """Labels as text, missing a label of its own."""
+    return np.where(pd.isna(values), MISSING_LABEL, values).astype(str)
+
+
+def label_table(n_labels: int, rng: np.random.Generator) -> np.ndarray:
+    """One row per label, every two at distance 1: one-hot / sqrt(2), or random unit vectors / sqrt(2) in
+    ``HASH_DIMS`` dimensions beyond ``MAX_ONE_HOT`` labels (nearly the same geometry in bounded memory)."""
+    if n_labels <= MAX_ONE_HOT:
+        return np.eye(n_labels) / np.sqrt(2.0)
+    table = rng.standard_normal((n_labels, HASH_DIMS))
+    table /= np.linalg.norm(table, axis=1, keepdims=True) * np.sqrt(2.0)
+    return table
+
+
+def rank_quantiles(fitted_on: np.ndarray) -> np.ndarray:
+    """The quantiles (at ``RANK_LEVELS``) of the observed values that :func:`quantile_ranks` ranks against."""
+    observed = fitted_on[~np.isnan(fitted_on)]
+    return np.quantile(observed, RANK_LEVELS) if len(observed) else np.zeros(0)
+
+
+def quantile_ranks(x: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Rank in [0, 1] of ``x`` interpolated between ``quantiles`` (tied quantiles at their mean level), missing
+    at 0.5. With a single value fitted there are no ranks: a value is 0 when it is that value, 1 otherwise."""
+    missing = np.isnan(x)
+    knots, inverse = np.unique(quantiles, return_inverse=True)
+    if len(knots) > 1:
+        levels = np.bincount(inverse, weights=RANK_LEVELS) / np.bincount(inverse)
+        rank = np.interp(np.where(missing, knots[0], x), knots, levels)
+    else:
+        rank = (x != knots[0]).astype(np.float64) if len(knots) else np.ones(len(x))
+    rank[missing] = 0.5
+    return rank
+
+
 #: encodes one column's values in every table (name -> values) to name -> (rows, width) blocks
 BlockEncoder = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 

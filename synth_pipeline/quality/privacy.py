@@ -6,7 +6,7 @@ clipped outside the training range); missing numbers sit at 0.5 and add a 0/1 mi
 holds a single value in training (a constant column, or a one-row training table) has no ranks: there a
 value is 0 when it is that value and 1 otherwise, so such a column cannot make every row tie.
 Categoricals are one-hot vectors scaled by 1/sqrt(2), so two different labels are at distance 1 (with
-more than ``MAX_ONE_HOT`` labels, random unit vectors in ``HASH_DIMS`` dimensions stand in for the
+more than ``features.MAX_ONE_HOT`` labels, random unit vectors in ``HASH_DIMS`` dimensions stand in for the
 one-hot vectors: nearly the same geometry in bounded memory); missing is a label of its own.
 
 Search: exact brute force in batches. One matrix product per batch gives squared distances directly
@@ -25,11 +25,9 @@ import pandas as pd
 from synth_pipeline.columns import ColumnKind
 from synth_pipeline.profile import column_values
 from synth_pipeline.quality.dcr_views import VIEW_NAME, VIEW_ROWS, unit_row_tables
-from synth_pipeline.quality.features import column_blocks
+from synth_pipeline.quality.features import column_blocks, label_strings, label_table, quantile_ranks, rank_quantiles
 from synth_pipeline.quality.report import DistanceHistogram, Distances, SubsetShare
 
-MAX_ONE_HOT = 64
-HASH_DIMS = 32
 N_GROUPS = 3
 MIN_COLUMNS_FOR_SUBSETS = 6
 REFERENCE_ROWS = 10_000
@@ -59,37 +57,19 @@ def encode_tables(
 
 
 def _encode_number(values: dict[str, np.ndarray], fitted_on: np.ndarray) -> dict[str, np.ndarray]:
-    observed = fitted_on[~np.isnan(fitted_on)]
-    distinct = np.unique(observed)
-    if len(distinct) > 1:
-        probabilities = np.linspace(0.0, 1.0, 101)
-        quantiles = np.quantile(observed, probabilities)
-        knots, inverse = np.unique(quantiles, return_inverse=True)
-        levels = np.bincount(inverse, weights=probabilities) / np.bincount(inverse)
+    quantiles = rank_quantiles(fitted_on)
     any_missing = any(np.isnan(v).any() for v in values.values())
     out = {}
     for name, x in values.items():
-        missing = np.isnan(x)
-        if len(distinct) > 1:
-            rank = np.interp(np.where(missing, knots[0], x), knots, levels)
-        else:
-            # training holds one value (or none): ranks cannot tell values apart, so every row would tie
-            # with every other; a value is either that one (0) or another (1), like a label
-            rank = (x != distinct[0]).astype(np.float64) if len(distinct) else np.ones(len(x))
-        rank[missing] = 0.5
-        out[name] = np.column_stack([rank, missing.astype(np.float64)]) if any_missing else rank[:, None]
+        rank = quantile_ranks(x, quantiles)
+        out[name] = np.column_stack([rank, np.isnan(x).astype(np.float64)]) if any_missing else rank[:, None]
     return out
 
 
 def _encode_labels(values: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
-    missing_token = "\x00missing"
-    labels = {name: np.where(pd.isna(v), missing_token, v).astype(str) for name, v in values.items()}
+    labels = {name: label_strings(v) for name, v in values.items()}
     vocabulary = np.unique(np.concatenate(list(labels.values())))
-    if len(vocabulary) <= MAX_ONE_HOT:
-        table = np.eye(len(vocabulary)) / np.sqrt(2.0)
-    else:
-        table = rng.standard_normal((len(vocabulary), HASH_DIMS))
-        table /= np.linalg.norm(table, axis=1, keepdims=True) * np.sqrt(2.0)
+    table = label_table(len(vocabulary), rng)
     return {name: table[np.searchsorted(vocabulary, v)] for name, v in labels.items()}
 
 
