@@ -227,6 +227,15 @@ def _cap(text: str) -> int | None:
 PARTS = ("copula_small", "argn_small", "copula_large", "sampling")
 
 
+def measured_on() -> dict:
+    """Where and when a part ran: commit, UTC time, load average, machine (each part keeps its own)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+    return {"commit": commit or None, "finished_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "load_average": [round(x, 2) for x in os.getloadavg()], "machine": f"{os.cpu_count()} cores, "
+            f"{platform.machine()}, {platform.processor() or platform.platform()}"}
+
+
 def run_all(args: argparse.Namespace) -> None:
     """The issue's table: 1.47M rows with both generators, 10M rows with copula, sampling on three engines.
 
@@ -239,6 +248,7 @@ def run_all(args: argparse.Namespace) -> None:
     small, large = round(1_470_000 * args.scale), round(10_000_000 * args.scale)
     path = RESULTS / "scale_all.json"
     previous = json.loads(path.read_text()) if path.is_file() and parts != set(PARTS) else {}
+    previous.pop("measured_on", None)  # one hand-written stamp for all parts went stale: each part has its own
     results: dict = {**previous, "scale": args.scale, "parts": sorted(parts), "load_average_before": load}
     argn_settings = {} if args.argn_seconds is None else {"max_training_seconds": args.argn_seconds}
     with tempfile.TemporaryDirectory() as tmp:
@@ -250,17 +260,20 @@ def run_all(args: argparse.Namespace) -> None:
             if f"{generator}_small" in parts:
                 results[f"{generator}_{small}"] = run_one(generator, source, workdir, DEFAULT_MAX_TRAINING_ROWS,
                                                           settings=settings)
-                results[f"{generator}_{small}"]["settings"] = settings
+                results[f"{generator}_{small}"].update(settings=settings, measured_on=measured_on())
                 print(json.dumps(results[f"{generator}_{small}"]), flush=True)
         source.unlink(missing_ok=True)
         if "copula_large" in parts:
             source = workdir / "wide10m.parquet"
             write_source(source, large)
             results[f"copula_{large}"] = run_one("copula", source, workdir, DEFAULT_MAX_TRAINING_ROWS)
+            results[f"copula_{large}"]["measured_on"] = measured_on()
             print(json.dumps(results[f"copula_{large}"]), flush=True)
             source.unlink()
     if "sampling" in parts:
         results["sampling"] = run_sampling(args)
+        if results["sampling"] is not None:
+            results["sampling"]["measured_on"] = measured_on()
     results.update(total_seconds=round(time.perf_counter() - started), load_average_after=os.getloadavg())
     print_targets(results, small, large)
     path.write_text(json.dumps(results, indent=1, default=str))
