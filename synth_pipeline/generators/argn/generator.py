@@ -150,6 +150,7 @@ class ARGNGenerator(Generator):
             max_exact_values=settings.max_exact_values,
             offsets=settings.number_offsets,
             rounding=settings.round_numbers, spikes=settings.number_spikes,
+            made_up_labels=settings.made_up_labels,
             private=self._statistics,
             text_max_tokens=settings.text_max_tokens,
             text_vocabulary=settings.text_vocabulary,

@@ -45,6 +45,8 @@ class EncoderSettings:
     rounding: bool = False
     #: keep values far more frequent than their neighbours as exact atoms (see :mod:`.spikes`)
     spikes: bool = True
+    #: write a drawn rare code of a text category as a made-up label (see :mod:`.made_up_labels`)
+    made_up_labels: bool = False
     #: under ``privacy``: the fit's DP statistics, which every statistic of the encoders goes through
     private: PrivateStatistics | None = None
     # free-text columns (see .text)
@@ -69,6 +71,7 @@ class RowDecoding:
 STATE_DEFAULTS: dict[str, Any] = {
     "categories": [],
     "has_rare": False,
+    "made_up": {},
     "atoms": np.zeros(0),
     "edges": np.zeros(0),
     "n_levels": 0,

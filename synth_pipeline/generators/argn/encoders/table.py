@@ -149,7 +149,8 @@ class TableEncoder:
     def decode(self, codes: np.ndarray, rng: np.random.Generator, *, temperature: float = 1.0) -> pd.DataFrame:
         """The table of ``codes`` ((n, n_sub_columns) ints); ``rng`` places numbers inside their slices.
 
-        Free text is written from the whole row's codes at ``temperature`` (see :class:`RowDecoding`).
+        Free text is written from the whole row's codes at ``temperature`` (see :class:`RowDecoding`), as are
+        made-up labels (see :mod:`.made_up_labels`).
         """
         row = RowDecoding(codes, rng, temperature)
         columns: dict[str, pd.Series] = {}
