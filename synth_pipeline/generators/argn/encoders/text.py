@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,13 +38,16 @@ import pandas as pd
 import torch
 
 from synth_pipeline.columns import ColumnKind
-from synth_pipeline.free_text import detokenize, fresh_token, is_placeholder, token_shape, tokenize
+from synth_pipeline.free_text import MARK_PLACEHOLDER, detokenize, fresh_token, is_placeholder, token_shape, tokenize
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, RowDecoding, SubColumn
 from synth_pipeline.generators.argn.text_model import (
     N_SPECIAL,
     UNK,
+    Spacing,
     TextNetwork,
     TextTrainingPlan,
+    frequency_order,
+    output_cutoffs,
     padded,
     sample_tokens,
     train_text_model,
@@ -56,6 +60,7 @@ MAX_FRESH_DRAWS = 20
 REDRAW_HEAT = 1.25
 EMBEDDING_DIM = 48
 HIDDEN_SIZE = 128
+_WORD_CHAR = re.compile(r"\w")
 
 
 @dataclass
@@ -146,9 +151,11 @@ class TextEncoder(ColumnEncoder):
         self._rare_tokens = None
         targets, lengths = padded(self.token_ids(values), self.max_tokens)
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
+        size = N_SPECIAL + len(self.vocabulary)
         self.network = TextNetwork(
-            N_SPECIAL + len(self.vocabulary), cardinalities,
-            embedding_dim=EMBEDDING_DIM, hidden_size=HIDDEN_SIZE, max_remaining=self.max_tokens, generator=generator,
+            size, cardinalities,
+            embedding_dim=EMBEDDING_DIM, hidden_size=HIDDEN_SIZE, max_remaining=self.max_tokens,
+            output_cutoffs=output_cutoffs(size), output_order=frequency_order(targets, size), generator=generator,
         )
         log.info(
             "argn: text column %r: %d tokens in the vocabulary (seen in >= %d rows), up to %d tokens per text",
@@ -175,7 +182,8 @@ class TextEncoder(ColumnEncoder):
             if len(todo) == 0:
                 break
             tokens = sample_tokens(
-                self.network, row.codes[todo], lengths[todo], temperature=temperature, generator=generator
+                self.network, row.codes[todo], lengths[todo], temperature=temperature, generator=generator,
+                spacing=self.spacing(),
             )
             texts[todo] = [self._text(ids[:n], row.rng) for ids, n in zip(tokens, lengths[todo], strict=True)]
             todo = todo[np.isin(self._hashes(texts[todo].tolist()), self.guard)]
@@ -184,6 +192,23 @@ class TextEncoder(ColumnEncoder):
             log.warning("argn: %d texts of %r kept matching rare training texts; left missing", len(todo), self.name)
             texts[todo] = None
         return pd.Series(texts, dtype=object)
+
+    def spacing(self) -> Spacing:
+        """Which token ids end in a word character and which are glued to the token before (see :class:`Spacing`).
+
+        A placeholder stands for a word or number unless its shape is a mark's.
+        """
+        ends_word = np.zeros(N_SPECIAL + len(self.vocabulary), dtype=bool)
+        glued = ends_word.copy()
+        for i, token in enumerate(self.vocabulary, start=N_SPECIAL):
+            spaced = token.startswith(" ")
+            core = token[1:] if spaced else token
+            if is_placeholder(core):
+                ends_word[i] = starts = core != MARK_PLACEHOLDER
+            else:
+                ends_word[i], starts = bool(_WORD_CHAR.match(core[-1])), bool(_WORD_CHAR.match(core[0]))
+            glued[i] = starts and not spaced
+        return Spacing(ends_word=ends_word, glued=glued)
 
     def _text(self, ids: np.ndarray, rng: np.random.Generator) -> str:
         # a placeholder marks where training texts had a rare token: a fresh token of its shape stands there
