@@ -126,7 +126,7 @@ def test_no_token_is_drawn_glued_to_a_word_it_would_run_into():
 
     vocabulary = [" lib", "dev", "-", " (", ")", "2", "\x00Aa5", " \x00d3", "\x00p"]
     encoder = TextEncoder("t", ColumnKind.TEXT, False, vocabulary=vocabulary)
-    spacing = encoder.spacing()
+    spacing = encoder.token_rules()
     by_token = dict(zip(vocabulary, range(N_SPECIAL, N_SPECIAL + len(vocabulary)), strict=True))
     assert [t for t, i in by_token.items() if spacing.glued[i]] == ["dev", "2", "\x00Aa5"]
     assert [t for t, i in by_token.items() if spacing.ends_word[i]] == [" lib", "dev", "2", "\x00Aa5", " \x00d3"]
@@ -135,7 +135,7 @@ def test_no_token_is_drawn_glued_to_a_word_it_would_run_into():
     lengths = np.full(3000, 6)
     codes = np.zeros((len(lengths), 1), dtype=np.int64)
     free, spaced = (sample_tokens(network, codes, lengths, temperature=1.0, generator=torch.Generator().manual_seed(1),
-                                  spacing=s) for s in (None, spacing))
+                                  rules=s) for s in (None, spacing))
 
     def glued_pairs(tokens: np.ndarray) -> int:
         return int((spacing.ends_word[tokens[:, :-1]] & spacing.glued[tokens[:, 1:]]).sum())
@@ -147,3 +147,35 @@ def test_no_token_is_drawn_glued_to_a_word_it_would_run_into():
         words = [vocabulary[i - N_SPECIAL] for i in row]
         if all(w in plain for w in words):
             assert tokenize(detokenize(words)) == [w if i else " " + w.lstrip() for i, w in enumerate(words)]
+
+
+def test_brackets_training_keeps_balanced_are_closed_and_never_closed_unopened():
+    import pandas as pd
+
+    from synth_pipeline.columns import ColumnKind
+    from synth_pipeline.generators.argn.encoders.text import TextEncoder
+    from synth_pipeline.generators.argn.text_rules import balanced_brackets
+
+    texts = pd.Series(["a (b) c", "x (y z)", "no brackets", "[one] two", "smile :)", "[list"] * 5)
+    assert balanced_brackets(texts.iloc[:4]) == ["()", "[]"]
+    assert balanced_brackets(texts) == []  # ":)" and "[list": training does not keep them balanced
+    vocabulary = [" a", " b", " (", "(", ")", " [", "]"]
+    encoder = TextEncoder("t", ColumnKind.TEXT, False, vocabulary=vocabulary, balanced_brackets=["()"])
+    ids = dict(zip(vocabulary, range(N_SPECIAL, N_SPECIAL + len(vocabulary)), strict=True))
+    network = TextNetwork(N_SPECIAL + len(vocabulary), [1], embedding_dim=8, hidden_size=16,
+                          generator=torch.Generator().manual_seed(0))  # untrained: brackets anywhere
+    lengths = np.random.default_rng(0).integers(1, 9, 3000)
+    codes = np.zeros((len(lengths), 1), dtype=np.int64)
+
+    def depths(rules) -> tuple[np.ndarray, np.ndarray]:
+        tokens = sample_tokens(network, codes, lengths, temperature=1.0, generator=torch.Generator().manual_seed(1),
+                               rules=rules)
+        change = np.isin(tokens, [ids[" ("], ids["("]]).astype(int) - (tokens == ids[")"]).astype(int)
+        return np.cumsum(change, axis=1), tokens
+
+    free, _ = depths(None)
+    assert (free.min(axis=1) < 0).mean() > 0.1 and (free[:, -1] != 0).mean() > 0.1
+    closed, tokens = depths(encoder.token_rules())
+    assert closed.min() == 0 and (closed[:, -1] == 0).all()  # never closed before opened; all closed at the end
+    assert (tokens == ids[")"]).sum() > 300  # brackets are still written
+    assert np.isin(tokens, [ids[" ["], ids["]"]]).sum() > 300  # a pair training does not balance: no rule

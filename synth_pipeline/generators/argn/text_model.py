@@ -45,6 +45,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from synth_pipeline.generators.argn.text_rules import RuleState, TokenRules
+
 log = logging.getLogger("synth_pipeline.generators.argn")
 
 PAD, UNK, BOS = 0, 1, 2
@@ -334,19 +336,6 @@ def _validation_loss(
     return total / max(tokens, 1.0)
 
 
-@dataclass(frozen=True)
-class Spacing:
-    """Which token ids end in a word character, and which begin with one and no space (a glued token).
-
-    A glued token after one that ends in a word character would run into it ("lib" then "dev" reads back as
-    the one word "libdev", a word no row has): the tokenizer never cuts a text that way, so sampling never
-    draws such a pair.
-    """
-
-    ends_word: np.ndarray  # (vocabulary,) bool
-    glued: np.ndarray  # (vocabulary,) bool
-
-
 @torch.no_grad()
 def sample_tokens(
     network: TextNetwork,
@@ -355,11 +344,11 @@ def sample_tokens(
     *,
     temperature: float,
     generator: torch.Generator,
-    spacing: Spacing | None = None,
+    rules: TokenRules | None = None,
 ) -> np.ndarray:
     """(n, max(lengths)) token ids: row ``i`` gets exactly ``lengths[i]`` words (PAD after them).
 
-    With ``spacing``, no glued token follows a token that ends in a word character.
+    With ``rules``, no token they forbid (see :mod:`synth_pipeline.generators.argn.text_rules`).
     """
     n = len(codes)
     width = int(lengths.max()) if n else 0
@@ -368,7 +357,7 @@ def sample_tokens(
         stop = min(n, start + SAMPLE_CHUNK)
         out[start:stop] = _sample_chunk(
             network, torch.as_tensor(codes[start:stop], dtype=torch.long), lengths[start:stop], width,
-            temperature, generator, spacing,
+            temperature, generator, rules,
         )
     return out
 
@@ -380,7 +369,7 @@ def _sample_chunk(
     width: int,
     temperature: float,
     generator: torch.Generator,
-    spacing: Spacing | None,
+    rules: TokenRules | None,
 ) -> np.ndarray:
     context = network.context(codes)
     step_bias = network.context_step(context)
@@ -389,9 +378,7 @@ def _sample_chunk(
     previous = torch.full((len(codes),), BOS, dtype=torch.long)
     lengths_t = torch.as_tensor(lengths)
     never = network.output_positions(torch.tensor([PAD, UNK, BOS]))
-    if spacing is not None:
-        ends_word = torch.as_tensor(spacing.ends_word, dtype=torch.bool)
-        glued = network.output_positions(torch.as_tensor(np.flatnonzero(spacing.glued)))
+    state = RuleState(rules, network.output_positions, len(codes)) if rules is not None else None
     for t in range(width):
         rows = torch.nonzero(lengths_t > t).squeeze(1)
         if len(rows) == 0:
@@ -401,11 +388,12 @@ def _sample_chunk(
         hidden[:, rows] = new_hidden
         logits = network.next_scores(output[:, 0]) / temperature
         logits[:, never] = -torch.inf
-        if spacing is not None and len(glued):
-            after_word = torch.nonzero(ends_word[previous[rows]]).squeeze(1)
-            logits[after_word[:, None], glued[None, :]] = -torch.inf
+        if state is not None:
+            state.forbid(logits, rows, previous[rows], lengths_t[rows] - t)
         uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
         drawn = network.tokens_at(torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1))
         tokens[rows, t] = drawn
         previous[rows] = drawn
+        if state is not None:
+            state.drawn(rows, drawn)
     return tokens.numpy()

@@ -43,7 +43,6 @@ from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderS
 from synth_pipeline.generators.argn.text_model import (
     N_SPECIAL,
     UNK,
-    Spacing,
     TextNetwork,
     TextTrainingPlan,
     frequency_order,
@@ -52,6 +51,7 @@ from synth_pipeline.generators.argn.text_model import (
     sample_tokens,
     train_text_model,
 )
+from synth_pipeline.generators.argn.text_rules import TokenRules, balanced_brackets
 
 log = logging.getLogger("synth_pipeline.generators.argn")
 
@@ -76,6 +76,8 @@ class TextEncoder(ColumnEncoder):
     guard_key: str = ""
     guard: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     token_guard: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    #: the bracket pairs training texts keep balanced (sampling closes them too)
+    balanced_brackets: list[str] = field(default_factory=list)
     network: TextNetwork | None = None
     report: dict[str, Any] = field(default_factory=dict)
     _rare_tokens: set[int] | None = field(default=None, repr=False, compare=False)
@@ -149,6 +151,7 @@ class TextEncoder(ColumnEncoder):
         rare_tokens = {t.strip() for text in values.dropna().astype(str) for t in tokenize(text) if t not in known}
         self.token_guard = np.unique(self._hashes(sorted(rare_tokens)))
         self._rare_tokens = None
+        self.balanced_brackets = balanced_brackets(values.dropna().astype(str))
         targets, lengths = padded(self.token_ids(values), self.max_tokens)
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         size = N_SPECIAL + len(self.vocabulary)
@@ -183,7 +186,7 @@ class TextEncoder(ColumnEncoder):
                 break
             tokens = sample_tokens(
                 self.network, row.codes[todo], lengths[todo], temperature=temperature, generator=generator,
-                spacing=self.spacing(),
+                rules=self.token_rules(),
             )
             texts[todo] = [self._text(ids[:n], row.rng) for ids, n in zip(tokens, lengths[todo], strict=True)]
             todo = todo[np.isin(self._hashes(texts[todo].tolist()), self.guard)]
@@ -193,8 +196,8 @@ class TextEncoder(ColumnEncoder):
             texts[todo] = None
         return pd.Series(texts, dtype=object)
 
-    def spacing(self) -> Spacing:
-        """Which token ids end in a word character and which are glued to the token before (see :class:`Spacing`).
+    def token_rules(self) -> TokenRules:
+        """What sampling may not write next (see :mod:`synth_pipeline.generators.argn.text_rules`).
 
         A placeholder stands for a word or number unless its shape is a mark's.
         """
@@ -208,7 +211,15 @@ class TextEncoder(ColumnEncoder):
             else:
                 ends_word[i], starts = bool(_WORD_CHAR.match(core[-1])), bool(_WORD_CHAR.match(core[0]))
             glued[i] = starts and not spaced
-        return Spacing(ends_word=ends_word, glued=glued)
+        ids = {}
+        for i, token in enumerate(self.vocabulary, start=N_SPECIAL):
+            ids.setdefault(token.strip(), []).append(i)
+        brackets = [
+            (np.array(ids[pair[0]], dtype=np.int64), np.array(ids[pair[1]], dtype=np.int64))
+            for pair in self.balanced_brackets
+            if pair[0] in ids and pair[1] in ids
+        ]
+        return TokenRules(ends_word=ends_word, glued=glued, brackets=brackets)
 
     def _text(self, ids: np.ndarray, rng: np.random.Generator) -> str:
         # a placeholder marks where training texts had a rare token: a fresh token of its shape stands there
@@ -242,6 +253,7 @@ class TextEncoder(ColumnEncoder):
                 "rare_threshold": self.rare_threshold,
                 "temperature": self.temperature,
                 "guard_key": self.guard_key,
+                "balanced_brackets": list(self.balanced_brackets),
                 "guard": self.guard,
                 "token_guard": self.token_guard,
                 "network": self.network.to_state(),
@@ -261,6 +273,7 @@ class TextEncoder(ColumnEncoder):
             rare_threshold=int(text["rare_threshold"]),
             temperature=float(text["temperature"]),
             guard_key=str(text["guard_key"]),
+            balanced_brackets=list(text.get("balanced_brackets", [])),
             guard=np.asarray(text["guard"], dtype=np.uint64),
             token_guard=np.asarray(text["token_guard"], dtype=np.uint64),
             network=TextNetwork.from_state(text["network"]),
