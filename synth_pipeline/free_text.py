@@ -67,13 +67,17 @@ WORD_LENGTH_CLASSES = (1, 3, 4, 5, 6, 7, 8, 9, 11, 14)
 _LONGEST_FRESH_WORD = 18
 
 
+#: the placeholder of a rare mark (no letters, no digits), its leading space aside
+MARK_PLACEHOLDER = "\x00p"
+
+
 def token_shape(token: str) -> str:
     """The placeholder of a rare ``token`` (its leading space kept): ``" Smith"`` -> ``" \x00Aa5"``."""
     space, core = (" ", token[1:]) if token.startswith(" ") else ("", token)
     if core.isdigit():
         return f"{space}\x00d{min(len(core), 6)}"
     if not _LETTER.search(core):
-        return f"{space}\x00p"
+        return space + MARK_PLACEHOLDER
     length = max(c for c in WORD_LENGTH_CLASSES if c <= len(core))
     if core.isupper() and len(core) > 1:
         return f"{space}\x00AA{length}"

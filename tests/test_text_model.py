@@ -1,4 +1,5 @@
-"""argn's text model on its own: texts that end where their length says, the learning-rate decay, old states."""
+"""argn's text model on its own: texts that end where their length says, the learning-rate decay, old states,
+the adaptive softmax over frequency-ranked tokens."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from synth_pipeline.generators.argn.text_model import (
     N_SPECIAL,
     TextNetwork,
     TextTrainingPlan,
+    frequency_order,
+    output_cutoffs,
     padded,
     sample_tokens,
     train_text_model,
@@ -26,11 +29,12 @@ def _bracketed_texts(n: int, rng: np.random.Generator) -> tuple[list[np.ndarray]
     return texts, np.zeros((n, 1), dtype=np.int64)
 
 
-def _fit(max_remaining: int, rng: np.random.Generator) -> tuple[TextNetwork, dict]:
+def _fit(max_remaining: int, rng: np.random.Generator, cutoffs: list[int] | None = None) -> tuple[TextNetwork, dict]:
     texts, codes = _bracketed_texts(400, rng)
     targets, lengths = padded(texts, 12)
     network = TextNetwork(
         N_SPECIAL + 8, [1], embedding_dim=16, hidden_size=32, max_remaining=max_remaining,
+        output_cutoffs=cutoffs or [], output_order=frequency_order(targets, N_SPECIAL + 8),
         generator=torch.Generator().manual_seed(0),
     )
     plan = TextTrainingPlan(max_seconds=60, max_epochs=25, patience=2, learning_rate=1e-2)
@@ -80,3 +84,98 @@ def test_a_fresh_word_keeps_the_length_class_of_the_rare_word_it_stands_for():
             assert least <= len(fresh) - 1 < (bigger[0] if bigger else 19)
     # a placeholder as models saved before wrote it (no length class): a word of 2 or 3 syllables
     assert fresh_token(" \x00Aa", rng)[1].isupper()
+
+
+def test_tokens_are_ranked_by_frequency_and_only_a_large_vocabulary_gets_an_adaptive_softmax():
+    targets = np.array([[5, 5, 5, 4, 0], [4, 3, 5, 0, 0]])
+    order = frequency_order(targets, 6)
+    assert order.tolist()[5] == 0 and order[4] == 1 and order[3] == 2 and order[0] == 5  # padding last
+    assert sorted(order.tolist()) == list(range(6))
+    assert output_cutoffs(500) == [] and output_cutoffs(4000) == [500, 2000]
+
+
+def test_the_adaptive_softmax_learns_the_brackets_saves_and_draws_the_same_whatever_the_threads():
+    network, _ = _fit(12, np.random.default_rng(0), cutoffs=[4, 7])
+    assert network.config()["output_cutoffs"] == [4, 7]
+    lengths = np.random.default_rng(1).integers(3, 13, 5000)  # more rows than one sampling chunk
+    codes = np.zeros((len(lengths), 1), dtype=np.int64)
+    previous, drawn = torch.get_num_threads(), []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            drawn.append(sample_tokens(network, codes, lengths, temperature=1.0,
+                                       generator=torch.Generator().manual_seed(2)))
+    finally:
+        torch.set_num_threads(previous)
+    tokens = drawn[0]
+    assert np.array_equal(drawn[0], drawn[1])
+    rows = np.arange(len(lengths))
+    # the columns of the ranked output map back to the right token ids: "( word )" closes where the text ends
+    assert ((tokens[rows, lengths - 1] == CLOSE) & (tokens[rows, lengths - 3] == OPEN)).mean() > 0.9
+    written = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
+    assert (tokens[written] >= N_SPECIAL).all() and (tokens[~written] == 0).all()  # no unknown token, no start
+    loaded = TextNetwork.from_state(network.to_state())
+    again = sample_tokens(loaded, codes, lengths, temperature=1.0, generator=torch.Generator().manual_seed(2))
+    assert np.array_equal(again, tokens)
+
+
+def test_no_token_is_drawn_glued_to_a_word_it_would_run_into():
+    from synth_pipeline.columns import ColumnKind
+    from synth_pipeline.free_text import detokenize, tokenize
+    from synth_pipeline.generators.argn.encoders.text import TextEncoder
+
+    vocabulary = [" lib", "dev", "-", " (", ")", "2", "\x00Aa5", " \x00d3", "\x00p"]
+    encoder = TextEncoder("t", ColumnKind.TEXT, False, vocabulary=vocabulary)
+    spacing = encoder.token_rules()
+    by_token = dict(zip(vocabulary, range(N_SPECIAL, N_SPECIAL + len(vocabulary)), strict=True))
+    assert [t for t, i in by_token.items() if spacing.glued[i]] == ["dev", "2", "\x00Aa5"]
+    assert [t for t, i in by_token.items() if spacing.ends_word[i]] == [" lib", "dev", "2", "\x00Aa5", " \x00d3"]
+    network = TextNetwork(N_SPECIAL + len(vocabulary), [1], embedding_dim=8, hidden_size=16,
+                          generator=torch.Generator().manual_seed(0))  # untrained: any pair is likely
+    lengths = np.full(3000, 6)
+    codes = np.zeros((len(lengths), 1), dtype=np.int64)
+    free, spaced = (sample_tokens(network, codes, lengths, temperature=1.0, generator=torch.Generator().manual_seed(1),
+                                  rules=s) for s in (None, spacing))
+
+    def glued_pairs(tokens: np.ndarray) -> int:
+        return int((spacing.ends_word[tokens[:, :-1]] & spacing.glued[tokens[:, 1:]]).sum())
+
+    assert glued_pairs(free) > 100 and glued_pairs(spaced) == 0
+    # so every text reads back as the tokens drawn (placeholders aside)
+    plain = [v for v in vocabulary if "\x00" not in v]
+    for row in spaced[:200]:
+        words = [vocabulary[i - N_SPECIAL] for i in row]
+        if all(w in plain for w in words):
+            assert tokenize(detokenize(words)) == [w if i else " " + w.lstrip() for i, w in enumerate(words)]
+
+
+def test_brackets_training_keeps_balanced_are_closed_and_never_closed_unopened():
+    import pandas as pd
+
+    from synth_pipeline.columns import ColumnKind
+    from synth_pipeline.generators.argn.encoders.text import TextEncoder
+    from synth_pipeline.generators.argn.text_rules import balanced_brackets
+
+    texts = pd.Series(["a (b) c", "x (y z)", "no brackets", "[one] two", "smile :)", "[list"] * 5)
+    assert balanced_brackets(texts.iloc[:4]) == ["()", "[]"]
+    assert balanced_brackets(texts) == []  # ":)" and "[list": training does not keep them balanced
+    vocabulary = [" a", " b", " (", "(", ")", " [", "]"]
+    encoder = TextEncoder("t", ColumnKind.TEXT, False, vocabulary=vocabulary, balanced_brackets=["()"])
+    ids = dict(zip(vocabulary, range(N_SPECIAL, N_SPECIAL + len(vocabulary)), strict=True))
+    network = TextNetwork(N_SPECIAL + len(vocabulary), [1], embedding_dim=8, hidden_size=16,
+                          generator=torch.Generator().manual_seed(0))  # untrained: brackets anywhere
+    lengths = np.random.default_rng(0).integers(1, 9, 3000)
+    codes = np.zeros((len(lengths), 1), dtype=np.int64)
+
+    def depths(rules) -> tuple[np.ndarray, np.ndarray]:
+        tokens = sample_tokens(network, codes, lengths, temperature=1.0, generator=torch.Generator().manual_seed(1),
+                               rules=rules)
+        change = np.isin(tokens, [ids[" ("], ids["("]]).astype(int) - (tokens == ids[")"]).astype(int)
+        return np.cumsum(change, axis=1), tokens
+
+    free, _ = depths(None)
+    assert (free.min(axis=1) < 0).mean() > 0.1 and (free[:, -1] != 0).mean() > 0.1
+    closed, tokens = depths(encoder.token_rules())
+    assert closed.min() == 0 and (closed[:, -1] == 0).all()  # never closed before opened; all closed at the end
+    assert (tokens == ids[")"]).sum() > 300  # brackets are still written
+    assert np.isin(tokens, [ids[" ["], ids["]"]]).sum() > 300  # a pair training does not balance: no rule

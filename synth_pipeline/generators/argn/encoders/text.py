@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,17 +38,20 @@ import pandas as pd
 import torch
 
 from synth_pipeline.columns import ColumnKind
-from synth_pipeline.free_text import detokenize, fresh_token, is_placeholder, token_shape, tokenize
+from synth_pipeline.free_text import MARK_PLACEHOLDER, detokenize, fresh_token, is_placeholder, token_shape, tokenize
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, RowDecoding, SubColumn
 from synth_pipeline.generators.argn.text_model import (
     N_SPECIAL,
     UNK,
     TextNetwork,
     TextTrainingPlan,
+    frequency_order,
+    output_cutoffs,
     padded,
     sample_tokens,
     train_text_model,
 )
+from synth_pipeline.generators.argn.text_rules import TokenRules, balanced_brackets
 
 log = logging.getLogger("synth_pipeline.generators.argn")
 
@@ -56,6 +60,7 @@ MAX_FRESH_DRAWS = 20
 REDRAW_HEAT = 1.25
 EMBEDDING_DIM = 48
 HIDDEN_SIZE = 128
+_WORD_CHAR = re.compile(r"\w")
 
 
 @dataclass
@@ -71,6 +76,8 @@ class TextEncoder(ColumnEncoder):
     guard_key: str = ""
     guard: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     token_guard: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    #: the bracket pairs training texts keep balanced (sampling closes them too)
+    balanced_brackets: list[str] = field(default_factory=list)
     network: TextNetwork | None = None
     report: dict[str, Any] = field(default_factory=dict)
     _rare_tokens: set[int] | None = field(default=None, repr=False, compare=False)
@@ -144,11 +151,14 @@ class TextEncoder(ColumnEncoder):
         rare_tokens = {t.strip() for text in values.dropna().astype(str) for t in tokenize(text) if t not in known}
         self.token_guard = np.unique(self._hashes(sorted(rare_tokens)))
         self._rare_tokens = None
+        self.balanced_brackets = balanced_brackets(values.dropna().astype(str))
         targets, lengths = padded(self.token_ids(values), self.max_tokens)
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
+        size = N_SPECIAL + len(self.vocabulary)
         self.network = TextNetwork(
-            N_SPECIAL + len(self.vocabulary), cardinalities,
-            embedding_dim=EMBEDDING_DIM, hidden_size=HIDDEN_SIZE, max_remaining=self.max_tokens, generator=generator,
+            size, cardinalities,
+            embedding_dim=EMBEDDING_DIM, hidden_size=HIDDEN_SIZE, max_remaining=self.max_tokens,
+            output_cutoffs=output_cutoffs(size), output_order=frequency_order(targets, size), generator=generator,
         )
         log.info(
             "argn: text column %r: %d tokens in the vocabulary (seen in >= %d rows), up to %d tokens per text",
@@ -175,7 +185,8 @@ class TextEncoder(ColumnEncoder):
             if len(todo) == 0:
                 break
             tokens = sample_tokens(
-                self.network, row.codes[todo], lengths[todo], temperature=temperature, generator=generator
+                self.network, row.codes[todo], lengths[todo], temperature=temperature, generator=generator,
+                rules=self.token_rules(),
             )
             texts[todo] = [self._text(ids[:n], row.rng) for ids, n in zip(tokens, lengths[todo], strict=True)]
             todo = todo[np.isin(self._hashes(texts[todo].tolist()), self.guard)]
@@ -184,6 +195,31 @@ class TextEncoder(ColumnEncoder):
             log.warning("argn: %d texts of %r kept matching rare training texts; left missing", len(todo), self.name)
             texts[todo] = None
         return pd.Series(texts, dtype=object)
+
+    def token_rules(self) -> TokenRules:
+        """What sampling may not write next (see :mod:`synth_pipeline.generators.argn.text_rules`).
+
+        A placeholder stands for a word or number unless its shape is a mark's.
+        """
+        ends_word = np.zeros(N_SPECIAL + len(self.vocabulary), dtype=bool)
+        glued = ends_word.copy()
+        for i, token in enumerate(self.vocabulary, start=N_SPECIAL):
+            spaced = token.startswith(" ")
+            core = token[1:] if spaced else token
+            if is_placeholder(core):
+                ends_word[i] = starts = core != MARK_PLACEHOLDER
+            else:
+                ends_word[i], starts = bool(_WORD_CHAR.match(core[-1])), bool(_WORD_CHAR.match(core[0]))
+            glued[i] = starts and not spaced
+        ids = {}
+        for i, token in enumerate(self.vocabulary, start=N_SPECIAL):
+            ids.setdefault(token.strip(), []).append(i)
+        brackets = [
+            (np.array(ids[pair[0]], dtype=np.int64), np.array(ids[pair[1]], dtype=np.int64))
+            for pair in self.balanced_brackets
+            if pair[0] in ids and pair[1] in ids
+        ]
+        return TokenRules(ends_word=ends_word, glued=glued, brackets=brackets)
 
     def _text(self, ids: np.ndarray, rng: np.random.Generator) -> str:
         # a placeholder marks where training texts had a rare token: a fresh token of its shape stands there
@@ -217,6 +253,7 @@ class TextEncoder(ColumnEncoder):
                 "rare_threshold": self.rare_threshold,
                 "temperature": self.temperature,
                 "guard_key": self.guard_key,
+                "balanced_brackets": list(self.balanced_brackets),
                 "guard": self.guard,
                 "token_guard": self.token_guard,
                 "network": self.network.to_state(),
@@ -236,6 +273,7 @@ class TextEncoder(ColumnEncoder):
             rare_threshold=int(text["rare_threshold"]),
             temperature=float(text["temperature"]),
             guard_key=str(text["guard_key"]),
+            balanced_brackets=list(text.get("balanced_brackets", [])),
             guard=np.asarray(text["guard"], dtype=np.uint64),
             token_guard=np.asarray(text["token_guard"], dtype=np.uint64),
             network=TextNetwork.from_state(text["network"]),
