@@ -139,10 +139,9 @@ class ARGNGenerator(Generator):
             private[1].expected_batch_size if private else batch_size,
         )
 
-    def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
-        settings = self._settings()
-        kinds = {name: self.schema_.kind(name) for name in training.columns}
-        encoding = EncoderSettings(
+    def _encoder_settings(self, settings: ARGNSettings) -> EncoderSettings:
+        """How the columns are encoded: value protection's k, bins, offsets, spikes, labels, free text."""
+        return EncoderSettings(
             # value protection: k drawn per model from the seed (a fixed k tells k - 1 from k occurrences)
             rare_threshold=self._protection_k(),
             n_bins=settings.n_bins,
@@ -158,6 +157,11 @@ class ARGNGenerator(Generator):
             text_max_seconds=settings.text_max_seconds,
             text_max_epochs=settings.text_max_epochs,
         )
+
+    def _fit(self, training: pd.DataFrame, rng: np.random.Generator) -> None:
+        settings = self._settings()
+        kinds = {name: self.schema_.kind(name) for name in training.columns}
+        encoding = self._encoder_settings(settings)
         self.encoder_ = TableEncoder.fit(training, kinds, encoding)
         self.private_statistics_ = self._statistics.spent() if self._statistics is not None else None
         if self._statistics is not None:  # the seeding and rebalancing books keep noisy shares, not exact ones
