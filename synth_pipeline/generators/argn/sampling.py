@@ -81,6 +81,8 @@ def sample_codes(
             continue
         codes, known_columns = _known_part(known_codes, known, start, stop, n_sub)
         visible = known_columns[:, column_of_sub].to(torch.float32)
+        for target, source in encoder.change_sources.items():  # a fixed value's change to a free one: drawn
+            visible[known_columns[:, source] & ~known_columns[:, target], encoder.change_sub(source)] = 0.0
         conditions = visible.clone()
         strength = None if guidance is None else torch.as_tensor(guidance[start:stop], dtype=torch.float32)
         embedded = network.embed(codes)
@@ -88,6 +90,10 @@ def sample_codes(
             rows = torch.nonzero(~known_columns[:, c]).squeeze(1)
             if len(rows) == 0:
                 continue
+            if c in encoder.change_sources:  # the change code of a fixed earlier column, drawn just before c
+                source = encoder.change_sources[c]
+                _draw_sub(network, codes, embedded, visible, conditions, strength, rows[known_columns[rows, source]],
+                          encoder.change_sub(source), temperature, generator)
             for position, t in enumerate(subs):
                 logits = guided_logits(network, embedded[rows], visible[rows], conditions[rows], t, strength, rows)
                 if temperature != 1.0:
@@ -104,6 +110,23 @@ def sample_codes(
         if progress is not None:
             progress(m)
     return out
+
+
+def _draw_sub(
+    network: ARGNNetwork, codes: torch.Tensor, embedded: torch.Tensor, visible: torch.Tensor,
+    conditions: torch.Tensor, strength: torch.Tensor | None, rows: torch.Tensor, t: int, temperature: float,
+    generator: torch.Generator,
+) -> None:
+    """Draw sub-column ``t`` of ``rows`` in place (codes, embeddings, visibility)."""
+    if len(rows) == 0:
+        return
+    logits = guided_logits(network, embedded[rows], visible[rows], conditions[rows], t, strength, rows)
+    if temperature != 1.0:
+        logits = logits / temperature
+    drawn = draw(logits, generator)
+    codes[rows, t] = drawn
+    embedded[rows, t] = network.embedding[drawn + network.offsets[t]]
+    visible[rows, t] = 1.0
 
 
 def _known_part(

@@ -41,6 +41,12 @@ class ARGNSettings(GeneratorSettings):
     * ``number_spikes``: keep values far more frequent than their neighbours (round payments such as
       1,500 or 10,000 among smooth amounts) as exact values even where a column has more frequent values
       than ``max_exact_values`` (see :mod:`synth_pipeline.generators.argn.encoders.spikes`).
+    * ``number_changes``: where a later number column's difference to an earlier one varies far less
+      than the later column itself (a bill and last month's bill, any sign), the earlier column gets a
+      sub-column of that difference's bins, drawn before the later column, so sampled values move from
+      month to month as in training (see :mod:`synth_pipeline.generators.argn.encoders.changes`). Off by
+      default: on creditcard_default (seed 0, 34 epochs) it lowered the discriminator AUC by 0.015 at the
+      same accuracy but took a third more training time (README).
     * ``round_numbers``: give numbers that are round (multiples of 10, 100, ...) more often than
       chance a sub-column that says so, so sampled amounts are as often round as real ones. Off by
       default: on creditcard_default (4,000-row subsets, 2 seeds) it cost 0.2-0.5 pp of accuracy.
@@ -109,6 +115,7 @@ class ARGNSettings(GeneratorSettings):
     )
     number_offsets: bool = Field(True, description="code numbers relative to an earlier column where that fits")
     number_spikes: bool = Field(True, description="keep values far more frequent than their neighbours exactly")
+    number_changes: bool = Field(False, description="code how much a later number column changes from this one")
     round_numbers: bool = Field(False, description="model how often numbers are round (multiples of 10, 100, ...)")
     canonical_order_share: Number = Field(0.5, ge=0, le=1, description="share of training orders in table order")
     ema_decay: Number = Field(0.98, ge=0, le=0.9999, description="decay of the weights' moving average (0: none)")
