@@ -25,6 +25,8 @@ import argparse
 import json
 import os
 import platform
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -290,7 +292,8 @@ def variant_label(name: str, variant: dict[str, Any]) -> str:
 
 
 def benchmark(
-    dataset: str, generators: list[str], with_reference: bool, with_qa: bool, variant: dict[str, Any] | None = None
+    dataset: str, generators: list[str], with_reference: bool, with_qa: bool, variant: dict[str, Any] | None = None,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
     training, holdout = load_split(dataset)
     target = TARGETS[dataset]
@@ -322,6 +325,9 @@ def benchmark(
         for name, measured, synthetic_path in runs:
             print(f"  {dataset}: scoring {name} ...", flush=True)
             synthetic = pd.read_parquet(synthetic_path)
+            if keep is not None:  # e.g. for benchmarks/creditcard_discriminator.py
+                keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(synthetic_path, keep / (re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{dataset} {name}") + ".parquet"))
             row = {**measured, **score(training, holdout, synthetic, target)}
             if with_qa:
                 row["mostlyai_qa"] = run_qa(training_path, holdout_path, synthetic_path, workdir)
@@ -347,6 +353,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--with-reference", action="store_true", help="also run mostlyai-engine's TabularARGN")
     parser.add_argument("--with-qa", action="store_true", help="also score with mostlyai-qa")
     parser.add_argument("--out", default=str(RESULTS), help="JSON file to merge results into")
+    parser.add_argument("--keep", type=Path, default=None, help="folder to keep the synthetic tables in (Parquet)")
     parser.add_argument(
         "--settings", default="{}",
         help='JSON settings for our generators, e.g. \'{"random_state": 1}\' (results keyed "argn {...}")',
@@ -370,7 +377,8 @@ def main(argv: list[str] | None = None) -> None:
     results.setdefault("datasets", {})
     for dataset in datasets:
         started = time.perf_counter()
-        result = benchmark(dataset, generators, args.with_reference, args.with_qa, json.loads(args.settings))
+        result = benchmark(dataset, generators, args.with_reference, args.with_qa, json.loads(args.settings),
+                           keep=args.keep)
         result["benchmark_seconds"] = time.perf_counter() - started
         result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         for entry in result["generators"].values():

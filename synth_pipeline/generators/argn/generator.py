@@ -148,7 +148,7 @@ class ARGNGenerator(Generator):
             n_levels=settings.n_levels,
             max_exact_values=settings.max_exact_values,
             offsets=settings.number_offsets,
-            rounding=settings.round_numbers, spikes=settings.number_spikes,
+            rounding=settings.round_numbers, spikes=settings.number_spikes, changes=settings.number_changes,
             made_up_labels=settings.made_up_labels,
             private=self._statistics,
             text_max_tokens=settings.text_max_tokens,

@@ -67,8 +67,6 @@ def sample_codes(
     out = np.zeros((n_rows, n_sub), dtype=np.int64)
     forbidden = [e.forbidden_codes(impute=impute) for e in encoder.encoders]
     guards = _reference_guards(encoder)
-    column_of_sub = torch.as_tensor(encoder.column_of_sub)
-    subs_of_column = [np.flatnonzero(encoder.column_of_sub == c).tolist() for c in range(len(encoder.encoders))]
     tables = None  # the first-layer lookup tables of plain sampling, built at its first chunk
     for start in range(0, n_rows, CHUNK_ROWS):
         stop = min(n_rows, start + CHUNK_ROWS)
@@ -79,31 +77,69 @@ def sample_codes(
             if progress is not None:
                 progress(m)
             continue
-        codes, known_columns = _known_part(known_codes, known, start, stop, n_sub)
-        visible = known_columns[:, column_of_sub].to(torch.float32)
-        conditions = visible.clone()
-        strength = None if guidance is None else torch.as_tensor(guidance[start:stop], dtype=torch.float32)
-        embedded = network.embed(codes)
-        for c, subs in enumerate(subs_of_column):
-            rows = torch.nonzero(~known_columns[:, c]).squeeze(1)
-            if len(rows) == 0:
-                continue
-            for position, t in enumerate(subs):
-                logits = guided_logits(network, embedded[rows], visible[rows], conditions[rows], t, strength, rows)
-                if temperature != 1.0:
-                    logits = logits / temperature
-                if position == 0 and forbidden[c]:
-                    logits[:, forbidden[c]] = -torch.inf
-                if position == 0:
-                    _forbid_references(logits, codes[rows], c, guards)
-                drawn = draw(logits, generator)
-                codes[rows, t] = drawn
-                embedded[rows, t] = network.embedding[drawn + network.offsets[t]]
-                visible[rows, t] = 1.0
-        out[start:stop] = codes.numpy()
+        out[start:stop] = _sample_seeded(
+            network, encoder, known_codes, known, start, stop, forbidden, guards, temperature, generator,
+            None if guidance is None else guidance[start:stop],
+        )
         if progress is not None:
             progress(m)
     return out
+
+
+def _sample_seeded(
+    network: ARGNNetwork, encoder: TableEncoder, known_codes: np.ndarray | None, known: np.ndarray,
+    start: int, stop: int, forbidden: list, guards: _Guards, temperature: float, generator: torch.Generator,
+    guidance: np.ndarray | None,
+) -> np.ndarray:
+    """Codes of rows ``start:stop`` whose known cells are fixed: the other sub-columns drawn in order, given them."""
+    n_sub = len(encoder.sub_columns)
+    column_of_sub = torch.as_tensor(encoder.column_of_sub)
+    subs_of_column = [np.flatnonzero(encoder.column_of_sub == c).tolist() for c in range(len(encoder.encoders))]
+    codes, known_columns = _known_part(known_codes, known, start, stop, n_sub)
+    visible = known_columns[:, column_of_sub].to(torch.float32)
+    for target, source in encoder.change_sources.items():  # a fixed value's change to a free one: drawn
+        visible[known_columns[:, source] & ~known_columns[:, target], encoder.change_sub(source)] = 0.0
+    conditions = visible.clone()
+    strength = None if guidance is None else torch.as_tensor(guidance, dtype=torch.float32)
+    embedded = network.embed(codes)
+    for c, subs in enumerate(subs_of_column):
+        rows = torch.nonzero(~known_columns[:, c]).squeeze(1)
+        if len(rows) == 0:
+            continue
+        if c in encoder.change_sources:  # the change code of a fixed earlier column, drawn just before c
+            source = encoder.change_sources[c]
+            _draw_sub(network, codes, embedded, visible, conditions, strength, rows[known_columns[rows, source]],
+                      encoder.change_sub(source), temperature, generator)
+        for position, t in enumerate(subs):
+            logits = guided_logits(network, embedded[rows], visible[rows], conditions[rows], t, strength, rows)
+            if temperature != 1.0:
+                logits = logits / temperature
+            if position == 0 and forbidden[c]:
+                logits[:, forbidden[c]] = -torch.inf
+            if position == 0:
+                _forbid_references(logits, codes[rows], c, guards)
+            drawn = draw(logits, generator)
+            codes[rows, t] = drawn
+            embedded[rows, t] = network.embedding[drawn + network.offsets[t]]
+            visible[rows, t] = 1.0
+    return codes.numpy()
+
+
+def _draw_sub(
+    network: ARGNNetwork, codes: torch.Tensor, embedded: torch.Tensor, visible: torch.Tensor,
+    conditions: torch.Tensor, strength: torch.Tensor | None, rows: torch.Tensor, t: int, temperature: float,
+    generator: torch.Generator,
+) -> None:
+    """Draw sub-column ``t`` of ``rows`` in place (codes, embeddings, visibility)."""
+    if len(rows) == 0:
+        return
+    logits = guided_logits(network, embedded[rows], visible[rows], conditions[rows], t, strength, rows)
+    if temperature != 1.0:
+        logits = logits / temperature
+    drawn = draw(logits, generator)
+    codes[rows, t] = drawn
+    embedded[rows, t] = network.embedding[drawn + network.offsets[t]]
+    visible[rows, t] = 1.0
 
 
 def _known_part(

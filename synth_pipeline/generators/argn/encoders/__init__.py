@@ -10,6 +10,8 @@ encoder class:
 * :mod:`.spikes`: which values of a wide number column stay exact atoms beyond the heaviest;
 * :mod:`.rounding`: the "round number" sub-column of number columns (setting ``round_numbers``);
 * :mod:`.references`: "equal to an earlier column" codes of number columns;
+* :mod:`.offsets`, :mod:`.changes`, :mod:`.relations`: numbers coded relative to an earlier column (ratio
+  offsets replace a column's bins; a change sub-column, setting ``number_changes``, adds to them);
 * :mod:`.kinds`: the kind -> encoder table;
 * :mod:`.table`: :class:`TableEncoder`, all columns of a table in order.
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.columns import ColumnKind
+from synth_pipeline.generators.argn.encoders.changes import CHANGE_STATE_DEFAULTS
 from synth_pipeline.generators.argn.encoders.offsets import OFFSET_STATE_DEFAULTS
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class SubColumn:
     """One discrete sub-column: its owner column, role and number of codes."""
 
     column: str
-    role: str  # "value", "bin" or "level"
+    role: str  # "value", "bin", "level", "round" or "change"
     cardinality: int
 
 
@@ -47,6 +48,8 @@ class EncoderSettings:
     spikes: bool = True
     #: write a drawn rare code of a text category as a made-up label (see :mod:`.made_up_labels`)
     made_up_labels: bool = False
+    #: give a number that a later column moves little from a "change" sub-column (see :mod:`.changes`)
+    changes: bool = False
     #: under ``privacy``: the fit's DP statistics, which every statistic of the encoders goes through
     private: PrivateStatistics | None = None
     # free-text columns (see .text)
@@ -81,6 +84,7 @@ STATE_DEFAULTS: dict[str, Any] = {
     "references": [],
     **OFFSET_STATE_DEFAULTS,
     "rounding_units": np.zeros(0),
+    **CHANGE_STATE_DEFAULTS,
     "vocabulary": [],
     "max_tokens": 0,
     "text": {},

@@ -17,7 +17,8 @@ Floats are rounded to the number of decimals seen in training.
 The bin sub-column may end with "equal to an earlier column" codes, one per
 reference (see :mod:`.references`), and then with the bins of an offset from an
 earlier column (see :mod:`.offsets`). Numbers rounded more often than chance get a
-third, "round number" sub-column (see :mod:`.rounding`).
+"round number" sub-column (see :mod:`.rounding`), and a number that a later column moves little
+from a last, "change" sub-column: that column's difference to it (see :mod:`.changes`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pandas as pd
 
 from synth_pipeline.columns import ColumnKind, to_numbers
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, SubColumn
+from synth_pipeline.generators.argn.encoders.changes import Change, draw_within
 from synth_pipeline.generators.argn.encoders.offsets import Offset
 from synth_pipeline.generators.argn.encoders.private import private_atoms_and_edges
 from synth_pipeline.generators.argn.encoders.rounding import Rounding
@@ -49,6 +51,7 @@ class NumberEncoder(ColumnEncoder):
     references: list[str] = field(default_factory=list)
     offset: Offset | None = None
     rounding: Rounding | None = None
+    change: Change | None = None
 
     # -- fitting ----------------------------------------------------------------------
     @classmethod
@@ -177,7 +180,14 @@ class NumberEncoder(ColumnEncoder):
             subs.append(SubColumn(self.name, "level", self.n_levels))
         if self.rounding is not None:
             subs.append(SubColumn(self.name, "round", self.rounding.n_codes))
+        if self.change is not None:
+            subs.append(SubColumn(self.name, "change", self.change.n_codes))
         return subs
+
+    @property
+    def change_sub(self) -> int:
+        """Index of the change sub-column among this column's sub-columns (-1: none)."""
+        return len(self.sub_columns()) - 1 if self.change is not None else -1
 
     def code_positions(self) -> list[np.ndarray]:
         centres = np.concatenate([self.atoms, (self.edges[:-1] + self.edges[1:]) / 2 if self.n_bins else []])
@@ -190,6 +200,8 @@ class NumberEncoder(ColumnEncoder):
             positions.append(np.arange(self.n_levels) / max(self.n_levels - 1, 1))
         if self.rounding is not None:
             positions.append(np.arange(self.rounding.n_codes) / (self.rounding.n_codes - 1))
+        if self.change is not None:
+            positions.append(self.change.code_positions())
         return positions
 
     # -- encode / decode ----------------------------------------------------------------
@@ -219,6 +231,7 @@ class NumberEncoder(ColumnEncoder):
             codes[present, 1] = levels
         if self.rounding is not None:
             codes[present, 2] = self.rounding.code(x)
+        # the change sub-column stays 0 here: it needs the target column (see TableEncoder.code_equalities)
         return codes
 
     def _bin(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -229,8 +242,15 @@ class NumberEncoder(ColumnEncoder):
         fraction = np.clip((centre - left) / width, 0.0, 1.0 - 1e-9)
         return bins, np.floor(fraction * self.n_levels).astype(np.int64)
 
-    def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
-        """``references`` holds the decoded numbers of :attr:`all_references`, in order."""
+    def decode(
+        self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None,
+        target: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> pd.Series:
+        """``references`` holds the decoded numbers of :attr:`all_references`, in order.
+
+        ``target``: where an earlier column's change code puts each value (``[low, high)``, NaN: nowhere;
+        see :mod:`.changes`): binned values are drawn where their slice meets it.
+        """
         first = codes[:, 0]
         missing = first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
         index = first - int(self.has_missing)
@@ -241,6 +261,8 @@ class NumberEncoder(ColumnEncoder):
         in_bin = (~missing) & (index >= n_atoms) & (index < n_atoms + self.n_bins)
         if self.n_bins and in_bin.any():
             numbers[in_bin] = self._unbin(index[in_bin] - n_atoms, codes[in_bin, 1], uniform[in_bin])
+            if target is not None:
+                self._decode_change(in_bin, index - n_atoms, codes, uniform, target, numbers)
         for j, values in enumerate((references or [])[: len(self.references)]):
             same = first == self.first_equal_code + j
             numbers[same] = values[same]
@@ -285,6 +307,33 @@ class NumberEncoder(ColumnEncoder):
         values = np.where(np.isfinite(values), values, self.edges[len(self.edges) // 2])
         numbers[rows] = np.clip(values, *self._protected_range())
 
+    def _decode_change(
+        self, in_bin: np.ndarray, bins: np.ndarray, codes: np.ndarray, uniform: np.ndarray,
+        target: tuple[np.ndarray, np.ndarray], numbers: np.ndarray,
+    ) -> None:
+        """Binned numbers an earlier column's change places: in ``target``, inside their slice or else their bin.
+
+        Where ``target`` misses the bin, the number stays as drawn inside its slice.
+        """
+        rows = in_bin & np.isfinite(target[0])
+        if not rows.any():
+            return
+        slices = self._slice(bins[rows], codes[rows, 1])
+        left, right = self.edges[bins[rows]], self.edges[bins[rows] + 1]
+        # whole numbers k of bin b are those with k + 0.5 in it: left - 0.5 <= k < right - 0.5
+        whole_bins = (np.ceil(left - 0.5), np.ceil(right - 0.5)) if self.whole else (left, right)
+        drawn = draw_within(slices, whole_bins, (target[0][rows], target[1][rows]), uniform[rows], whole=self.whole)
+        numbers[rows] = np.where(np.isnan(drawn), numbers[rows], drawn)
+
+    def _slice(self, bins: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``[low, high)`` of the levels' slices of ``bins``: whole numbers ``low <= k < high`` for whole columns."""
+        left, width = self.edges[bins], self.edges[bins + 1] - self.edges[bins]
+        low, high = left + levels * width / self.n_levels, left + (levels + 1) * width / self.n_levels
+        if not self.whole:
+            return low, high
+        low = np.ceil(low - 0.5)
+        return low, np.maximum(np.ceil(high - 0.5), low + 1)
+
     def _unbin(self, bins: np.ndarray, levels: np.ndarray, uniform: np.ndarray) -> np.ndarray:
         left, width = self.edges[bins], self.edges[bins + 1] - self.edges[bins]
         if not self.whole:
@@ -319,6 +368,7 @@ class NumberEncoder(ColumnEncoder):
             "references": list(self.references),
             **(self.offset.to_state() if self.offset else {}),
             "rounding_units": self.rounding.units if self.rounding else np.zeros(0),
+            **(self.change.to_state() if self.change else {}),
         }
 
     @classmethod
@@ -335,6 +385,7 @@ class NumberEncoder(ColumnEncoder):
             references=list(state.get("references", [])),
             offset=Offset.from_state(state),
             rounding=Rounding.from_state(state),
+            change=Change.from_state(state),
         )
 
 

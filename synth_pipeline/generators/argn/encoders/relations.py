@@ -1,4 +1,7 @@
-"""Which number columns are coded as an offset from an earlier column (see :mod:`.offsets`), found in training.
+"""Which number columns are coded relative to an earlier column, found in training.
+
+Offsets (:mod:`.offsets`, positive numbers) replace a column's own bins; changes (:mod:`.changes`, any
+sign, :func:`find_changes`) add a sub-column beside them.
 
 For each binned number column whose values are all positive, every earlier such column that is
 not itself coded as an offset is a candidate reference (so a value is never more than one step from
@@ -23,10 +26,13 @@ import pandas as pd
 
 from synth_pipeline.columns import ColumnKind
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder
+from synth_pipeline.generators.argn.encoders.changes import Change
 from synth_pipeline.generators.argn.encoders.number import NumberEncoder
 from synth_pipeline.generators.argn.encoders.offsets import Offset
 
 MAX_SPREAD = 0.5
+#: a change sub-column where the differences' IQR is below this share of the column's own IQR
+MAX_CHANGE_SPREAD = 0.25
 _NUMBER_KINDS = (ColumnKind.NUMERIC, ColumnKind.INTEGER)
 _SCREEN_ROWS = 20_000
 
@@ -101,3 +107,46 @@ def find_offsets(
             continue
         offset = Offset.offsets(x[rows], numbers[r][rows])
         encoder.offset = Offset.fit(names[r], offset, exact, n_bins=n_bins, rare_threshold=rare_threshold)
+
+
+def find_changes(
+    encoders: list[ColumnEncoder], training: pd.DataFrame, *, rare_threshold: int, n_bins: int
+) -> None:
+    """Give the earlier column that best explains each binned number column without an offset its change code.
+
+    A candidate is any earlier number column. Its *spread* is the interquartile range of ``value -
+    candidate`` over that of the value, on the rows a change would code (value binned, not equal to one
+    of its references, candidate present); the candidate with the least spread is taken when it is below
+    ``MAX_CHANGE_SPREAD`` (it pins the value down to a small part of its range) and leads to no other
+    column yet (one change sub-column per column). Candidates are measured on a seeded sample of rows,
+    the bins fitted on all of them. See :mod:`.changes`.
+    """
+    n = len(training)
+    if n == 0:
+        return
+    sample = np.sort(np.random.default_rng(2).permutation(n)[:_SCREEN_ROWS])
+    names = [e.name for e in encoders]
+    columns = {
+        c: e.to_numbers(training[e.name])
+        for c, e in enumerate(encoders)
+        if isinstance(e, NumberEncoder) and e.kind in _NUMBER_KINDS
+    }
+    for c, encoder in enumerate(encoders):
+        if c not in columns or not isinstance(encoder, NumberEncoder) or encoder.n_bins == 0 or encoder.offset:
+            continue
+        x = columns[c]
+        binned = _coded_rows(encoder, x, encoder.atoms, columns, names)
+        candidates = []
+        for r in (r for r in columns if r < c and getattr(encoders[r], "change", None) is None):
+            rows = binned[sample] & ~np.isnan(columns[r][sample])
+            own = _iqr(x[sample][rows]) if rows.sum() >= 40 else 0.0
+            if own > 0:
+                candidates.append((_iqr(x[sample][rows] - columns[r][sample][rows]) / own, r))
+        spread, r = min(candidates, default=(np.inf, -1))
+        if spread >= MAX_CHANGE_SPREAD:
+            continue
+        rows = binned & ~np.isnan(columns[r])
+        reference = encoders[r]
+        assert isinstance(reference, NumberEncoder)
+        reference.change = Change.fit(names[c], x[rows] - columns[r][rows], n_bins=n_bins,
+                                      rare_threshold=rare_threshold, whole=encoder.whole)

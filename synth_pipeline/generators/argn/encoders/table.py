@@ -12,7 +12,7 @@ from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderS
 from synth_pipeline.generators.argn.encoders.kinds import encoder_from_state, fit_column
 from synth_pipeline.generators.argn.encoders.number import NumberEncoder
 from synth_pipeline.generators.argn.encoders.references import Equality, find_references, references_of
-from synth_pipeline.generators.argn.encoders.relations import find_offsets
+from synth_pipeline.generators.argn.encoders.relations import find_changes, find_offsets
 
 
 class TableEncoder:
@@ -28,6 +28,10 @@ class TableEncoder:
         self.first_sub = np.array([int(np.flatnonzero(self.column_of_sub == c)[0]) for c in range(len(encoders))])
         position = {e.name: c for c, e in enumerate(encoders)}
         self.reference_columns = [[position[name] for name in references_of(e)] for e in encoders]
+        #: target column -> the earlier column whose change sub-column leads to it (see :mod:`.changes`)
+        self.change_sources = {
+            position[e.change.target]: c for c, e in enumerate(encoders) if isinstance(e, NumberEncoder) and e.change
+        }
 
     @classmethod
     def fit(cls, training: pd.DataFrame, kinds: dict[str, ColumnKind], settings: EncoderSettings) -> TableEncoder:
@@ -38,6 +42,8 @@ class TableEncoder:
             if settings.offsets:  # so are the offsets' ratios; half as many bins (narrow; measured better, faster)
                 n_bins = max(1, settings.n_bins // 2)
                 find_offsets(encoders, training, rare_threshold=settings.rare_threshold, n_bins=n_bins)
+            if settings.changes:
+                find_changes(encoders, training, rare_threshold=settings.rare_threshold, n_bins=settings.n_bins)
         return cls(encoders)
 
     def fit_in_context(self, training: pd.DataFrame, codes: np.ndarray, rng: np.random.Generator) -> None:
@@ -105,7 +111,31 @@ class TableEncoder:
                 out = codes.copy()
             first = int(self.first_sub[c])
             self._code_equal(c, out[:, first : first + len(encoder.sub_columns())], data, known)
+        for target, source in self.change_sources.items():
+            out = out.copy() if out is codes else out
+            self._code_change(source, target, out, data, known)
         return out
+
+    def change_sub(self, source: int) -> int:
+        """The table's index of column ``source``'s change sub-column (see :mod:`.changes`)."""
+        encoder = self.encoders[source]
+        assert isinstance(encoder, NumberEncoder)
+        return int(self.first_sub[source]) + encoder.change_sub
+
+    def _code_change(self, source: int, target: int, codes: np.ndarray, data: pd.DataFrame,
+                     known: np.ndarray | None) -> None:
+        """Code, on ``source``'s change sub-column, how far ``target`` (where binned, coded by now) lies from it."""
+        encoder, later = self.encoders[source], self.encoders[target]
+        assert isinstance(encoder, NumberEncoder) and encoder.change is not None and isinstance(later, NumberEncoder)
+        if encoder.name not in data.columns or later.name not in data.columns:
+            return
+        first = codes[:, self.first_sub[target]]
+        binned = (first >= int(later.has_missing) + len(later.atoms)) & (first < later.first_equal_code)
+        change = later.to_numbers(data[later.name]) - encoder.to_numbers(data[encoder.name])
+        rows = binned & np.isfinite(change)
+        if known is not None:
+            rows &= known[:, source] & known[:, target]
+        codes[rows, self.change_sub(source)] = encoder.change.code(change[rows])
 
     def _code_equal(self, c: int, part: np.ndarray, data: pd.DataFrame, known: np.ndarray | None) -> None:
         encoder = self.encoders[c]
@@ -155,12 +185,19 @@ class TableEncoder:
         row = RowDecoding(codes, rng, temperature)
         columns: dict[str, pd.Series] = {}
         numbers: dict[int, np.ndarray] = {}
-        referenced = {r for refs in self.reference_columns for r in refs}
+        referenced = {r for refs in self.reference_columns for r in refs} | set(self.change_sources.values())
         start = 0
         for c, encoder in enumerate(self.encoders):
             width = len(encoder.sub_columns())
             references = [numbers[r] for r in self.reference_columns[c]]
-            column = encoder.decode_row(codes[:, start : start + width], rng.random(len(codes)), references, row)
+            part, uniform = codes[:, start : start + width], rng.random(len(codes))
+            if c in self.change_sources and isinstance(encoder, NumberEncoder):
+                source = self.change_sources[c]
+                change = self.encoders[source].change  # type: ignore[attr-defined]
+                target = change.target_range(codes[:, self.change_sub(source)], numbers[source])
+                column = encoder.decode(part, uniform, references, target=target)
+            else:
+                column = encoder.decode_row(part, uniform, references, row)
             columns[encoder.name] = column
             if c in referenced:
                 numbers[c] = encoder.to_numbers(column)
