@@ -229,11 +229,14 @@ def test_input_sparsity_leaves_heads_fewer_number_inputs(table: pd.DataFrame) ->
     assert sparse_labels.sum() > 0.7 * free_labels.sum()
 
 
-def test_time_budget_stops_training(table: pd.DataFrame) -> None:
-    generator = ARGNGenerator(max_training_seconds=0.05, max_epochs=1000, random_state=0).fit(table)
+def test_time_budget_stops_training(table: pd.DataFrame, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="synth_pipeline.generators.argn"):
+        generator = ARGNGenerator(max_training_seconds=0.05, max_epochs=1000, random_state=0).fit(table)
     assert generator.training_report_["epochs"] <= 2
     assert "time budget" in generator.training_report_["stopped_because"]
     assert len(generator.sample(10)) == 10
+    # such a model depends on the machine's speed, and the user is told how to get one that does not
+    assert any("max_training_seconds=0.05" in r.getMessage() and "max_epochs" in r.getMessage() for r in caplog.records)
 
 
 # -- exact equality between columns -------------------------------------------------------------

@@ -136,7 +136,7 @@ def train(
         report.best_epoch = epoch if improved else report.best_epoch
         progress.epoch(epoch, train_loss, validation_loss, improved, elapsed)
         if out_of_time:
-            report.stopped_because = f"time budget of {settings.max_training_seconds:g} s reached"
+            report.stopped_because = _out_of_time(settings, epoch)
             break
         if stopping.patience_spent():
             if stopping.lower_learning_rate(network, ema, optimizer):
@@ -256,6 +256,17 @@ def _finish_on_all_rows(
         epochs += 1
     stopping.best_state = copy.deepcopy(ema.state_dict())
     return epochs
+
+
+def _out_of_time(settings: ARGNSettings, epoch: int) -> str:
+    """Why training stopped at the time budget, with a warning: such a model depends on the machine's speed."""
+    log.warning(
+        "argn: training stopped at its time budget (max_training_seconds=%g) after %d epochs, before early "
+        "stopping: the model depends on this machine's speed and load; for a model that the same data, "
+        "settings and seed reproduce anywhere, raise max_training_seconds or cap max_epochs instead",
+        settings.max_training_seconds, epoch,
+    )
+    return f"time budget of {settings.max_training_seconds:g} s reached"
 
 
 def _run_epoch(
