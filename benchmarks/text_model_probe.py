@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import sys
 import time
@@ -54,10 +55,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the text model's seed")
     parser.add_argument("--max-epochs", type=int, default=40)
     parser.add_argument("--hidden", type=int, default=0, help="the GRU's width (0: the default)")
+    parser.add_argument("--embedding", type=int, default=0, help="the token embedding's width (0: the default)")
+    parser.add_argument("--weight-decay", type=float, default=-1.0, help="AdamW's weight decay (<0: the default)")
+    parser.add_argument("--texts", type=Path, default=None, help="also write the texts drawn (with the rules) here")
+    parser.add_argument("--top-p", type=float, nargs="*", default=[],
+                        help="also sample the same model with these nucleus shares (rules on)")
     parser.add_argument("--compare-rules", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     table = debian_packages().sample(36_000, random_state=0).reset_index(drop=True)
     training, holdout = table.iloc[: args.rows].reset_index(drop=True), table.iloc[24_000:].reset_index(drop=True)
     schema = infer_schema(training)
@@ -70,18 +77,24 @@ def main() -> None:
     encoder = next(e for e in tables.encoders if isinstance(e, TextEncoder))
     if args.hidden:
         text_encoding.HIDDEN_SIZE = args.hidden
+    if args.embedding:
+        text_encoding.EMBEDDING_DIM = args.embedding
+    if args.weight_decay >= 0:
+        text_encoding.WEIGHT_DECAY = args.weight_decay
     started = time.process_time()
     encoder.fit_in_context(training[TEXT], codes, tables.cardinalities.tolist(), np.random.default_rng(args.seed))
     cpu = time.process_time() - started
     first = int(tables.first_sub[tables.names.index(TEXT)])
     rules = encoder.token_rules()
-    variants = {"rules": rules}
+    variants: dict[str, Any] = {"rules": rules}
+    variants |= {f"rules, top_p {p:g}": (rules, p) for p in args.top_p}
     if args.compare_rules:
         variants |= {"spacing only": dataclasses.replace(rules, brackets=[]), "no rules": None}
     counts = Counter(t.strip() for text in training[TEXT] for t in tokenize(text))
     vocabulary = [t for t, _ in counts.most_common(300)]
     results = []
     for name, variant in variants.items():
+        variant, text_encoding.TOP_P = variant if isinstance(variant, tuple) else (variant, 1.0)
         encoder.token_rules = lambda variant=variant: variant  # type: ignore[method-assign]
         texts = encoder.decode_row(holdout_codes[:, first : first + 1], np.zeros(0), None,
                                    RowDecoding(codes=holdout_codes, rng=np.random.default_rng(1)))
@@ -96,6 +109,8 @@ def main() -> None:
             auc = discriminator_auc(training, synthetic, schema, vocabulary, 0)
             auc_holdout = discriminator_auc(training, holdout, schema, vocabulary, 0)
         present = texts.dropna().astype(str)
+        if args.texts is not None and name == "rules":
+            synthetic[[TEXT]].assign(holdout=holdout[TEXT]).to_csv(args.texts, index=False)
         results.append({
             "sampling": name,
             "token_accuracy": quality.token_accuracy,
@@ -116,6 +131,8 @@ def main() -> None:
         "args": {k: str(v) for k, v in vars(args).items()},
         "text_model": report,
         "hidden_size": text_encoding.HIDDEN_SIZE,
+        "embedding_dim": text_encoding.EMBEDDING_DIM,
+        "weight_decay": text_encoding.WEIGHT_DECAY,
         "cpu_seconds": cpu,
         "cpu_seconds_per_epoch": cpu / max(int(report["epochs"]), 1),
         "results": results,

@@ -12,6 +12,7 @@ from synth_pipeline.generators.argn.text_model import (
     TextNetwork,
     TextTrainingPlan,
     frequency_order,
+    keep_nucleus,
     output_cutoffs,
     padded,
     sample_tokens,
@@ -179,3 +180,31 @@ def test_brackets_training_keeps_balanced_are_closed_and_never_closed_unopened()
     assert closed.min() == 0 and (closed[:, -1] == 0).all()  # never closed before opened; all closed at the end
     assert (tokens == ids[")"]).sum() > 300  # brackets are still written
     assert np.isin(tokens, [ids[" ["], ids["]"]]).sum() > 300  # a pair training does not balance: no rule
+
+
+def test_nucleus_sampling_cuts_the_unlikely_tail_and_draws_the_same_whatever_the_threads():
+    logits = torch.log(torch.tensor([[0.05, 0.6, 0.3, 0.04, 0.01], [0.2, 0.2, 0.2, 0.2, 0.2]]))
+    kept = logits.clone()
+    keep_nucleus(kept, 0.85)
+    # row 0: 0.6 + 0.3 are needed to hold 0.85, the rest is cut; row 1: 0.8 is below 0.85, so all five stay
+    assert torch.isfinite(kept).tolist() == [[False, True, True, False, False], [True, True, True, True, True]]
+    assert torch.equal(kept[torch.isfinite(kept)], logits[torch.isfinite(kept)])
+    single = torch.log(torch.tensor([[0.95, 0.05]]))
+    keep_nucleus(single, 0.5)
+    assert torch.isfinite(single).tolist() == [[True, False]]  # the most likely token always stays
+    network, _ = _fit(12, np.random.default_rng(0), cutoffs=[4, 7])
+    lengths = np.random.default_rng(1).integers(3, 13, 5000)
+    codes = np.zeros((len(lengths), 1), dtype=np.int64)
+    previous, drawn = torch.get_num_threads(), []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            drawn.append(sample_tokens(network, codes, lengths, temperature=1.0, top_p=0.9,
+                                       generator=torch.Generator().manual_seed(2)))
+    finally:
+        torch.set_num_threads(previous)
+    assert np.array_equal(drawn[0], drawn[1])
+    everything = sample_tokens(network, codes, lengths, temperature=1.0, generator=torch.Generator().manual_seed(2))
+    assert not np.array_equal(drawn[0], everything)
+    written = np.arange(drawn[0].shape[1])[None, :] < lengths[:, None]
+    assert (drawn[0][written] >= N_SPECIAL).all()

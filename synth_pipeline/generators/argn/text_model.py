@@ -345,10 +345,13 @@ def sample_tokens(
     temperature: float,
     generator: torch.Generator,
     rules: TokenRules | None = None,
+    top_p: float = 1.0,
 ) -> np.ndarray:
     """(n, max(lengths)) token ids: row ``i`` gets exactly ``lengths[i]`` words (PAD after them).
 
-    With ``rules``, no token they forbid (see :mod:`synth_pipeline.generators.argn.text_rules`).
+    With ``rules``, no token they forbid (see :mod:`synth_pipeline.generators.argn.text_rules`). With
+    ``top_p`` < 1, each step draws only from its most likely tokens that together hold that share of the
+    probability (nucleus sampling: the long tail of unlikely words is cut).
     """
     n = len(codes)
     width = int(lengths.max()) if n else 0
@@ -357,7 +360,7 @@ def sample_tokens(
         stop = min(n, start + SAMPLE_CHUNK)
         out[start:stop] = _sample_chunk(
             network, torch.as_tensor(codes[start:stop], dtype=torch.long), lengths[start:stop], width,
-            temperature, generator, rules,
+            temperature, generator, rules, top_p,
         )
     return out
 
@@ -370,6 +373,7 @@ def _sample_chunk(
     temperature: float,
     generator: torch.Generator,
     rules: TokenRules | None,
+    top_p: float = 1.0,
 ) -> np.ndarray:
     context = network.context(codes)
     step_bias = network.context_step(context)
@@ -390,6 +394,8 @@ def _sample_chunk(
         logits[:, never] = -torch.inf
         if state is not None:
             state.forbid(logits, rows, previous[rows], lengths_t[rows] - t)
+        if top_p < 1.0:
+            keep_nucleus(logits, top_p)
         uniform = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
         drawn = network.tokens_at(torch.argmax(logits - torch.log(-torch.log(uniform)), dim=1))
         tokens[rows, t] = drawn
@@ -397,3 +403,14 @@ def _sample_chunk(
         if state is not None:
             state.drawn(rows, drawn)
     return tokens.numpy()
+
+
+def keep_nucleus(logits: torch.Tensor, top_p: float) -> None:
+    """Sets to -inf, in place, each row's tokens beyond its most likely ones that together hold ``top_p``.
+
+    The most likely token always stays; ties are ordered by column (the same result whatever the threads).
+    """
+    ordered, order = torch.sort(logits, dim=1, descending=True, stable=True)
+    shares = torch.softmax(ordered, dim=1)
+    before = torch.cumsum(shares, dim=1) - shares
+    logits.scatter_(1, order, ordered.masked_fill(before > top_p, -torch.inf))
