@@ -72,6 +72,15 @@ def _coded_rows(
     return rows
 
 
+def _number_columns(encoders: list[ColumnEncoder], frame: pd.DataFrame) -> dict[int, np.ndarray]:
+    """The values of each number column (by position) that offsets and changes may relate to one another."""
+    return {
+        c: e.to_numbers(frame[e.name])
+        for c, e in enumerate(encoders)
+        if isinstance(e, NumberEncoder) and e.kind in _NUMBER_KINDS
+    }
+
+
 def find_offsets(
     encoders: list[ColumnEncoder], training: pd.DataFrame, *, rare_threshold: int, n_bins: int
 ) -> None:
@@ -81,16 +90,8 @@ def find_offsets(
         return
     sample = np.sort(np.random.default_rng(1).permutation(n)[:_SCREEN_ROWS])
     names = [e.name for e in encoders]
-    positive = {
-        c: bool(np.nanmin(e.to_numbers(training[e.name]), initial=np.inf) > 0)
-        for c, e in enumerate(encoders)
-        if isinstance(e, NumberEncoder) and e.kind in _NUMBER_KINDS
-    }
-    numbers = {
-        c: e.to_numbers(training[e.name].iloc[sample])
-        for c, e in enumerate(encoders)
-        if isinstance(e, NumberEncoder) and e.kind in _NUMBER_KINDS
-    }
+    positive = {c: bool(np.nanmin(x, initial=np.inf) > 0) for c, x in _number_columns(encoders, training).items()}
+    numbers = _number_columns(encoders, training.iloc[sample])
     for c, encoder in enumerate(encoders):
         if c not in numbers or not isinstance(encoder, NumberEncoder) or encoder.n_bins == 0:
             continue
@@ -126,11 +127,7 @@ def find_changes(
         return
     sample = np.sort(np.random.default_rng(2).permutation(n)[:_SCREEN_ROWS])
     names = [e.name for e in encoders]
-    columns = {
-        c: e.to_numbers(training[e.name])
-        for c, e in enumerate(encoders)
-        if isinstance(e, NumberEncoder) and e.kind in _NUMBER_KINDS
-    }
+    columns = _number_columns(encoders, training)
     for c, encoder in enumerate(encoders):
         if c not in columns or not isinstance(encoder, NumberEncoder) or encoder.n_bins == 0 or encoder.offset:
             continue
