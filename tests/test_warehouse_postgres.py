@@ -68,7 +68,7 @@ def test_a_lifecycle_publishes_into_postgres_and_the_password_appears_nowhere(tm
     # the resource holds the variable's name, not the DSN; nothing Dagster stored holds the password
     assert defs.resources["warehouse"].postgres_dsn_env == "TEST_PG_WAREHOUSE_DSN"
     events = [str(event) for result in results for event in result.all_events]
-    stored = json.dumps(events) + catalog.to_json() + repr(defs.resources)
+    stored = json.dumps(events) + catalog.to_json(date_format="iso") + repr(defs.resources)
     assert "published_snapshot" in stored
     assert password and password not in stored
     assert "schema synthetic" in str(config.warehouse) and password not in str(config.warehouse)
