@@ -19,6 +19,7 @@ sharing; a few fixed words around counters fail the vocabulary.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -65,6 +66,12 @@ _FRESH_SYLLABLES = ("ba", "ne", "ti", "pol", "ru", "sa", "me", "gor", "li", "va"
 #: same class stands for it, so texts keep their length in characters (names are longer than 2 syllables)
 WORD_LENGTH_CLASSES = (1, 3, 4, 5, 6, 7, 8, 9, 11, 14)
 _LONGEST_FRESH_WORD = 18
+
+
+def keyed_hash(text: str, key: str) -> int:
+    """The 64-bit blake2b hash of ``text`` under the hex ``key``: rare training values are kept as these."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8, key=bytes.fromhex(key)).digest()
+    return int.from_bytes(digest, "little")
 
 
 #: the placeholder of a rare mark (no letters, no digits), its leading space aside

@@ -20,13 +20,12 @@ gets a frequent stand-in.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from synth_pipeline.free_text import detokenize, fresh_token, token_shape, tokenize
+from synth_pipeline.free_text import detokenize, fresh_token, keyed_hash, token_shape, tokenize
 
 MAX_DRAWS = 20
 #: a template token is kept when at least this many frequent labels hold it
@@ -51,8 +50,7 @@ class MadeUpLabels:
 
     def hash(self, label: str) -> int:
         """The keyed 64-bit hash of ``label``."""
-        digest = hashlib.blake2b(label.encode(), digest_size=8, key=bytes.fromhex(self.key)).digest()
-        return int.from_bytes(digest, "little")
+        return keyed_hash(label, self.key)
 
     def label(self, template: str, frequent: set[str], rng: np.random.Generator) -> str | None:
         """A made-up label in ``template``'s shape that is no training label; None after ``MAX_DRAWS``."""

@@ -27,7 +27,6 @@ Privacy guards:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -38,7 +37,15 @@ import pandas as pd
 import torch
 
 from synth_pipeline.columns import ColumnKind
-from synth_pipeline.free_text import MARK_PLACEHOLDER, detokenize, fresh_token, is_placeholder, token_shape, tokenize
+from synth_pipeline.free_text import (
+    MARK_PLACEHOLDER,
+    detokenize,
+    fresh_token,
+    is_placeholder,
+    keyed_hash,
+    token_shape,
+    tokenize,
+)
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, RowDecoding, SubColumn
 from synth_pipeline.generators.argn.text_model import (
     N_SPECIAL,
@@ -86,6 +93,7 @@ class TextEncoder(ColumnEncoder):
     network: TextNetwork | None = None
     report: dict[str, Any] = field(default_factory=dict)
     _rare_tokens: set[int] | None = field(default=None, repr=False, compare=False)
+    _rules: TokenRules | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def fit(cls, name: str, kind: ColumnKind, values: pd.Series, settings: EncoderSettings) -> TextEncoder:
@@ -157,6 +165,7 @@ class TextEncoder(ColumnEncoder):
         self.token_guard = np.unique(self._hashes(sorted(rare_tokens)))
         self._rare_tokens = None
         self.balanced_brackets = balanced_brackets(values.dropna().astype(str))
+        self._rules = None
         targets, lengths = padded(self.token_ids(values), self.max_tokens)
         generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
         size = N_SPECIAL + len(self.vocabulary)
@@ -206,8 +215,13 @@ class TextEncoder(ColumnEncoder):
     def token_rules(self) -> TokenRules:
         """What sampling may not write next (see :mod:`synth_pipeline.generators.argn.text_rules`).
 
-        A placeholder stands for a word or number unless its shape is a mark's.
+        A placeholder stands for a word or number unless its shape is a mark's. Built once, from the vocabulary.
         """
+        if self._rules is None:
+            self._rules = self._token_rules()
+        return self._rules
+
+    def _token_rules(self) -> TokenRules:
         ends_word = np.zeros(N_SPECIAL + len(self.vocabulary), dtype=bool)
         glued = ends_word.copy()
         for i, token in enumerate(self.vocabulary, start=N_SPECIAL):
@@ -244,8 +258,7 @@ class TextEncoder(ColumnEncoder):
         return ""
 
     def _hash(self, text: str) -> int:
-        digest = hashlib.blake2b(text.encode(), digest_size=8, key=bytes.fromhex(self.guard_key)).digest()
-        return int.from_bytes(digest, "little")
+        return keyed_hash(text, self.guard_key)
 
     def _hashes(self, texts: list[str]) -> np.ndarray:
         return np.array([self._hash(t) for t in texts], dtype=np.uint64)
