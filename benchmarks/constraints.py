@@ -140,7 +140,7 @@ def _summary(rows: list[dict]) -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generators", default="copula,argn")
-    parser.add_argument("--argn-seconds", type=float, default=180.0, help="argn training budget per fit")
+    parser.add_argument("--argn-seconds", type=float, default=180.0, help="argn wall-clock training limit per fit")
     parser.add_argument("--sizes", default="400,all")
     parser.add_argument("--seeds", type=int, default=1, help="repeat every pair of runs with seeds 0..N-1")
     args = parser.parse_args()

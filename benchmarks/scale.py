@@ -15,12 +15,12 @@ accuracy against the holdout ceiling. Prints a table and writes
     python benchmarks/scale.py --all                # the issue's whole table (see below)
 
 ``--all`` runs, one after another: the 1.47M-row table end to end with copula and with argn (argn with its
-default settings; ``--argn-seconds`` sets a training budget instead), a 10M-row table end to end with copula, and
-``benchmarks/scale_sampling.py`` (sampling and publishing ``--sampling-rows`` rows, default 10,000,000, in shards
-of the default 250,000 rows, with engines local, ray x1 and ray x2); it prints the issue's table with each target
-and writes ``benchmarks/results/scale_all.json``. ``--parts`` runs some of them (``copula_small``, ``argn_small``,
-``copula_large``, ``sampling``) and keeps the others' figures from the last ``scale_all.json``. ``--scale 0.1``
-runs the same at a tenth of the rows (a check that it works).
+default settings; ``--argn-seconds`` adds a wall-clock limit to its cell budget), a 10M-row table end to end with
+copula, and ``benchmarks/scale_sampling.py`` (sampling and publishing ``--sampling-rows`` rows, default
+10,000,000, in shards of the default 250,000 rows, with engines local, ray x1 and ray x2); it prints the issue's
+table with each target and writes ``benchmarks/results/scale_all.json``. ``--parts`` runs some of them
+(``copula_small``, ``argn_small``, ``copula_large``, ``sampling``) and keeps the others' figures from the last
+``scale_all.json``. ``--scale 0.1`` runs the same at a tenth of the rows (a check that it works).
 
     python benchmarks/scale.py --all --parts copula_small,argn_small,copula_large   # about 18 min idle
     python benchmarks/scale.py --all --parts sampling                               # about 16 min idle
@@ -333,7 +333,7 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="the issue's whole table (see the module notes)")
     parser.add_argument("--scale", type=float, default=1.0, help="with --all: a share of every row count")
     parser.add_argument("--argn-seconds", type=float, default=None,
-                        help="with --all: argn's training budget (default: argn's own default)")
+                        help="with --all: a wall-clock limit of argn's training (default: none, its cell budget)")
     parser.add_argument("--sampling-rows", type=int, default=10_000_000, help="with --all: rows per sampling engine")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"with --all: some of {', '.join(PARTS)}")
     args = parser.parse_args()

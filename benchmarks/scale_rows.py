@@ -2,7 +2,8 @@
 
 Simulates ``--rows`` rows of the 32-column table of ``benchmarks/scale.py``, splits them in halves (training,
 holdout) as the lifecycle does, and for each cap in ``--caps`` fits argn on a stratified-free, seeded sample of
-that many training rows (the ``max_training_rows`` sample) under the same time budget ``--train-seconds``, samples
+that many training rows (the ``max_training_rows`` sample) under the same time budget ``--train-seconds`` (the cell
+budget ``max_cells_seen`` is lifted, so that only time limits training and more rows mean fewer epochs), samples
 ``--sample-rows`` rows and measures the QA step's accuracy against the holdout ceiling (100,000-row subsamples,
 as the lifecycle's QA). Per cap: fit seconds, epochs, stop reason, accuracy, ceiling and gap in points. Prints a
 table and writes ``benchmarks/results/scale_rows.json``. The default ``max_training_rows`` is chosen from it
@@ -38,7 +39,9 @@ def measure(training, holdout, cap: int, seconds: float, sample_rows: int) -> di
 
     positions = capped_positions(len(training), cap, None, random_state=0)
     learned = training if positions is None else training.iloc[positions].reset_index(drop=True)
-    generator = make_generator("argn", random_state=0, max_training_seconds=seconds, show_progress=False)
+    generator = make_generator(  # the same time for every cap: the cell budget is lifted, time alone stops it
+        "argn", random_state=0, max_training_seconds=seconds, max_cells_seen=10**15, show_progress=False
+    )
     started = time.perf_counter()
     generator.fit(learned)
     fit_seconds = time.perf_counter() - started

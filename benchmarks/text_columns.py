@@ -1,6 +1,6 @@
 """Free-text columns (issue 19 §2): argn's text kind against "free text as ids", on a public table built at run time.
 
-    python benchmarks/text_columns.py [--rows 36000] [--seed 0] [--text-seconds 300] [--skip-baseline] [--with-qa]
+    python benchmarks/text_columns.py [--rows 36000] [--seed 0] [--text-seconds S] [--skip-baseline] [--with-qa]
                                       [--out F]
 
 The table is Debian's package index on this machine (``apt-cache dumpavail``; public data, built at run
@@ -156,7 +156,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=36_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--text-seconds", type=float, default=300.0)
+    parser.add_argument("--text-seconds", type=float, default=None,
+                        help="a wall-clock limit of the text model (default: none, argn's token budget)")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--with-qa", action="store_true", help="also score the whole table with mostlyai-qa")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")

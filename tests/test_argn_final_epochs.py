@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from synth_pipeline.generators.argn import ARGNGenerator, training
+from synth_pipeline.generators.argn.budget import Budget
 from synth_pipeline.generators.argn.model import ARGNNetwork
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.generators.argn.training import EarlyStopping, TrainingPlan, _finish_on_all_rows, _split
@@ -33,7 +32,8 @@ def _share_of_code_one(final_epochs: int) -> float:
     stopping = EarlyStopping(3, network.state_dict())
     optimizer = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=0.0)
     dropout = torch.Generator().manual_seed(0)
-    ran = _finish_on_all_rows(network, ema, stopping, optimizer, data, plan, rng, dropout, started=time.monotonic())
+    budget = Budget(settings.max_cells_seen, settings.max_training_seconds)
+    ran = _finish_on_all_rows(network, ema, stopping, optimizer, data, plan, rng, dropout, budget=budget)
     assert ran == final_epochs
     network.load_state_dict(stopping.best_state)
     with torch.no_grad():

@@ -31,6 +31,7 @@ from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.generators.argn.training import (
     TrainingPlan,
+    budget_text,
     compact_codes,
     default_threads,
     show_progress_default,
@@ -155,6 +156,7 @@ class ARGNGenerator(Generator):
             text_vocabulary=settings.text_vocabulary,
             text_temperature=settings.text_temperature,
             text_max_seconds=settings.text_max_seconds,
+            text_max_tokens_seen=settings.text_max_tokens_seen,
             text_max_epochs=settings.text_max_epochs,
         )
 
@@ -178,9 +180,9 @@ class ARGNGenerator(Generator):
         embedding_dim, hidden_size, batch_size = self._sizes(settings, n_rows)
         log.info(
             "argn: %d columns -> %d sub-columns (%d codes); embedding %d, hidden %d, batch %d; "
-            "stops early, after %d epochs or %g s at the latest",
+            "stops early, after %d epochs or %s at the latest",
             len(training.columns), n_sub, int(self.encoder_.cardinalities.sum()),
-            embedding_dim, hidden_size, batch_size, settings.max_epochs, settings.max_training_seconds,
+            embedding_dim, hidden_size, batch_size, settings.max_epochs, budget_text(settings),
         )
         plan = TrainingPlan(
             settings=settings,

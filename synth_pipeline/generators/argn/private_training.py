@@ -7,8 +7,9 @@ then opacus' ``DPOptimizerFastGradientClipping`` adds Gaussian noise of
 ``noise_multiplier · max_grad_norm`` and divides by the expected batch size before
 AdamW's step. The accountant starts with the DP statistics (one Gaussian mechanism, see
 :mod:`synth_pipeline.generators.privacy_budget`) and records every step; the run ends after
-the planned steps (:mod:`.private_plan`, whose ε is within budget) or earlier at the time
-budget, so the weights kept are those after the last step taken, all within budget.
+the planned steps (:mod:`.private_plan`, whose ε is within budget), or earlier at the time limit
+``max_training_seconds`` when one is set (off by default), so the weights kept are those after the last step
+taken, all within budget. ``max_cells_seen`` does not apply: the accountant's plan fixes the number of steps.
 
 What differs from non-private training, and why:
 
@@ -158,7 +159,7 @@ def _run_epoch(
     n_steps: int,
     started: float,
 ) -> tuple[float, int]:
-    """``n_steps`` DP-SGD steps; (mean loss per row, 0 or the steps taken when the time budget ran out)."""
+    """``n_steps`` DP-SGD steps; (mean loss per row, 0 or the steps taken when the time limit ran out)."""
     training, plain, column_of_sub, n_columns = data
     settings = plan.settings
     network.train()
@@ -182,7 +183,8 @@ def _run_epoch(
                 average.lerp_(current, 1.0 - settings.ema_decay)
         total += loss_sum
         rows_seen += len(rows)
-        if time.monotonic() - started > settings.max_training_seconds:
+        limit = settings.max_training_seconds
+        if limit is not None and time.monotonic() - started > limit:
             return total / max(rows_seen, 1), step + 1
     return total / max(rows_seen, 1), 0
 

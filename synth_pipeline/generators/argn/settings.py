@@ -14,11 +14,22 @@ class ARGNSettings(GeneratorSettings):
 
     All keyword-only, defaults meant for tables nobody tuned:
 
-    * ``max_training_seconds``: time budget of the training loop (300 s: the 1.47M x 32 table, 200,000 rows
-      seen, needs it to end to end within 8 minutes: README). Census and bank_marketing stop early well before
-      it on the 2-core development machine; creditcard_default (95 epochs, about 200 s idle) can reach it on a
-      loaded machine. A model stopped by it depends on the machine's speed (a warning says so): cap
-      ``max_epochs`` instead where the same seed must give the same model everywhere.
+    * ``max_cells_seen``: the training budget, in cells: training stops once the training rows seen (the
+      mini-batch rows summed over steps, the final epochs' too; validation passes do not count) times the
+      model's columns reach it. It counts, never times, so the same data, settings and seed give the same
+      model on any machine; a warning says when it stops training before early stopping (the model is then
+      reproducible but may be under-trained) and the report says ``cell budget of N reached`` (no
+      ``final_epochs`` then). The default, 40,000,000, is calibrated on the 1,470,000 x 32 scale table: it
+      learns 200,000 rows (``max_training_rows``), 179,712 of them per epoch (the 180,000 left by the 10%
+      validation split, in whole batches of 512), 5.75M cells per epoch, so 40M cells is about 7 epochs: what
+      the former 300 s time budget gave on the 2-core development machine, within the README's scale target
+      (end to end in 8 minutes at most). creditcard_default (the 15,000-row benchmark half: 13,312 rows per
+      epoch x 24 columns) would need 125 epochs to reach it and stops early at about 87; census (21,504 x 15)
+      and bank_marketing (19,968 x 17) stop at 42-47 epochs with room for 118-124. Not under ``privacy``
+      (the accountant's plan fixes the number of DP-SGD steps).
+    * ``max_training_seconds``: an optional wall-clock limit of the training loop (under ``privacy`` too);
+      ``None`` (the default): none. A model stopped by it depends on the machine's speed and load (a
+      warning says so); ``max_cells_seen`` and ``max_epochs`` are the limits the same seed reproduces.
     * ``max_epochs``, ``patience``: epochs at most; stop after ``patience`` epochs
       without a better validation loss (twice the learning rate is lowered first).
     * ``validation_share``: share of the training rows held out for early stopping.
@@ -83,12 +94,17 @@ class ARGNSettings(GeneratorSettings):
       learned from a few dozen rows is mostly shrinkage, the copula's borrows the whole table's
       correlations. Free-text columns stay argn's; never under a privacy budget. 0: never. Read when
       sampling too: 0 on a fitted model turns it off (a model fitted with 0 has no copula to turn on).
-    * ``text_temperature``, ``text_max_seconds``, ``text_max_epochs``, ``text_max_tokens``,
-      ``text_vocabulary``: free-text columns (kind ``text``): the word model's sampling temperature
-      (multiplied by ``sample``'s), its training time budget and epochs at most (it stops early after
-      3 epochs without a better validation loss; the learning rate drops x0.3 after each such epoch),
-      the most tokens a text has (longer ones are cut), and the most words it knows (only words seen
-      in at least ``k`` rows, the rare-value threshold, are known).
+    * ``text_temperature``, ``text_max_tokens_seen``, ``text_max_seconds``, ``text_max_epochs``,
+      ``text_max_tokens``, ``text_vocabulary``: free-text columns (kind ``text``): the word model's sampling
+      temperature (multiplied by ``sample``'s); its training budget in tokens (training tokens seen, summed
+      over steps, validation passes not counted: a count, so reproducible); an optional wall-clock limit
+      (``None``, the default: none; a model it stops depends on the machine's speed); its epochs at most (it
+      stops early after 3 epochs without a better validation loss; the learning rate drops x0.3 after each
+      such epoch; a warning says when a budget stops it first); the most tokens a text has (longer ones are
+      cut), and the most words it knows (only words seen in at least ``k`` rows, the rare-value threshold,
+      are known). The token budget's default, 20,000,000, is not reached on the Debian descriptions
+      benchmark: 24,000 training texts of 7.9 tokens on average, about 171,000 tokens per epoch after the
+      10% validation split, 10M in ``text_max_epochs``' 60 epochs; it stops early after 15-16.
     * ``closeness_guard``: at sampling, a row that sits on top of one training row more closely than this
       share of fresh rows from the population would (its distance to the nearest training row over that to
       the second nearest, on all columns and on the QA's column subsets, against the same ratio of training
@@ -105,7 +121,12 @@ class ARGNSettings(GeneratorSettings):
       (see :mod:`synth_pipeline.generators.privacy_budget`); ``None``: no differential privacy.
     """
 
-    max_training_seconds: Number = Field(300.0, gt=0, description="time budget of the training loop")
+    max_cells_seen: Integer = Field(
+        40_000_000, ge=1, description="training budget: training rows seen times the model's columns (reproducible)"
+    )
+    max_training_seconds: Number | None = Field(
+        None, gt=0, description="wall-clock limit of the training loop (None: none; a model it stops is machine-bound)"
+    )
     max_epochs: Integer = Field(200, ge=1, description="epochs at most")
     patience: Integer = Field(4, ge=1, description="epochs without a better validation loss before stopping")
     validation_share: Number = Field(0.1, ge=0, le=0.5, description="share of training rows for early stopping")
@@ -142,7 +163,12 @@ class ARGNSettings(GeneratorSettings):
         50, ge=0, description="seeded/rebalanced rows fixing a value seen fewer times come from a copula (0: never)"
     )
     text_temperature: Number = Field(1.0, gt=0, le=10, description="free text: the word model's sampling temperature")
-    text_max_seconds: Number = Field(300.0, gt=0, description="free text: time budget of each text column's model")
+    text_max_tokens_seen: Integer = Field(
+        20_000_000, ge=1, description="free text: training budget of each text column's model, in tokens seen"
+    )
+    text_max_seconds: Number | None = Field(
+        None, gt=0, description="free text: wall-clock limit of each text column's model (None: none)"
+    )
     text_max_epochs: Integer = Field(60, ge=1, description="free text: epochs at most of each text column's model")
     text_max_tokens: Integer = Field(40, ge=1, le=512, description="free text: the most tokens a text has")
     text_vocabulary: Integer = Field(

@@ -21,7 +21,9 @@ saved before, keep one full softmax.
 
 Training: AdamW; after each epoch without a better validation loss the learning rate
 drops (x :attr:`TextTrainingPlan.decay`), and training stops after
-:attr:`TextTrainingPlan.patience` such epochs in a row, keeping the best weights.
+:attr:`TextTrainingPlan.patience` such epochs in a row, keeping the best weights; or earlier, with a
+warning, at :attr:`TextTrainingPlan.max_tokens_seen` training tokens (a count: the same on every machine)
+or at :attr:`TextTrainingPlan.max_seconds` when that is set (off by default: it depends on the machine).
 
 Sampling writes exactly the number of tokens the row's length code says (the
 table model drew the length jointly with the other columns), never draws
@@ -45,6 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from synth_pipeline.generators.argn.budget import COUNT, LEFT, Budget
 from synth_pipeline.generators.argn.text_rules import RuleState, TokenRules
 
 log = logging.getLogger("synth_pipeline.generators.argn")
@@ -224,7 +227,10 @@ class TextNetwork(nn.Module):
 class TextTrainingPlan:
     """How long and how the text model trains."""
 
-    max_seconds: float
+    #: wall-clock limit (None: none; a model it stops depends on the machine's speed)
+    max_seconds: float | None = None
+    #: training tokens seen (padding not counted, summed over steps; validation passes do not count) at most
+    max_tokens_seen: int = 20_000_000
     max_epochs: int = 60
     patience: int = 3
     #: the learning rate is multiplied by this after each epoch without a better validation loss
@@ -253,7 +259,7 @@ def train_text_model(
     rng: np.random.Generator,
 ) -> dict[str, Any]:
     """Fit ``network`` to the rows' ``targets`` (n, T) given their ``codes``; the best validation weights are kept."""
-    started = time.monotonic()
+    budget = Budget(plan.max_tokens_seen, plan.max_seconds)
     rows = np.flatnonzero(lengths > 0)
     rows = rows[rng.permutation(len(rows))]
     n_validation = round(plan.validation_share * len(rows)) if len(rows) >= 20 else 0
@@ -265,16 +271,18 @@ def train_text_model(
     for epoch in range(1, plan.max_epochs + 1):
         epochs = epoch
         network.train()
+        spent = LEFT
         for batch in _batches(training, lengths, batch_size, rng):
             loss = _loss(network, codes_t, targets_t, batch, lengths)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(network.parameters(), 1.0)
             optimizer.step()
-            if time.monotonic() - started > plan.max_seconds:
+            spent = budget.spend(int(lengths[batch].sum()))
+            if spent != LEFT:
                 break
         loss_now = _validation_loss(network, codes_t, targets_t, validation if len(validation) else training, lengths)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - budget.started
         log.info("text model epoch %d: validation loss %.4f per token, %.1f s", epoch, loss_now, elapsed)
         if loss_now < best - 1e-4:
             best, best_state, bad = loss_now, copy.deepcopy(network.state_dict()), 0
@@ -282,8 +290,8 @@ def train_text_model(
             bad += 1
             for group in optimizer.param_groups:
                 group["lr"] *= plan.decay
-        if time.monotonic() - started > plan.max_seconds:
-            stopped = f"time budget of {plan.max_seconds:g} s reached"
+        if spent != LEFT:
+            stopped = _out_of_budget(plan, epoch, spent)
             break
         if bad >= plan.patience:
             stopped = f"validation loss did not improve for {plan.patience} epochs"
@@ -294,9 +302,29 @@ def train_text_model(
         "epochs": epochs,
         "validation_loss_per_token": best,
         "stopped_because": stopped or f"max_epochs={plan.max_epochs} reached",
-        "seconds": time.monotonic() - started,
+        "tokens_seen": budget.count,
+        "seconds": time.monotonic() - budget.started,
         "final_learning_rate": float(optimizer.param_groups[0]["lr"]),
     }
+
+
+def _out_of_budget(plan: TextTrainingPlan, epoch: int, spent: str) -> str:
+    """Why the text model stopped at a budget before early stopping, with a warning that says what that means."""
+    if spent == COUNT:
+        log.warning(
+            "argn: the text model stopped at its token budget (text_max_tokens_seen=%d) after %d epochs, before "
+            "early stopping: it is reproducible (the same data, settings and seed give it on any machine) but "
+            "may be under-trained; raise text_max_tokens_seen to let early stopping end training",
+            plan.max_tokens_seen, epoch,
+        )
+        return f"token budget of {plan.max_tokens_seen:,} reached"
+    log.warning(
+        "argn: the text model stopped at its time budget (text_max_seconds=%g) after %d epochs, before early "
+        "stopping: it depends on this machine's speed and load; for a model that the same data, settings and "
+        "seed reproduce anywhere, leave text_max_seconds unset and cap text_max_tokens_seen or text_max_epochs",
+        plan.max_seconds, epoch,
+    )
+    return f"time budget of {plan.max_seconds:g} s reached"
 
 
 def _batches(rows: np.ndarray, lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:

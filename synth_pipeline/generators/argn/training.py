@@ -1,4 +1,4 @@
-"""Training loop: order-randomized maximum likelihood with early stopping and a time budget."""
+"""Training loop: order-randomized maximum likelihood with early stopping and a cell budget (``max_cells_seen``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from synth_pipeline.generators.argn.budget import COUNT, LEFT, Budget
 from synth_pipeline.generators.argn.encoders import Equality
 from synth_pipeline.generators.argn.model import ARGNNetwork, group_bounds
 from synth_pipeline.generators.argn.rare_contexts import head_weights
@@ -51,6 +52,8 @@ class TrainingReport:
     #: epochs on all rows (validation rows too) after early stopping (``final_epochs``)
     final_epochs: int = 0
     stopped_because: str = ""
+    #: training rows seen (mini-batch rows over all steps, final epochs included) times the model's columns
+    cells_seen: int = 0
     seconds: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
 
@@ -111,8 +114,8 @@ def train(
     ``plain_codes`` are the codes without "equal to an earlier column" codes: in a
     training order where a column comes before its reference, it is coded by its bin.
     """
-    started = time.monotonic()
     settings = plan.settings
+    budget = Budget(settings.max_cells_seen, settings.max_training_seconds)  # cells seen; seconds when set
     data = _split(codes, plain_codes, column_of_sub, plan, rng)
     network.to(plan.device)
     decay = settings.weight_decay * plan.decay_factor  # few rows per category code: stronger (see regularization)
@@ -126,17 +129,17 @@ def train(
     progress = Progress(plan.show_progress)
     report = TrainingReport()
     for epoch in range(1, settings.max_epochs + 1):
-        train_loss, out_of_time = _run_epoch(network, ema, optimizer, data, plan, rng, dropout_generator, started)
+        train_loss, spent = _run_epoch(network, ema, optimizer, data, plan, rng, dropout_generator, budget)
         validation_loss = _evaluate(ema, data.validation, data.canonical_mask) if len(data.validation) else train_loss
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - budget.started
         report.epochs = epoch
         row = {"epoch": epoch, "loss": train_loss, "validation_loss": validation_loss, "seconds": elapsed}
         report.history.append(row)
         improved = stopping.update(validation_loss, ema)
         report.best_epoch = epoch if improved else report.best_epoch
         progress.epoch(epoch, train_loss, validation_loss, improved, elapsed)
-        if out_of_time:
-            report.stopped_because = _out_of_time(settings, epoch)
+        if spent != LEFT:
+            report.stopped_because = _out_of_budget(settings, epoch, spent, budget)
             break
         if stopping.patience_spent():
             if stopping.lower_learning_rate(network, ema, optimizer):
@@ -145,13 +148,13 @@ def train(
             break
     else:
         report.stopped_because = f"max_epochs={settings.max_epochs} reached"
-    report.final_epochs = 0 if out_of_time else _finish_on_all_rows(  # learn from the validation rows too
-        network, ema, stopping, optimizer, data, plan, rng, dropout_generator, started
+    report.final_epochs = 0 if spent != LEFT else _finish_on_all_rows(  # learn from the validation rows too
+        network, ema, stopping, optimizer, data, plan, rng, dropout_generator, budget
     )
     network.load_state_dict(stopping.best_state)
     network.to("cpu").eval()
-    report.best_validation_loss = stopping.best_loss
-    report.seconds = time.monotonic() - started
+    report.best_validation_loss, report.cells_seen = stopping.best_loss, budget.count
+    report.seconds = time.monotonic() - budget.started
     progress.finished(report)
     return report
 
@@ -228,14 +231,15 @@ def _finish_on_all_rows(
     plan: TrainingPlan,
     rng: np.random.Generator,
     dropout_generator: torch.Generator,
-    started: float,
+    budget: Budget,
 ) -> int:
     """Train ``final_epochs`` more epochs on training and validation rows together, at the last learning rate.
 
     Early stopping chose the weights on the validation rows; these epochs let the model learn from them
     too (the metric that matters compares with the whole training table). They start from the best weights
     and end with the moving average of the weights in ``stopping.best_state``. Only on tables of at least
-    ``FINAL_EPOCHS_MIN_ROWS`` rows. The number of epochs run.
+    ``FINAL_EPOCHS_MIN_ROWS`` rows; they spend from the same ``budget`` (and stop where it runs out). The number
+    of epochs run.
     """
     if not plan.settings.final_epochs or len(data.training) + len(data.validation) < FINAL_EPOCHS_MIN_ROWS:
         return 0
@@ -250,23 +254,41 @@ def _finish_on_all_rows(
     )
     network.load_state_dict(stopping.best_state)
     ema.load_state_dict(stopping.best_state)
-    epochs, out_of_time = 0, False
-    while epochs < plan.settings.final_epochs and not out_of_time:
-        _, out_of_time = _run_epoch(network, ema, optimizer, merged, plan, rng, dropout_generator, started)
+    epochs, spent = 0, LEFT
+    while epochs < plan.settings.final_epochs and spent == LEFT:
+        _, spent = _run_epoch(network, ema, optimizer, merged, plan, rng, dropout_generator, budget)
         epochs += 1
     stopping.best_state = copy.deepcopy(ema.state_dict())
     return epochs
 
 
-def _out_of_time(settings: ARGNSettings, epoch: int) -> str:
-    """Why training stopped at the time budget, with a warning: such a model depends on the machine's speed."""
+def _out_of_budget(settings: ARGNSettings, epoch: int, spent: str, budget: Budget) -> str:
+    """Why training stopped at a budget before early stopping, with a warning that says what that means."""
+    if spent == COUNT:
+        log.warning(
+            "argn: training stopped at its cell budget (max_cells_seen=%d; %d cells seen: training rows times "
+            "columns) after %d epochs, before early stopping: the model is reproducible (the same data, settings "
+            "and seed give it on any machine) but may be under-trained; raise max_cells_seen to let early "
+            "stopping end training",
+            settings.max_cells_seen, budget.count, epoch,
+        )
+        return f"cell budget of {settings.max_cells_seen:,} reached"
     log.warning(
         "argn: training stopped at its time budget (max_training_seconds=%g) after %d epochs, before early "
         "stopping: the model depends on this machine's speed and load; for a model that the same data, "
-        "settings and seed reproduce anywhere, raise max_training_seconds or cap max_epochs instead",
+        "settings and seed reproduce anywhere, leave max_training_seconds unset and cap max_cells_seen or "
+        "max_epochs instead",
         settings.max_training_seconds, epoch,
     )
     return f"time budget of {settings.max_training_seconds:g} s reached"
+
+
+def budget_text(settings: ARGNSettings) -> str:
+    """The training budget as the fit's log line says it: the cells, and the seconds when a time limit is set."""
+    text = f"{settings.max_cells_seen:,} cells seen"
+    if settings.max_training_seconds is not None:
+        text += f" or {settings.max_training_seconds:g} s"
+    return text
 
 
 def _run_epoch(
@@ -277,9 +299,12 @@ def _run_epoch(
     plan: TrainingPlan,
     rng: np.random.Generator,
     dropout_generator: torch.Generator,
-    started: float,
-) -> tuple[float, bool]:
-    """One pass over the training rows in random batches; (mean loss, whether the time budget ran out)."""
+    budget: Budget,
+) -> tuple[float, str]:
+    """One pass over the training rows in random batches; (mean loss, :meth:`Budget.spend`'s last answer).
+
+    Each step spends its rows times the model's columns from ``budget``; the epoch ends early where it runs out.
+    """
     settings = plan.settings
     network.train()
     order = torch.as_tensor(rng.permutation(len(data.training)), device=plan.device)
@@ -309,9 +334,10 @@ def _run_epoch(
             for average, current in zip(ema.parameters(), network.parameters(), strict=True):
                 average.lerp_(current, 1.0 - settings.ema_decay)
         running += float(loss.detach())
-        if time.monotonic() - started > settings.max_training_seconds:
-            return running / (step + 1), True
-    return running / data.steps_per_epoch, False
+        spent = budget.spend(len(rows) * data.n_columns)
+        if spent != LEFT:
+            return running / (step + 1), spent
+    return running / data.steps_per_epoch, LEFT
 
 
 class EarlyStopping:
@@ -364,7 +390,7 @@ class Progress:
     """Progress of the loop: a live line on a terminal (epoch, losses, best, elapsed), else a log line per epoch.
 
     No total and no time left: early stopping ends training at an epoch nobody
-    knows in advance, and the time budget is a limit, not an estimate.
+    knows in advance, and the cell budget (and the time limit, when set) is a limit, not an estimate.
     """
 
     BAR_FORMAT = "{desc}: epoch {n_fmt}{postfix} | {elapsed} elapsed"

@@ -56,7 +56,9 @@ class EncoderSettings:
     text_max_tokens: int = 40
     text_vocabulary: int = 4000
     text_temperature: float = 1.0
-    text_max_seconds: float = 300.0
+    #: the text model's budget: training tokens seen (reproducible), and an optional wall-clock limit
+    text_max_tokens_seen: int = 20_000_000
+    text_max_seconds: float | None = None
     text_max_epochs: int = 60
 
 

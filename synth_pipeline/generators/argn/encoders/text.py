@@ -83,7 +83,8 @@ class TextEncoder(ColumnEncoder):
     max_tokens: int = 0
     rare_threshold: int = 1
     temperature: float = 1.0
-    max_seconds: float = 300.0
+    max_tokens_seen: int = 20_000_000
+    max_seconds: float | None = None
     max_epochs: int = 60
     guard_key: str = ""
     guard: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
@@ -117,6 +118,7 @@ class TextEncoder(ColumnEncoder):
             max_tokens=max(1, min(settings.text_max_tokens, top)),
             rare_threshold=k,
             temperature=settings.text_temperature,
+            max_tokens_seen=settings.text_max_tokens_seen,
             max_seconds=settings.text_max_seconds,
             max_epochs=settings.text_max_epochs,
         )
@@ -178,7 +180,10 @@ class TextEncoder(ColumnEncoder):
             "argn: text column %r: %d tokens in the vocabulary (seen in >= %d rows), up to %d tokens per text",
             self.name, len(self.vocabulary), self.rare_threshold, self.max_tokens,
         )
-        plan = TextTrainingPlan(max_seconds=self.max_seconds, max_epochs=self.max_epochs, weight_decay=WEIGHT_DECAY)
+        plan = TextTrainingPlan(
+            max_tokens_seen=self.max_tokens_seen, max_seconds=self.max_seconds, max_epochs=self.max_epochs,
+            weight_decay=WEIGHT_DECAY,
+        )
         self.report = train_text_model(self.network, row_codes, targets, lengths, plan, rng)
 
     def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
