@@ -1,7 +1,7 @@
 """The text model on its own (issue 19 §2): train it on real rows' codes, write held-out rows' texts from theirs.
 
     python benchmarks/text_model_probe.py [--rows 12000] [--seed 0] [--max-epochs 40] [--hidden 0]
-                                          [--compare-rules] [--out F]
+                                          [--compare-rules] [--compare-calibration] [--out F]
 
 Faster than ``benchmarks/text_columns.py`` (no table model, no sampling of the other columns), so text
 model changes can be compared at a fixed number of epochs or at convergence. The table is the same Debian
@@ -12,7 +12,8 @@ real other columns and its real token count. Measured beside the holdout's own t
 token-frequency and length accuracy, the ``text_columns`` discriminator with text features, the share of
 texts that read back with fewer tokens than drawn (a word run into the one before) and of texts with
 unbalanced round brackets; and CPU seconds per epoch (of the whole text fit: guards and training).
-``--compare-rules`` samples the same trained model again without the bracket rule and without any rule.
+``--compare-rules`` samples the same trained model again without the bracket rule and without any rule;
+``--compare-calibration`` without its token-frequency calibration (``text_model.calibrate_token_bias``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def main() -> None:
     parser.add_argument("--top-p", type=float, nargs="*", default=[],
                         help="also sample the same model with these nucleus shares (rules on)")
     parser.add_argument("--compare-rules", action="store_true")
+    parser.add_argument("--compare-calibration", action="store_true",
+                        help="also sample the same model without its token-frequency calibration")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -92,9 +95,13 @@ def main() -> None:
         variants |= {"spacing only": dataclasses.replace(rules, brackets=[]), "no rules": None}
     counts = Counter(t.strip() for text in training[TEXT] for t in tokenize(text))
     vocabulary = [t for t, _ in counts.most_common(300)]
+    if args.compare_calibration:
+        variants["rules, not calibrated"] = (rules, text_encoding.TOP_P)
+    calibrated = encoder.network.token_bias.clone()
     results = []
     for name, variant in variants.items():
-        variant, text_encoding.TOP_P = variant if isinstance(variant, tuple) else (variant, 1.0)
+        variant, text_encoding.TOP_P = variant if isinstance(variant, tuple) else (variant, text_encoding.TOP_P)
+        encoder.network.token_bias.copy_(calibrated * (name != "rules, not calibrated"))
         encoder.token_rules = lambda variant=variant: variant  # type: ignore[method-assign]
         texts = encoder.decode_row(holdout_codes[:, first : first + 1], np.zeros(0), None,
                                    RowDecoding(codes=holdout_codes, rng=np.random.default_rng(1)))

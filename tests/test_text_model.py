@@ -11,6 +11,7 @@ from synth_pipeline.generators.argn.text_model import (
     N_SPECIAL,
     TextNetwork,
     TextTrainingPlan,
+    calibrate_token_bias,
     frequency_order,
     keep_nucleus,
     output_cutoffs,
@@ -180,6 +181,32 @@ def test_brackets_training_keeps_balanced_are_closed_and_never_closed_unopened()
     assert closed.min() == 0 and (closed[:, -1] == 0).all()  # never closed before opened; all closed at the end
     assert (tokens == ids[")"]).sum() > 300  # brackets are still written
     assert np.isin(tokens, [ids[" ["], ids["]"]]).sum() > 300  # a pair training does not balance: no rule
+
+
+def test_calibration_brings_drawn_token_frequencies_to_training_and_is_saved_with_the_model():
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(3)
+    shares = np.array([0.4, 0.3, 0.15, 0.1, 0.04, 0.01])
+    texts = [rng.choice(WORDS, n, p=shares).astype(np.int64) for n in rng.integers(3, 13, 3000)]
+    targets, lengths = padded(texts, 12)
+    codes = np.zeros((len(texts), 1), dtype=np.int64)
+    # an untrained network draws its words about uniformly: far from training's frequencies
+    network = TextNetwork(N_SPECIAL + 8, [1], embedding_dim=16, hidden_size=32, max_remaining=12,
+                          generator=torch.Generator().manual_seed(0))
+    report = calibrate_token_bias(network, codes, targets, lengths, generator=torch.Generator().manual_seed(1),
+                                  rules=None, top_p=1.0)
+    assert report["token_tvd_before"] > 0.2 and report["token_tvd_after"] < 0.05, report
+    assert network.token_bias[WORDS[0]] > network.token_bias[WORDS[-1]]
+    loaded = TextNetwork.from_state(network.to_state())
+    assert torch.equal(loaded.token_bias, network.token_bias)
+    draw = {"temperature": 1.0, "generator": torch.Generator().manual_seed(2)}
+    assert np.array_equal(sample_tokens(loaded, codes[:50], lengths[:50], **draw),
+                          sample_tokens(network, codes[:50], lengths[:50], **draw | {
+                              "generator": torch.Generator().manual_seed(2)}))
+    # a model saved before calibration existed loads with no bias
+    old = network.to_state()
+    del old["arrays"]["token_bias"]
+    assert not TextNetwork.from_state(old).token_bias.any()
 
 
 def test_nucleus_sampling_cuts_the_unlikely_tail_and_draws_the_same_whatever_the_threads():

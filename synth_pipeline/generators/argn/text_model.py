@@ -28,7 +28,9 @@ or at :attr:`TextTrainingPlan.max_seconds` when that is set (off by default: it 
 Sampling writes exactly the number of tokens the row's length code says (the
 table model drew the length jointly with the other columns), never draws
 :data:`PAD`, :data:`UNK` (a token of a shape training never had) or :data:`BOS`,
-and divides the logits by a temperature.
+adds each token's calibration bias (:func:`calibrate_token_bias`: after training,
+texts drawn for training rows are counted against the real ones, so each word comes
+out about as often as training has it) and divides the scores by a temperature.
 Word level on purpose: a character or sub-word model can spell a rare name out
 of frequent pieces; this one can only write words that many rows share.
 """
@@ -55,6 +57,10 @@ log = logging.getLogger("synth_pipeline.generators.argn")
 PAD, UNK, BOS = 0, 1, 2
 N_SPECIAL = 3
 SAMPLE_CHUNK = 4096
+#: calibration of the tokens' drawn frequencies (see calibrate_token_bias): rounds, and the least count a token
+#: needs between the real and the drawn texts to move
+CALIBRATION_ROUNDS = 3
+CALIBRATION_MIN_COUNT = 30
 #: each tail of the adaptive softmax projects the state to this many times fewer dimensions than the one before
 OUTPUT_DIV = 4.0
 #: the adaptive softmax's head holds this share of the vocabulary's most frequent tokens, its first tail up to
@@ -124,6 +130,9 @@ class TextNetwork(nn.Module):
             )
         else:
             self.out = nn.Linear(self.hidden_size, self.vocabulary_size)
+        # added to the scores when sampling (in output order): how far each token's drawn frequency fell from
+        # training's (see calibrate_token_bias); zeros until calibrated, and in models saved before
+        self.register_buffer("token_bias", torch.zeros(self.vocabulary_size))
         # every weight drawn from ``generator`` (torch's own initialisers would use the global RNG)
         with torch.no_grad():
             for parameter in self.parameters():
@@ -217,8 +226,9 @@ class TextNetwork(nn.Module):
             max_remaining=int(config.get("max_remaining", 0)),
             output_cutoffs=list(config.get("output_cutoffs", [])),
         )
-        arrays = state["arrays"]
-        network.load_state_dict({k.replace("__", "."): torch.as_tensor(np.asarray(v)) for k, v in arrays.items()})
+        weights = {k.replace("__", "."): torch.as_tensor(np.asarray(v)) for k, v in state["arrays"].items()}
+        weights.setdefault("token_bias", torch.zeros(network.vocabulary_size))  # saved before calibration existed
+        network.load_state_dict(weights)
         network.eval()
         return network
 
@@ -418,7 +428,7 @@ def _sample_chunk(
         step = network.step_inputs(previous[rows], lengths_t[rows] - t) + step_bias[rows]
         output, new_hidden = network.gru(step[:, None, :], hidden[:, rows].contiguous())
         hidden[:, rows] = new_hidden
-        logits = network.next_scores(output[:, 0]) / temperature
+        logits = (network.next_scores(output[:, 0]) + network.token_bias) / temperature
         logits[:, never] = -torch.inf
         if state is not None:
             state.forbid(logits, rows, previous[rows], lengths_t[rows] - t)
@@ -431,6 +441,46 @@ def _sample_chunk(
         if state is not None:
             state.drawn(rows, drawn)
     return tokens.numpy()
+
+
+@torch.no_grad()
+def calibrate_token_bias(
+    network: TextNetwork,
+    codes: np.ndarray,
+    targets: np.ndarray,
+    lengths: np.ndarray,
+    *,
+    generator: torch.Generator,
+    rules: TokenRules | None,
+    top_p: float,
+    rounds: int = CALIBRATION_ROUNDS,
+) -> dict[str, Any]:
+    """Set ``network.token_bias`` so that sampling draws each token about as often as training has it.
+
+    A trained model writes its frequent words a little too rarely or too often (each draw conditions on the
+    words it drew before, not on real ones, and the nucleus cuts the tail): the rows ``codes`` write their
+    texts of ``lengths`` tokens (as sampling does, at temperature 1 with the same rules and nucleus), and
+    each token seen at least :data:`CALIBRATION_MIN_COUNT` times between those texts and the rows' real
+    ``targets`` moves its bias by half the log ratio of the two counts (at most ±1 per round). Only tokens
+    of the vocabulary move (seen in at least *k* rows), so nothing rarer is learned. Returns the token
+    frequencies' total variation distance before and after (on the rows' own texts).
+    """
+    real = np.bincount(network.output_positions(torch.as_tensor(targets[targets != PAD])).numpy(),
+                       minlength=network.vocabulary_size).astype(np.float64)
+    distances = []
+    for round_ in range(rounds + 1):
+        drawn_ids = sample_tokens(network, codes, lengths, temperature=1.0, generator=generator, rules=rules,
+                                  top_p=top_p)
+        drawn_ids = drawn_ids[drawn_ids != PAD]
+        drawn = np.bincount(network.output_positions(torch.as_tensor(drawn_ids)).numpy(),
+                            minlength=network.vocabulary_size).astype(np.float64)
+        distances.append(0.5 * float(np.abs(real / max(real.sum(), 1.0) - drawn / max(drawn.sum(), 1.0)).sum()))
+        if round_ == rounds:
+            break
+        enough = (real + drawn) >= CALIBRATION_MIN_COUNT
+        step = np.clip(0.5 * np.log((real + 1.0) / (drawn + 1.0)), -1.0, 1.0)
+        network.token_bias += torch.as_tensor(np.where(enough, step, 0.0), dtype=network.token_bias.dtype)
+    return {"calibration_rows": len(codes), "token_tvd_before": distances[0], "token_tvd_after": distances[-1]}
 
 
 def keep_nucleus(logits: torch.Tensor, top_p: float) -> None:
