@@ -1,7 +1,7 @@
 """Free-text columns (issue 19 §2): argn's text kind against "free text as ids", on a public table built at run time.
 
     python benchmarks/text_columns.py [--rows 36000] [--seed 0] [--text-seconds S] [--skip-baseline] [--with-qa]
-                                      [--out F]
+                                      [--keep DIR] [--out F]
 
 The table is Debian's package index on this machine (``apt-cache dumpavail``; public data, built at run
 time, never committed): one row per package with ``package`` (an id), ``section``, ``priority``,
@@ -132,6 +132,11 @@ def run(name: str, training: pd.DataFrame, holdout: pd.DataFrame, overrides: dic
                           metrics={"accuracy", "similarity", "text"})
     text = report.text[0].model_dump() if report.text else None
     referee = _referee(training, holdout, synthetic, schema) if args.with_qa else None
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        kept = {"training": training, "holdout": holdout, f"synthetic-{schema.kind(TEXT).value}": synthetic}
+        for key, frame in kept.items():
+            frame.to_parquet(args.keep / f"{key}.parquet", index=False)
     encoder = next((e for e in generator.encoder_.encoders if e.name == TEXT), None)
     return {
         "generator": name,
@@ -160,6 +165,7 @@ def main() -> None:
                         help="a wall-clock limit of the text model (default: none, argn's token budget)")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--with-qa", action="store_true", help="also score the whole table with mostlyai-qa")
+    parser.add_argument("--keep", type=Path, default=None, help="folder to keep the tables in (Parquet)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args()
     table = debian_packages()

@@ -6,7 +6,8 @@ import torch
 
 from synth_pipeline.dp_statistics import PrivateStatistics
 from synth_pipeline.generators.argn import ARGNGenerator
-from synth_pipeline.generators.argn.private_calibration import _goal, calibrate_marginals
+from synth_pipeline.generators.argn.marginal_calibration import _goal
+from synth_pipeline.generators.argn.private_calibration import calibrate_marginals
 from synth_pipeline.generators.argn.sampling import sample_codes
 from synth_pipeline.simulate import simulate_churn
 
@@ -32,7 +33,7 @@ def _shares(model: ARGNGenerator, column: str, n: int = 6000) -> tuple[np.ndarra
 
 @pytest.mark.integration
 def test_calibration_moves_a_poorly_trained_model_to_the_released_marginals(monkeypatch):
-    import synth_pipeline.generators.argn.private_calibration as calibration
+    import synth_pipeline.generators.argn.marginal_calibration as calibration
 
     table = simulate_churn(1000, random_state=3)
     monkeypatch.setattr(calibration, "CALIBRATION_ROUNDS", 0)  # fit without it, then calibrate by hand

@@ -14,6 +14,7 @@ import torch
 from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncoder
+from synth_pipeline.generators.argn.marginal_calibration import calibrate_to_training
 from synth_pipeline.generators.argn.model import ARGNNetwork
 from synth_pipeline.generators.argn.private_calibration import calibrate_marginals
 from synth_pipeline.generators.argn.private_training import DP_HIDDEN_SIZE, plan_for, privacy_record, train_private
@@ -119,7 +120,11 @@ class ARGNGenerator(Generator):
         """Train the network, with DP-SGD under privacy (then ``privacy_`` records what was spent)."""
         private, self.privacy_ = self._private_plan, None
         if private is None:
-            return train(self.network_, codes, self.encoder_.column_of_sub, plan, rng, plain_codes=plain_codes)
+            report = train(self.network_, codes, self.encoder_.column_of_sub, plan, rng, plain_codes=plain_codes)
+            if plan.settings.calibrate_marginals:  # the marginals the autoregressive draws drift from
+                calibration = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
+                calibrate_to_training(self.network_, self.encoder_, codes, calibration)
+            return report
         report, books = train_private(
             self.network_, codes, self.encoder_.column_of_sub, plan, private[1], rng, plain_codes=plain_codes
         )

@@ -6,14 +6,12 @@ a few rows in 24,000). The statistics already released those counts (a category'
 number's, "missing"'s; the row count is public), so matching the network to them is
 post-processing: it reads no row and spends no ε.
 
-After training, rows are sampled from the network (codes only, from the fit's seeded generator),
-the share of every code of a column's first sub-column is compared with its target, and the
-log of target over sampled share is added to that code's output bias (``b2``: every context
-shifts alike, so the conditional structure stays). A few rounds settle the interplay of the
-columns. The targets: a released value's noisy count over the rows; codes without a count
-of their own (the pooled rare code, a number's quantile bins) keep their sampled proportions
-among themselves and share what the released values leave. Columns with no released vocabulary
-(datetimes' grids, references) are left alone.
+After training, the rounds of :mod:`.marginal_calibration` shift each column's first
+sub-column's output biases toward its targets (the conditional structure stays). The targets:
+a released value's noisy count over the rows; codes without a count of their own (the pooled
+rare code, a number's quantile bins) keep their sampled proportions among themselves and share
+what the released values leave. Columns with no released vocabulary (datetimes' grids,
+references) are left alone.
 """
 
 from __future__ import annotations
@@ -24,15 +22,8 @@ import torch
 from synth_pipeline.dp_statistics import PrivateStatistics
 from synth_pipeline.generators.argn.encoders.categorical import CategoricalEncoder
 from synth_pipeline.generators.argn.encoders.number import NumberEncoder
+from synth_pipeline.generators.argn.marginal_calibration import Column, shift_marginals
 from synth_pipeline.generators.argn.model import ARGNNetwork
-from synth_pipeline.generators.argn.sampling import sample_codes
-
-#: rounds of sampling and shifting
-CALIBRATION_ROUNDS = 3
-#: rows sampled per round
-CALIBRATION_ROWS = 20_000
-#: a code's share is never taken below this many rows' worth (no infinite shifts)
-_FLOOR_ROWS = 0.5
 
 
 def _released(encoder: object, statistics: PrivateStatistics, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -60,39 +51,16 @@ def _released(encoder: object, statistics: PrivateStatistics, n_rows: int) -> tu
     return target, np.isnan(target)
 
 
-def _goal(target: np.ndarray, free: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """The shares to reach: released codes at their targets, the others filling the rest as sampled."""
-    goal = np.where(free, 0.0, target)
-    rest = max(1.0 - goal.sum(), 0.0)
-    sampled_free = observed[free].sum()
-    if free.any() and sampled_free > 0:
-        goal[free] = observed[free] * rest / sampled_free
-    total = goal.sum()
-    return goal / total if total > 0 else observed
-
-
 def calibrate_marginals(
     network: ARGNNetwork, table_encoder: object, statistics: PrivateStatistics, n_rows: int,
     generator: torch.Generator,
 ) -> int:
     """Shift ``network``'s output biases in place toward the released marginals; the number of columns shifted."""
-    columns = []
+    columns: list[Column] = []
     for c, encoder in enumerate(table_encoder.encoders):
         released = _released(encoder, statistics, n_rows)
         if released is not None:
             columns.append((int(np.flatnonzero(table_encoder.column_of_sub == c)[0]), *released))
     if not columns:
         return 0
-    m = CALIBRATION_ROWS
-    floor = _FLOOR_ROWS / m
-    for _ in range(CALIBRATION_ROUNDS):
-        codes = sample_codes(network, table_encoder, m, known_codes=None, known=None, impute=False,
-                             temperature=1.0, generator=generator)
-        with torch.no_grad():
-            for sub, target, free in columns:
-                observed = np.bincount(codes[:, sub], minlength=len(target))[: len(target)] / m
-                goal = _goal(target, free, observed)
-                shift = np.log(np.maximum(goal, floor)) - np.log(np.maximum(observed, floor))
-                bucket, slot = network.target_slot[sub]
-                network.b2[bucket][slot, : len(target)] += torch.as_tensor(shift, dtype=network.b2[bucket].dtype)
-    return len(columns)
+    return shift_marginals(network, table_encoder, columns, generator)

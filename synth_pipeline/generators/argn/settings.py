@@ -38,6 +38,12 @@ class ARGNSettings(GeneratorSettings):
       it held out too, on tables of at least 10,000 rows (on a 1,350-row table they raised the DCR share by
       0.4-0.5 pp at the same accuracy). 2 measured +0.08-0.10 pp overall accuracy on census (seeds 0 and 1),
       +0.07-0.11 pp on creditcard_default (15,000 rows); 0: none.
+    * ``calibrate_marginals``: after training, each column's first sub-column (its category, atom or
+      bin) is calibrated to the training rows' code shares: rows are sampled, and each code's output bias
+      moves by the log of its training share over its sampled share, three rounds (see
+      :mod:`synth_pipeline.generators.argn.marginal_calibration`; the errors an autoregressive model carries
+      from earlier columns into later ones). Under ``privacy`` the targets are the released noisy counts
+      instead, whatever this says. ``False``: no calibration without privacy.
     * ``batch_size``, ``learning_rate``, ``weight_decay``: optimizer (AdamW); batch
       size ``None`` picks one from the number of rows. The strong default decay (0.3)
       measured better validation loss, accuracy and DCR share on census (3 seeds). It applies
@@ -133,6 +139,7 @@ class ARGNSettings(GeneratorSettings):
     final_epochs: Integer = Field(
         2, ge=0, le=100, description="epochs on all rows (validation rows too) after early stopping (0: none)"
     )
+    calibrate_marginals: bool = Field(True, description="calibrate each column's codes to training's shares")
     batch_size: Integer | None = Field(None, ge=1, description="rows per step (None: picked from the row count)")
     learning_rate: Number = Field(3e-3, gt=0, le=1, description="AdamW learning rate")
     weight_decay: Number = Field(0.3, ge=0, description="AdamW weight decay")

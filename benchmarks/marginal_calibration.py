@@ -1,0 +1,86 @@
+"""What argn's marginal calibration (``calibrate_marginals``) does, on one trained network each (issue 19).
+
+    python benchmarks/marginal_calibration.py [--datasets creditcard_default,census,bank_marketing]
+                                              [--seed 0] [--out F]
+
+For each table (the split of ``benchmarks/generators.py``): argn is fitted with default settings except
+``calibrate_marginals: false``, and samples as many rows as the holdout has; then the same network is
+calibrated (``marginal_calibration.calibrate_to_training``, as a default fit does after training) and
+samples again with the same seed. Both tables are scored by ``generators.score`` (accuracy, DCR share,
+discriminator, TSTR, ...), beside the holdout's own accuracy (the ceiling), with each column's univariate
+accuracy. Prints a table and writes ``benchmarks/results/marginal_calibration.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from generators import TARGETS, load_split, score  # noqa: E402
+
+from synth_pipeline.generators.argn import ARGNGenerator  # noqa: E402
+from synth_pipeline.generators.argn.marginal_calibration import calibrate_to_training  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "marginal_calibration.json"
+KEPT = ("overall", "univariate", "bivariate", "trivariate", "overall_max", "dcr_share", "dcr_share_all_columns",
+        "discriminator_auc", "tstr_auc", "trtr_auc", "mia_auc")
+
+
+def measure(dataset: str, seed: int) -> dict[str, Any]:
+    training, holdout = load_split(dataset)
+    started = time.perf_counter()
+    model = ARGNGenerator(random_state=seed, calibrate_marginals=False, show_progress=False).fit(training)
+    fit_seconds = time.perf_counter() - started
+    rows: dict[str, Any] = {"fit_seconds": round(fit_seconds, 1), "epochs": model.training_report_["epochs"]}
+    for name in ("not calibrated", "calibrated"):
+        if name == "calibrated":
+            started = time.perf_counter()
+            codes = model.encoder_.encode(training)
+            calibrate_to_training(model.network_, model.encoder_, codes, torch.Generator().manual_seed(seed))
+            rows["calibration_seconds"] = round(time.perf_counter() - started, 1)
+        synthetic = model.sample(len(holdout), random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores = score(training, holdout, synthetic, TARGETS[dataset])
+        rows[name] = {k: scores.get(k) for k in KEPT}
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default="creditcard_default,census,bank_marketing")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    results = {dataset: measure(dataset, args.seed) for dataset in args.datasets.split(",")}
+    table = []
+    for dataset, rows in results.items():
+        for name in ("not calibrated", "calibrated"):
+            r = rows[name]
+            table.append({"dataset": dataset, "argn": name, "overall": f"{r['overall']:.4f}",
+                          "uni / bi / tri": f"{r['univariate']:.3f} / {r['bivariate']:.3f} / {r['trivariate']:.3f}",
+                          "ceiling": f"{r['overall_max']:.4f}", "dcr_share": f"{r['dcr_share']:.3f}",
+                          "disc AUC": f"{r['discriminator_auc']:.3f}", "TSTR": f"{r['tstr_auc']:.3f}"})
+    print(pd.DataFrame(table).to_string(index=False))
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    document = {"benchmark": "marginal_calibration", "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "uptime": uptime},
+                "seed": args.seed, "results": results}
+    args.out.write_text(json.dumps(document, indent=1, default=str) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
