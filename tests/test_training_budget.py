@@ -77,7 +77,7 @@ def test_a_binding_cell_budget_gives_the_same_model_and_rows_whatever_the_clock(
 
 def test_the_time_limit_is_off_by_default_and_still_checked_when_set() -> None:
     assert ARGNSettings().max_training_seconds is None and ARGNSettings().text_max_seconds is None
-    assert ARGNSettings().max_cells_seen == 40_000_000 and ARGNSettings().text_max_tokens_seen == 20_000_000
+    assert ARGNSettings().max_cells_seen == 36_000_000 and ARGNSettings().text_max_tokens_seen == 20_000_000
     generator = ARGNGenerator(**FAST, max_training_seconds=None, max_epochs=1).fit(_table(100))
     assert generator.training_report_["stopped_because"] == "max_epochs=1 reached"
     for setting, value in [("max_training_seconds", -5), ("max_training_seconds", 0), ("text_max_seconds", -1)]:

@@ -19,13 +19,13 @@ class ARGNSettings(GeneratorSettings):
       model's columns reach it. It counts, never times, so the same data, settings and seed give the same
       model on any machine; a warning says when it stops training before early stopping (the model is then
       reproducible but may be under-trained) and the report says ``cell budget of N reached`` (no
-      ``final_epochs`` then). The default, 40,000,000, is calibrated on the 1,470,000 x 32 scale table: it
-      learns 200,000 rows (``max_training_rows``), 179,712 of them per epoch (the 180,000 left by the 10%
-      validation split, in whole batches of 512), 5.75M cells per epoch, so 40M cells is about 7 epochs: what
-      the former 300 s time budget gave on the 2-core development machine, within the README's scale target
-      (end to end in 8 minutes at most). creditcard_default (the 15,000-row benchmark half: 13,312 rows per
-      epoch x 24 columns) would need 125 epochs to reach it and stops early at about 87; census (21,504 x 15)
-      and bank_marketing (19,968 x 17) stop at 42-47 epochs with room for 118-124. Not under ``privacy``
+      ``final_epochs`` then). The default, 36,000,000, is set by the 1,470,000 x 32 scale table: it learns 200,000
+      rows (``max_training_rows``), 179,712 of them per epoch (the 180,000 left by the 10% validation split, in
+      whole batches of 512), 5.75M cells per epoch, so 36M cells is about 6.3 epochs; at 40M (7 epochs, what the
+      former 300 s time budget gave) the whole lifecycle took 485 s on the 2-core development machine of 2
+      December, over the README's 480 s target. creditcard_default (the 15,000-row benchmark half: 13,312 rows
+      per epoch x 24 columns) would need 113 epochs to reach it and stops early at 87-95; census (21,504 x 15)
+      and bank_marketing (19,968 x 17) stop at 42-52 epochs with room for 106-112. Not under ``privacy``
       (the accountant's plan fixes the number of DP-SGD steps).
     * ``max_training_seconds``: an optional wall-clock limit of the training loop (under ``privacy`` too);
       ``None`` (the default): none. A model stopped by it depends on the machine's speed and load (a
@@ -128,7 +128,7 @@ class ARGNSettings(GeneratorSettings):
     """
 
     max_cells_seen: Integer = Field(
-        40_000_000, ge=1, description="training budget: training rows seen times the model's columns (reproducible)"
+        36_000_000, ge=1, description="training budget: training rows seen times the model's columns (reproducible)"
     )
     max_training_seconds: Number | None = Field(
         None, gt=0, description="wall-clock limit of the training loop (None: none; a model it stops is machine-bound)"
