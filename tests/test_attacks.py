@@ -66,12 +66,16 @@ def test_twenty_percent_copies_are_caught_by_the_membership_attack(tables, fresh
     assert a.attribute_inference_gain > fresh_attacks.attacks.attribute_inference_gain
     r = a.reidentification  # a copied row singles itself out and links its own halves
     assert r.singling_out_risk > 0.05 and r.linkability_risk > 0.1
+    result = {r.name: r for r in check_gates(report)}["max_mia_auc"]
+    assert not result.passed and result.blocking
+    # Multivariate singling out (500 attacks, Anonymeter's default) reads 0.07-0.10 at 20% copies (evaluation
+    # seeds 0 and 1), about 2 sd of its own noise; at 40% copies 0.22, far beyond it.
+    r = evaluate(tables["training"], tables["holdout"], _with_copies(tables, 0.4), target="churn",
+                 metrics=ATTACKS).attacks.reidentification
     assert r.singling_out_multivariate_risk > 2 * _risk_sd(r.singling_out_multivariate_rate_training,
                                                            r.singling_out_multivariate_rate_holdout)
     assert r.singling_out_multivariate_risk > fresh_attacks.attacks.reidentification.singling_out_multivariate_risk
     assert r.singling_out_multivariate_rate_training > r.singling_out_multivariate_rate_holdout
-    result = {r.name: r for r in check_gates(report)}["max_mia_auc"]
-    assert not result.passed and result.blocking
 
 
 def test_a_perfect_copy_leaks_every_attribute(tables):
