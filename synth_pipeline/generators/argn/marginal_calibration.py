@@ -49,7 +49,7 @@ def calibrate_to_training(
     n_rows = max(len(codes), 1)
     columns: list[Column] = []
     for c, encoder in enumerate(table_encoder.encoders):
-        sub = int(np.flatnonzero(table_encoder.column_of_sub == c)[0])
+        sub = int(table_encoder.first_sub[c])
         size = int(encoder.first_cardinality)
         target = np.bincount(np.asarray(codes[:, sub], dtype=np.int64), minlength=size)[:size] / n_rows
         columns.append((sub, target, np.zeros(size, dtype=bool)))

@@ -60,7 +60,7 @@ def calibrate_marginals(
     for c, encoder in enumerate(table_encoder.encoders):
         released = _released(encoder, statistics, n_rows)
         if released is not None:
-            columns.append((int(np.flatnonzero(table_encoder.column_of_sub == c)[0]), *released))
+            columns.append((int(table_encoder.first_sub[c]), *released))
     if not columns:
         return 0
     return shift_marginals(network, table_encoder, columns, generator)

@@ -465,15 +465,11 @@ def calibrate_token_bias(
     of the vocabulary move (seen in at least *k* rows), so nothing rarer is learned. Returns the token
     frequencies' total variation distance before and after (on the rows' own texts).
     """
-    real = np.bincount(network.output_positions(torch.as_tensor(targets[targets != PAD])).numpy(),
-                       minlength=network.vocabulary_size).astype(np.float64)
+    real = _position_counts(network, targets)
     distances = []
     for round_ in range(rounds + 1):
-        drawn_ids = sample_tokens(network, codes, lengths, temperature=1.0, generator=generator, rules=rules,
-                                  top_p=top_p)
-        drawn_ids = drawn_ids[drawn_ids != PAD]
-        drawn = np.bincount(network.output_positions(torch.as_tensor(drawn_ids)).numpy(),
-                            minlength=network.vocabulary_size).astype(np.float64)
+        drawn = _position_counts(network, sample_tokens(network, codes, lengths, temperature=1.0,
+                                                        generator=generator, rules=rules, top_p=top_p))
         distances.append(0.5 * float(np.abs(real / max(real.sum(), 1.0) - drawn / max(drawn.sum(), 1.0)).sum()))
         if round_ == rounds:
             break
@@ -481,6 +477,12 @@ def calibrate_token_bias(
         step = np.clip(0.5 * np.log((real + 1.0) / (drawn + 1.0)), -1.0, 1.0)
         network.token_bias += torch.as_tensor(np.where(enough, step, 0.0), dtype=network.token_bias.dtype)
     return {"calibration_rows": len(codes), "token_tvd_before": distances[0], "token_tvd_after": distances[-1]}
+
+
+def _position_counts(network: TextNetwork, token_ids: np.ndarray) -> np.ndarray:
+    """How often each output position's token occurs among ``token_ids`` (padding not counted)."""
+    positions = network.output_positions(torch.as_tensor(token_ids[token_ids != PAD]))
+    return np.bincount(positions.numpy(), minlength=network.vocabulary_size).astype(np.float64)
 
 
 def keep_nucleus(logits: torch.Tensor, top_p: float) -> None:
