@@ -50,6 +50,7 @@ import torch
 from torch import nn
 
 from synth_pipeline.generators.argn.budget import COUNT, LEFT, Budget
+from synth_pipeline.generators.argn.optimizer import AdamW
 from synth_pipeline.generators.argn.text_rules import RuleState, TokenRules
 
 log = logging.getLogger("synth_pipeline.generators.argn")
@@ -276,7 +277,7 @@ def train_text_model(
     validation, training = rows[:n_validation], rows[n_validation:]
     codes_t, targets_t = torch.as_tensor(codes, dtype=torch.long), torch.as_tensor(targets, dtype=torch.long)
     batch_size = plan.batch_size or int(np.clip(2 ** round(math.log2(max(len(training), 1) / 40)), 32, 256))
-    optimizer = torch.optim.AdamW(network.parameters(), lr=plan.learning_rate, weight_decay=plan.weight_decay)
+    optimizer = AdamW(network.parameters(), lr=plan.learning_rate, weight_decay=plan.weight_decay)
     best, best_state, bad, epochs, stopped = math.inf, copy.deepcopy(network.state_dict()), 0, 0, ""
     for epoch in range(1, plan.max_epochs + 1):
         epochs = epoch

@@ -18,6 +18,7 @@ import torch
 from synth_pipeline.generators.argn.budget import COUNT, LEFT, Budget
 from synth_pipeline.generators.argn.encoders import Equality
 from synth_pipeline.generators.argn.model import ARGNNetwork, group_bounds
+from synth_pipeline.generators.argn.optimizer import AdamW
 from synth_pipeline.generators.argn.rare_contexts import head_weights
 from synth_pipeline.generators.argn.settings import ARGNSettings
 from synth_pipeline.progress import LiveProgress, stderr_is_terminal
@@ -119,7 +120,7 @@ def train(
     data = _split(codes, plain_codes, column_of_sub, plan, rng)
     network.to(plan.device)
     decay = settings.weight_decay * plan.decay_factor  # few rows per category code: stronger (see regularization)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=decay)
+    optimizer = AdamW(network.parameters(), lr=settings.learning_rate, weight_decay=decay)
     stopping = EarlyStopping(settings.patience, network.state_dict())
     # An exponential moving average of the weights is what gets validated and kept:
     # it smooths the last steps' noise, which shows as better-calibrated samples.
@@ -226,7 +227,7 @@ def _finish_on_all_rows(
     network: ARGNNetwork,
     ema: ARGNNetwork,
     stopping: EarlyStopping,
-    optimizer: torch.optim.Optimizer,
+    optimizer: AdamW,
     data: _TrainingData,
     plan: TrainingPlan,
     rng: np.random.Generator,
@@ -294,7 +295,7 @@ def budget_text(settings: ARGNSettings) -> str:
 def _run_epoch(
     network: ARGNNetwork,
     ema: ARGNNetwork,
-    optimizer: torch.optim.Optimizer,
+    optimizer: AdamW,
     data: _TrainingData,
     plan: TrainingPlan,
     rng: np.random.Generator,
@@ -309,6 +310,7 @@ def _run_epoch(
     network.train()
     order = torch.as_tensor(rng.permutation(len(data.training)), device=plan.device)
     running = 0.0
+    averages, currents = list(ema.parameters()), list(network.parameters())
     for step in range(data.steps_per_epoch):
         rows = order[step * data.batch_size : (step + 1) * data.batch_size]
         batch = data.training[rows].long()  # the codes are kept compact (int16/int32), a batch is widened
@@ -331,8 +333,7 @@ def _run_epoch(
         objective.backward()
         optimizer.step()
         with torch.no_grad():
-            for average, current in zip(ema.parameters(), network.parameters(), strict=True):
-                average.lerp_(current, 1.0 - settings.ema_decay)
+            torch._foreach_lerp_(averages, currents, 1.0 - settings.ema_decay)
         running += float(loss.detach())
         spent = budget.spend(len(rows) * data.n_columns)
         if spent != LEFT:
@@ -373,7 +374,7 @@ class EarlyStopping:
         """Whether ``patience`` epochs have passed without improvement."""
         return self.bad_epochs >= self.patience
 
-    def lower_learning_rate(self, network: ARGNNetwork, ema: ARGNNetwork, optimizer: torch.optim.Optimizer) -> bool:
+    def lower_learning_rate(self, network: ARGNNetwork, ema: ARGNNetwork, optimizer: AdamW) -> bool:
         """Go back to the best weights with a lower learning rate; False when it was lowered enough already."""
         if self.lr_drops >= self.MAX_LR_DROPS:
             return False
