@@ -193,7 +193,7 @@ def test_calibration_brings_drawn_token_frequencies_to_training_and_is_saved_wit
     # an untrained network draws its words about uniformly: far from training's frequencies
     network = TextNetwork(N_SPECIAL + 8, [1], embedding_dim=16, hidden_size=32, max_remaining=12,
                           generator=torch.Generator().manual_seed(0))
-    report = calibrate_token_bias(network, codes, targets, lengths, generator=torch.Generator().manual_seed(1),
+    report = calibrate_token_bias(network, codes, lengths, targets, generator=torch.Generator().manual_seed(1),
                                   rules=None, top_p=1.0)
     assert report["token_tvd_before"] > 0.2 and report["token_tvd_after"] < 0.05, report
     assert network.token_bias[WORDS[0]] > network.token_bias[WORDS[-1]]
@@ -235,3 +235,26 @@ def test_nucleus_sampling_cuts_the_unlikely_tail_and_draws_the_same_whatever_the
     assert not np.array_equal(drawn[0], everything)
     written = np.arange(drawn[0].shape[1])[None, :] < lengths[:, None]
     assert (drawn[0][written] >= N_SPECIAL).all()
+
+
+def test_calibration_moves_a_long_tail_of_rare_words_as_a_whole():
+    """Words too rare to move one by one (a few counts each) move in pooled bands: the tail's share comes right."""
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(5)
+    frequent, tail_a, tail_b = N_SPECIAL, np.arange(N_SPECIAL + 1, N_SPECIAL + 501), np.arange(N_SPECIAL + 501,
+                                                                                                 N_SPECIAL + 1001)
+    size = N_SPECIAL + 1001
+    words = np.concatenate([[frequent], tail_a, tail_b])
+    shares = np.concatenate([[0.5], np.full(500, 0.4 / 500), np.full(500, 0.1 / 500)])
+    texts = [rng.choice(words, 7, p=shares).astype(np.int64) for _ in range(600)]
+    targets, lengths = padded(texts, 7)
+    codes = np.zeros((len(texts), 1), dtype=np.int64)
+    network = TextNetwork(size, [1], embedding_dim=8, hidden_size=16, max_remaining=7,
+                          generator=torch.Generator().manual_seed(0))
+    calibrate_token_bias(network, codes, lengths, targets, generator=torch.Generator().manual_seed(1),
+                         rules=None, top_p=1.0)
+    drawn = sample_tokens(network, np.zeros((4000, 1), dtype=np.int64), np.full(4000, 7),
+                          temperature=1.0, generator=torch.Generator().manual_seed(2))
+    # each tail_b word has about one real count and four drawn before calibration: alone, none would move
+    assert abs(np.isin(drawn, tail_b).mean() - 0.1) < 0.03
+    assert abs((drawn == frequent).mean() - 0.5) < 0.05

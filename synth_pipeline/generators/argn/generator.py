@@ -14,6 +14,8 @@ import torch
 from synth_pipeline.columns import ColumnKind
 from synth_pipeline.errors import ConfigError
 from synth_pipeline.generators.argn.encoders import EncoderSettings, TableEncoder
+from synth_pipeline.generators.argn.encoders.text import CALIBRATION_ROWS as TEXT_CALIBRATION_ROWS
+from synth_pipeline.generators.argn.encoders.text import TextEncoder
 from synth_pipeline.generators.argn.marginal_calibration import calibrate_to_training
 from synth_pipeline.generators.argn.model import ARGNNetwork
 from synth_pipeline.generators.argn.private_calibration import calibrate_marginals
@@ -208,9 +210,18 @@ class ARGNGenerator(Generator):
                 code_positions=self.encoder_.code_positions(),
             )
             report = self._train(codes, plain_codes, plan, rng)
-            self.encoder_.fit_in_context(training, codes, rng)  # free text: the words, given the row
+            # free text: the words, given the row; calibrated on rows the network draws, as sampling writes them
+            self.encoder_.fit_in_context(training, codes, rng, self._text_contexts(rng))
         self.training_report_ = asdict(report)
         self._fit_beside_the_network(training, kinds, settings, rng)
+
+    def _text_contexts(self, rng: np.random.Generator) -> np.ndarray | None:
+        """Rows the trained network draws (codes) for the text model's calibration; None without free text."""
+        if not any(isinstance(e, TextEncoder) for e in self.encoder_.encoders):
+            return None  # no draw from ``rng``: tables without free text train as before
+        generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
+        return sample_codes(self.network_, self.encoder_, TEXT_CALIBRATION_ROWS, known_codes=None, known=None,
+                            impute=False, temperature=1.0, generator=generator)
 
     def _fit_beside_the_network(
         self, training: pd.DataFrame, kinds: dict[str, ColumnKind], settings: ARGNSettings, rng: np.random.Generator

@@ -142,11 +142,14 @@ class ColumnEncoder(ABC):
         """Values of ``codes`` ((n, n_sub) ints); ``uniform`` (n,) in [0, 1) places numbers inside a slice."""
 
     def fit_in_context(
-        self, values: pd.Series, row_codes: np.ndarray, cardinalities: list[int], rng: np.random.Generator
+        self, values: pd.Series, row_codes: np.ndarray, cardinalities: list[int], rng: np.random.Generator,
+        sampled: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """Learn what depends on the rest of the row, once the table is encoded (free text); nothing by default.
 
         ``row_codes`` (n, n_sub_columns) are the training rows' codes, ``cardinalities`` each sub-column's size.
+        ``sampled``: rows the trained table model drew (all their codes, and this column's part of them), to
+        calibrate what is written from the row on the rows it will be written for; None: none drawn.
         """
         return None
 

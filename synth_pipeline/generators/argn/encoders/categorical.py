@@ -90,7 +90,8 @@ class CategoricalEncoder(ColumnEncoder):
         return codes[:, None]
 
     def fit_in_context(
-        self, values: pd.Series, row_codes: np.ndarray, cardinalities: list[int], rng: np.random.Generator
+        self, values: pd.Series, row_codes: np.ndarray, cardinalities: list[int], rng: np.random.Generator,
+        sampled: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """With ``made_up_labels``, text categories with rare values: the templates' shared tokens and the rare
         labels' keyed hashes."""

@@ -46,10 +46,20 @@ class TableEncoder:
                 find_changes(encoders, training, rare_threshold=settings.rare_threshold, n_bins=settings.n_bins)
         return cls(encoders)
 
-    def fit_in_context(self, training: pd.DataFrame, codes: np.ndarray, rng: np.random.Generator) -> None:
-        """Let each encoder learn what depends on the rest of the row (free text's words) from the table's codes."""
-        for encoder in self.encoders:
-            encoder.fit_in_context(training[encoder.name], codes, self.cardinalities.tolist(), rng)
+    def fit_in_context(
+        self, training: pd.DataFrame, codes: np.ndarray, rng: np.random.Generator, sampled: np.ndarray | None = None
+    ) -> None:
+        """Let each encoder learn what depends on the rest of the row (free text's words) from the table's codes.
+
+        ``sampled``: rows the trained network drew (codes as sampling gives them), or None; each encoder also
+        gets its own part of them.
+        """
+        for c, encoder in enumerate(self.encoders):
+            own = None
+            if sampled is not None:
+                start = int(self.first_sub[c])
+                own = (sampled, sampled[:, start : start + len(encoder.sub_columns())])
+            encoder.fit_in_context(training[encoder.name], codes, self.cardinalities.tolist(), rng, own)
 
     def code_positions(self) -> list[np.ndarray]:
         """Per sub-column, each code's place on the number line (see :meth:`ColumnEncoder.code_positions`)."""
