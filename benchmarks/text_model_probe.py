@@ -13,7 +13,7 @@ token-frequency and length accuracy, the ``text_columns`` discriminator with tex
 texts that read back with fewer tokens than drawn (a word run into the one before) and of texts with
 unbalanced round brackets; and CPU seconds per epoch (of the whole text fit: guards and training).
 ``--compare-rules`` samples the same trained model again without the bracket rule and without any rule;
-``--compare-calibration`` without its token-frequency calibration (``text_model.calibrate_token_bias``).
+``--compare-calibration`` without its token-frequency calibration (``text_calibration.calibrate_token_bias``).
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ import numpy as np
 import torch
 
 from synth_pipeline.free_text import WORD_LENGTH_CLASSES, fresh_token, token_shape
+from synth_pipeline.generators.argn.text_calibration import calibrate_token_bias
 from synth_pipeline.generators.argn.text_model import (
     N_SPECIAL,
     TextNetwork,
     TextTrainingPlan,
-    calibrate_token_bias,
     frequency_order,
     keep_nucleus,
     output_cutoffs,

@@ -10,7 +10,7 @@ After training, the texts it writes for :data:`CALIBRATION_ROWS` rows that the t
 table model sampled (the contexts and lengths sampling will write for; the generator
 draws them) are counted against training's texts, and each vocabulary token's score
 gets a bias that brings its drawn frequency to training's (see
-:func:`~synth_pipeline.generators.argn.text_model.calibrate_token_bias`). Calibrated on
+:func:`~synth_pipeline.generators.argn.text_calibration.calibrate_token_bias`). Calibrated on
 training rows' own contexts instead, as a first version did, the model wrote its
 shape placeholders 15-20% more often than training on sampled rows, where it is vaguer
 (``benchmarks/text_columns.py``).
@@ -55,12 +55,12 @@ from synth_pipeline.free_text import (
     tokenize,
 )
 from synth_pipeline.generators.argn.encoders.base import ColumnEncoder, EncoderSettings, RowDecoding, SubColumn
+from synth_pipeline.generators.argn.text_calibration import calibrate_token_bias
 from synth_pipeline.generators.argn.text_model import (
     N_SPECIAL,
     UNK,
     TextNetwork,
     TextTrainingPlan,
-    calibrate_token_bias,
     frequency_order,
     output_cutoffs,
     padded,
