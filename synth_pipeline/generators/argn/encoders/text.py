@@ -210,10 +210,13 @@ class TextEncoder(ColumnEncoder):
             )
             self.report["calibration"]["contexts"] = "sampled" if sampled is not None else "training"
 
+    def _missing(self, first: np.ndarray) -> np.ndarray:
+        """Where the column's first sub-column says the text is missing."""
+        return first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
+
     def _lengths(self, first: np.ndarray) -> np.ndarray:
         """Token counts from the column's first sub-column (0 where the text is missing)."""
-        missing = first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
-        return np.where(missing, 0, first - int(self.has_missing)).astype(np.int64)
+        return np.where(self._missing(first), 0, first - int(self.has_missing)).astype(np.int64)
 
     def decode(self, codes: np.ndarray, uniform: np.ndarray, references: list[np.ndarray] | None = None) -> pd.Series:
         raise TypeError(f"text column {self.name!r} is written from its whole row: use decode_row")
@@ -223,8 +226,7 @@ class TextEncoder(ColumnEncoder):
     ) -> pd.Series:
         assert self.network is not None, "the text model is trained by fit_in_context"
         first = codes[:, 0]
-        missing = first == 0 if self.has_missing else np.zeros(len(first), dtype=bool)
-        lengths = self._lengths(first)
+        missing, lengths = self._missing(first), self._lengths(first)
         generator = torch.Generator().manual_seed(int(row.rng.integers(0, 2**63 - 1)))
         texts = np.array([None] * len(first), dtype=object)
         todo = np.flatnonzero(~missing)
