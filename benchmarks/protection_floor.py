@@ -137,6 +137,15 @@ def measure(dataset: str, ks: list[int], stand_ins: list[str], draws: int) -> di
     return out
 
 
+def simulated_datasets(parser: argparse.ArgumentParser, value: str) -> list[str]:
+    """The comma-separated ``--datasets`` value, each a simulated table (else the parser's error)."""
+    datasets = [d for d in value.split(",") if d]
+    unknown = [d for d in datasets if d not in SIMULATED]
+    if unknown:
+        parser.error(f"not a simulated table: {', '.join(unknown)}; choose from {', '.join(SIMULATED)}")
+    return datasets
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default=",".join(SIMULATED), help="comma-separated simulated tables")
@@ -145,10 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--draws", type=int, default=1, help="disjoint fresh draws to score")
     parser.add_argument("--out", default=str(RESULTS), help="JSON file to merge results into")
     args = parser.parse_args(argv)
-    datasets = [d for d in args.datasets.split(",") if d]
-    unknown = [d for d in datasets if d not in SIMULATED]
-    if unknown:
-        parser.error(f"not a simulated table: {', '.join(unknown)}; choose from {', '.join(SIMULATED)}")
+    datasets = simulated_datasets(parser, args.datasets)
     ks = [int(k) for k in args.ks.split(",") if k]
     stand_ins = [s for s in args.stand_ins.split(",") if s]
     if set(stand_ins) - set(STAND_INS):
