@@ -12,7 +12,7 @@ reported ``dcr_share`` (the worst case over the column subsets and both views), 
 * ``roundtrip``: those draws encoded with argn's encoders (fitted on training) and decoded again: what the
   codes themselves (bins, atoms, offsets, slices; no network) keep of the training rows;
 * ``training marginals``: the draws' number columns mapped through the training rows' own quantiles
-  (each value's place in the true distribution, from 20 tables' worth of fresh rows, read off the training
+  (each value's place in the true distribution, from 10 tables' worth of fresh rows, read off the training
   rows' empirical distribution): a generator that learns every number's marginal exactly as training has it;
 * ``training category combinations``: each categorical column of the draws redrawn from the training rows that
   share the row's other categorical values: a generator that copies training's contingency table;
@@ -81,24 +81,35 @@ def categorical_columns(training: pd.DataFrame) -> list[str]:
     return [c for c in training.columns if schema.kind(c) == ColumnKind.CATEGORICAL]
 
 
-def roundtrip(training: pd.DataFrame, rows: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """``rows`` through argn's encoders fitted on ``training`` (one epoch: only the encoders are used)."""
+def argn_encoder(training: pd.DataFrame) -> Any:
+    """argn's table encoder fitted on ``training`` (a one-epoch fit: only the encoders are used)."""
     model = make_generator("argn", random_state=0, max_epochs=1, n_threads=1, show_progress=False)
     model.fit(training)
-    encoder = model.encoder_
+    return model.encoder_
+
+
+def roundtrip(encoder: Any, rows: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """``rows`` through ``encoder`` (see :func:`argn_encoder`) and back."""
     codes = encoder.code_equalities(encoder.encode(rows, equalities=False), rows)
     return encoder.decode(codes, np.random.default_rng(seed))[list(rows.columns)]
+
+
+def number_columns(training: pd.DataFrame) -> list[str]:
+    """The number columns with more than 20 distinct values (the ones the transforms move)."""
+    return [c for c in training.columns if pd.api.types.is_numeric_dtype(training[c]) and training[c].nunique() > 20]
+
+
+def _mid_ranks(ordered: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's rank among ``ordered`` (sorted), ties at their middle."""
+    return (np.searchsorted(ordered, values, "left") + np.searchsorted(ordered, values, "right")) / 2
 
 
 def training_marginals(training: pd.DataFrame, rows: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
     """``rows`` with every number column read off the training rows' empirical quantiles."""
     out = rows.copy()
-    for column in training.columns:
-        if not pd.api.types.is_numeric_dtype(training[column]) or training[column].nunique() <= 20:
-            continue
+    for column in number_columns(training):
         truth = np.sort(population[column].to_numpy(np.float64))
-        values = rows[column].to_numpy(np.float64)
-        place = (np.searchsorted(truth, values, "left") + np.searchsorted(truth, values, "right")) / (2 * len(truth))
+        place = _mid_ranks(truth, rows[column].to_numpy(np.float64)) / len(truth)
         mapped = np.quantile(training[column].to_numpy(np.float64), np.clip(place, 0.0, 1.0))
         out[column] = _like(training[column], mapped)
     return out
@@ -136,7 +147,7 @@ def jittered(training: pd.DataFrame, rows: pd.DataFrame, seed: int, bandwidth: f
     """``rows`` with their number columns moved jointly in normal scores (see the module docstring)."""
     from scipy.stats import norm
 
-    columns = [c for c in training.columns if pd.api.types.is_numeric_dtype(training[c]) and training[c].nunique() > 20]
+    columns = number_columns(training)
     if not columns:
         return rows
     known = {c: np.sort(training[c].to_numpy(np.float64)) for c in columns}
@@ -144,8 +155,7 @@ def jittered(training: pd.DataFrame, rows: pd.DataFrame, seed: int, bandwidth: f
     def scores(table: pd.DataFrame) -> np.ndarray:
         out = np.empty((len(table), len(columns)))
         for j, c in enumerate(columns):
-            values = table[c].to_numpy(np.float64)
-            rank = (np.searchsorted(known[c], values, "left") + np.searchsorted(known[c], values, "right")) / 2
+            rank = _mid_ranks(known[c], table[c].to_numpy(np.float64))
             out[:, j] = norm.ppf(np.clip((rank + 0.5) / (len(known[c]) + 1), 1e-4, 1 - 1e-4))
         return out
 
@@ -182,17 +192,19 @@ def shares_by_group(training: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd
     return out
 
 
-def measure_perfect(dataset: str, draws: int) -> dict[str, list[dict[str, float]]]:
+def measure_perfect(
+    dataset: str, training: pd.DataFrame, holdout: pd.DataFrame, draws: int
+) -> dict[str, list[dict[str, float]]]:
     """The fresh draws and the three transformed versions of each."""
-    training, holdout = load_split(dataset)
     target = TARGETS[dataset]
     population = fresh_rows(dataset, 10 * (len(training) + len(holdout)))  # the world beyond the split
+    encoder = argn_encoder(training)
     found: dict[str, list[dict[str, float]]] = {}
     for draw in range(draws):
         rows = fresh_rows(dataset, len(holdout), draw=draw)
         variants = {
             "fresh": rows,
-            "roundtrip": roundtrip(training, rows, draw),
+            "roundtrip": roundtrip(encoder, rows, draw),
             "training marginals": training_marginals(training, rows, population),
             "training category combinations": training_combinations(training, rows, draw),
         }
@@ -204,10 +216,10 @@ def measure_perfect(dataset: str, draws: int) -> dict[str, list[dict[str, float]
 
 
 def measure_models(
-    dataset: str, seeds: list[int], variants: list[dict[str, Any]], with_reference: bool, with_qa: bool
+    dataset: str, training: pd.DataFrame, holdout: pd.DataFrame, seeds: list[int], variants: list[dict[str, Any]],
+    with_reference: bool, with_qa: bool,
 ) -> dict[str, list[dict[str, Any]]]:
     """argn (default and each variant) on every seed, and TabularARGN when asked, scored alike."""
-    training, holdout = load_split(dataset)
     target = TARGETS[dataset]
     found: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -216,8 +228,8 @@ def measure_models(
         holdout.to_parquet(work / "holdout.parquet", index=False)
         runs = [(f"argn {json.dumps(v)}" if v else "argn", {**v, "random_state": s, "n_threads": 1})
                 for v in [{}, *variants] for s in seeds]
-        for name, settings in runs:
-            path = work / f"synthetic-{runs.index((name, settings))}.parquet"
+        for number, (name, settings) in enumerate(runs):
+            path = work / f"synthetic-{number}.parquet"
             fit = run_worker("argn", work / "training.parquet", len(holdout), path, json.dumps(settings))
             found.setdefault(name, []).append(_scored(training, holdout, path, target, work, with_qa, fit))
             found[name][-1]["seed"] = settings["random_state"]
@@ -278,8 +290,9 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
     for dataset in datasets:
-        found = measure_perfect(dataset, args.draws)
-        found.update(measure_models(dataset, seeds, variants, args.with_reference, args.with_qa))
+        training, holdout = load_split(dataset)
+        found = measure_perfect(dataset, training, holdout, args.draws)
+        found.update(measure_models(dataset, training, holdout, seeds, variants, args.with_reference, args.with_qa))
         results[dataset] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "rows": found}
         print_table(dataset, found)
         results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
