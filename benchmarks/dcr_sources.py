@@ -26,7 +26,7 @@ reported ``dcr_share`` (the worst case over the column subsets and both views), 
   correlations, ``h = 0.2``, and read back off the training quantiles: smoother at the scale of a fifth of a
   standard deviation, the correlations kept;
 * ``--with-reference``: mostlyai-engine's TabularARGN (``benchmarks/reference_engine.py``, its defaults);
-* ``--with-qa``: each argn and TabularARGN table scored by mostlyai-qa too (its ``dcr_share``).
+* ``--with-qa``: each fresh draw, argn and TabularARGN table scored by mostlyai-qa too (its ``dcr_share``).
 
 Prints a table per dataset and merges into ``benchmarks/results/dcr_sources.json``.
 """
@@ -193,26 +193,44 @@ def shares_by_group(training: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd
 
 
 def measure_perfect(
-    dataset: str, training: pd.DataFrame, holdout: pd.DataFrame, draws: int
+    dataset: str, training: pd.DataFrame, holdout: pd.DataFrame, draws: int, with_qa: bool
 ) -> dict[str, list[dict[str, float]]]:
-    """The fresh draws and the three transformed versions of each."""
+    """The fresh draws (scored by mostlyai-qa too when asked) and the three transformed versions of each."""
     target = TARGETS[dataset]
     population = fresh_rows(dataset, 10 * (len(training) + len(holdout)))  # the world beyond the split
     encoder = argn_encoder(training)
     found: dict[str, list[dict[str, float]]] = {}
-    for draw in range(draws):
-        rows = fresh_rows(dataset, len(holdout), draw=draw)
-        variants = {
-            "fresh": rows,
-            "roundtrip": roundtrip(encoder, rows, draw),
-            "training marginals": training_marginals(training, rows, population),
-            "training category combinations": training_combinations(training, rows, draw),
-        }
-        for name, table in variants.items():
-            found.setdefault(name, []).append(score(training, holdout, table, target))
-            if name == "fresh":
-                found[name][-1].update(shares_by_group(training, holdout, table))
+    with tempfile.TemporaryDirectory() as folder:
+        work = _split_files(Path(folder), training, holdout)
+        for draw in range(draws):
+            rows = fresh_rows(dataset, len(holdout), draw=draw)
+            variants = {
+                "fresh": rows,
+                "roundtrip": roundtrip(encoder, rows, draw),
+                "training marginals": training_marginals(training, rows, population),
+                "training category combinations": training_combinations(training, rows, draw),
+            }
+            for name, table in variants.items():
+                found.setdefault(name, []).append(score(training, holdout, table, target))
+            found["fresh"][-1].update(shares_by_group(training, holdout, rows))
+            if with_qa:
+                path = work / f"fresh-{draw}.parquet"
+                rows.to_parquet(path, index=False)
+                found["fresh"][-1].update(_refereed(work, path))
     return found
+
+
+def _split_files(work: Path, training: pd.DataFrame, holdout: pd.DataFrame) -> Path:
+    """``work`` with the split written as ``training.parquet`` and ``holdout.parquet`` (what the workers read)."""
+    training.to_parquet(work / "training.parquet", index=False)
+    holdout.to_parquet(work / "holdout.parquet", index=False)
+    return work
+
+
+def _refereed(work: Path, path: Path) -> dict[str, float]:
+    """mostlyai-qa's ``dcr_share`` and overall accuracy of the synthetic table at ``path`` (empty without it)."""
+    referee = run_qa(work / "training.parquet", work / "holdout.parquet", path, work)
+    return {} if referee is None else {"qa_dcr_share": referee["dcr_share"], "qa_overall": referee["overall"]}
 
 
 def measure_models(
@@ -223,9 +241,7 @@ def measure_models(
     target = TARGETS[dataset]
     found: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        training.to_parquet(work / "training.parquet", index=False)
-        holdout.to_parquet(work / "holdout.parquet", index=False)
+        work = _split_files(Path(folder), training, holdout)
         runs = [(f"argn {json.dumps(v)}" if v else "argn", {**v, "random_state": s, "n_threads": 1})
                 for v in [{}, *variants] for s in seeds]
         for number, (name, settings) in enumerate(runs):
@@ -258,9 +274,7 @@ def _scored(training: pd.DataFrame, holdout: pd.DataFrame, path: Path, target: s
     row: dict[str, Any] = {**score(training, holdout, synthetic, target),
                            **shares_by_group(training, holdout, synthetic), "fit_seconds": fit.get("fit_seconds")}
     if with_qa:
-        referee = run_qa(work / "training.parquet", work / "holdout.parquet", path, work)
-        if referee is not None:
-            row["qa_dcr_share"], row["qa_overall"] = referee["dcr_share"], referee["overall"]
+        row.update(_refereed(work, path))
     return row
 
 
@@ -280,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="0,1,2,3", help="argn seeds (empty: no argn fits)")
     parser.add_argument("--settings", action="append", default=[], help="an argn variant as JSON (repeatable)")
     parser.add_argument("--with-reference", action="store_true", help="also fit mostlyai-engine's TabularARGN")
-    parser.add_argument("--with-qa", action="store_true", help="also score the fitted tables with mostlyai-qa")
+    parser.add_argument("--with-qa", action="store_true", help="also score fresh and fitted tables by mostlyai-qa")
     parser.add_argument("--out", default=str(RESULTS), help="JSON file to merge results into")
     args = parser.parse_args(argv)
     datasets = simulated_datasets(parser, args.datasets)
@@ -291,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     results = json.loads(out.read_text()) if out.is_file() else {}
     for dataset in datasets:
         training, holdout = load_split(dataset)
-        found = measure_perfect(dataset, training, holdout, args.draws)
+        found = measure_perfect(dataset, training, holdout, args.draws, args.with_qa)
         found.update(measure_models(dataset, training, holdout, seeds, variants, args.with_reference, args.with_qa))
         results[dataset] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "rows": found}
         print_table(dataset, found)
