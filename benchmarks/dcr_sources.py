@@ -193,38 +193,29 @@ def shares_by_group(training: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd
 
 
 def measure_perfect(
-    dataset: str, training: pd.DataFrame, holdout: pd.DataFrame, draws: int, with_qa: bool
+    dataset: str, training: pd.DataFrame, holdout: pd.DataFrame, work: Path, draws: int, with_qa: bool
 ) -> dict[str, list[dict[str, float]]]:
     """The fresh draws (scored by mostlyai-qa too when asked) and the three transformed versions of each."""
     target = TARGETS[dataset]
     population = fresh_rows(dataset, 10 * (len(training) + len(holdout)))  # the world beyond the split
     encoder = argn_encoder(training)
     found: dict[str, list[dict[str, float]]] = {}
-    with tempfile.TemporaryDirectory() as folder:
-        work = _split_files(Path(folder), training, holdout)
-        for draw in range(draws):
-            rows = fresh_rows(dataset, len(holdout), draw=draw)
-            variants = {
-                "fresh": rows,
-                "roundtrip": roundtrip(encoder, rows, draw),
-                "training marginals": training_marginals(training, rows, population),
-                "training category combinations": training_combinations(training, rows, draw),
-            }
-            for name, table in variants.items():
-                found.setdefault(name, []).append(score(training, holdout, table, target))
-            found["fresh"][-1].update(shares_by_group(training, holdout, rows))
-            if with_qa:
-                path = work / f"fresh-{draw}.parquet"
-                rows.to_parquet(path, index=False)
-                found["fresh"][-1].update(_refereed(work, path))
+    for draw in range(draws):
+        rows = fresh_rows(dataset, len(holdout), draw=draw)
+        variants = {
+            "fresh": rows,
+            "roundtrip": roundtrip(encoder, rows, draw),
+            "training marginals": training_marginals(training, rows, population),
+            "training category combinations": training_combinations(training, rows, draw),
+        }
+        for name, table in variants.items():
+            found.setdefault(name, []).append(score(training, holdout, table, target))
+        found["fresh"][-1].update(shares_by_group(training, holdout, rows))
+        if with_qa:
+            path = work / f"fresh-{draw}.parquet"
+            rows.to_parquet(path, index=False)
+            found["fresh"][-1].update(_refereed(work, path))
     return found
-
-
-def _split_files(work: Path, training: pd.DataFrame, holdout: pd.DataFrame) -> Path:
-    """``work`` with the split written as ``training.parquet`` and ``holdout.parquet`` (what the workers read)."""
-    training.to_parquet(work / "training.parquet", index=False)
-    holdout.to_parquet(work / "holdout.parquet", index=False)
-    return work
 
 
 def _refereed(work: Path, path: Path) -> dict[str, float]:
@@ -234,28 +225,26 @@ def _refereed(work: Path, path: Path) -> dict[str, float]:
 
 
 def measure_models(
-    dataset: str, training: pd.DataFrame, holdout: pd.DataFrame, seeds: list[int], variants: list[dict[str, Any]],
-    with_reference: bool, with_qa: bool,
+    dataset: str, training: pd.DataFrame, holdout: pd.DataFrame, work: Path, seeds: list[int],
+    variants: list[dict[str, Any]], with_reference: bool, with_qa: bool,
 ) -> dict[str, list[dict[str, Any]]]:
     """argn (default and each variant) on every seed, and TabularARGN when asked, scored alike."""
     target = TARGETS[dataset]
     found: dict[str, list[dict[str, Any]]] = {}
-    with tempfile.TemporaryDirectory() as folder:
-        work = _split_files(Path(folder), training, holdout)
-        runs = [(f"argn {json.dumps(v)}" if v else "argn", {**v, "random_state": s, "n_threads": 1})
-                for v in [{}, *variants] for s in seeds]
-        for number, (name, settings) in enumerate(runs):
-            path = work / f"synthetic-{number}.parquet"
-            fit = run_worker("argn", work / "training.parquet", len(holdout), path, json.dumps(settings))
-            found.setdefault(name, []).append(_scored(training, holdout, path, target, work, with_qa, fit))
-            found[name][-1]["seed"] = settings["random_state"]
-            if name == "argn":
-                _transformed(training, holdout, pd.read_parquet(path), target, settings["random_state"], found)
-        if with_reference:
-            path = work / "reference.parquet"
-            fit = run_reference(work / "training.parquet", len(holdout), path)
-            if fit is not None:
-                found["TabularARGN"] = [_scored(training, holdout, path, target, work, with_qa, fit)]
+    runs = [(f"argn {json.dumps(v)}" if v else "argn", {**v, "random_state": s, "n_threads": 1})
+            for v in [{}, *variants] for s in seeds]
+    for number, (name, settings) in enumerate(runs):
+        path = work / f"synthetic-{number}.parquet"
+        fit = run_worker("argn", work / "training.parquet", len(holdout), path, json.dumps(settings))
+        found.setdefault(name, []).append(_scored(training, holdout, path, target, work, with_qa, fit))
+        found[name][-1]["seed"] = settings["random_state"]
+        if name == "argn":
+            _transformed(training, holdout, pd.read_parquet(path), target, settings["random_state"], found)
+    if with_reference:
+        path = work / "reference.parquet"
+        fit = run_reference(work / "training.parquet", len(holdout), path)
+        if fit is not None:
+            found["TabularARGN"] = [_scored(training, holdout, path, target, work, with_qa, fit)]
     return found
 
 
@@ -305,8 +294,13 @@ def main(argv: list[str] | None = None) -> None:
     results = json.loads(out.read_text()) if out.is_file() else {}
     for dataset in datasets:
         training, holdout = load_split(dataset)
-        found = measure_perfect(dataset, training, holdout, args.draws, args.with_qa)
-        found.update(measure_models(dataset, training, holdout, seeds, variants, args.with_reference, args.with_qa))
+        with tempfile.TemporaryDirectory() as folder:  # the split as the workers and the referee read it
+            work = Path(folder)
+            training.to_parquet(work / "training.parquet", index=False)
+            holdout.to_parquet(work / "holdout.parquet", index=False)
+            found = measure_perfect(dataset, training, holdout, work, args.draws, args.with_qa)
+            found.update(measure_models(dataset, training, holdout, work, seeds, variants, args.with_reference,
+                                        args.with_qa))
         results[dataset] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "rows": found}
         print_table(dataset, found)
         results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
